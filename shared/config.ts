@@ -1,0 +1,87 @@
+/**
+ * Runtime configuration, read once. Functions import the named getters they need; a missing
+ * required variable fails with its name the first time it is read, not with `undefined` later.
+ */
+
+/** Thrown when a required environment variable is missing or malformed. */
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
+/** The value of a required environment variable. */
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new ConfigurationError(`environment variable ${name} is required`);
+  return value;
+}
+
+/** A positive number from the environment, or the default when unset. */
+export function numberEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError(`environment variable ${name} must be a positive number, got "${raw}"`);
+  }
+  return value;
+}
+
+export const tableNames = {
+  get vehicleState() {
+    return requireEnv('VEHICLE_STATE_TABLE');
+  },
+  get windows() {
+    return requireEnv('WINDOWS_TABLE');
+  },
+  get anomalies() {
+    return requireEnv('ANOMALIES_TABLE');
+  },
+  get etas() {
+    return requireEnv('ETA_TABLE');
+  },
+  get reference() {
+    return requireEnv('REFERENCE_TABLE');
+  },
+  get lateEvents() {
+    return requireEnv('LATE_EVENTS_TABLE');
+  },
+  get connections() {
+    return requireEnv('CONNECTIONS_TABLE');
+  },
+};
+
+export const streamNames = {
+  get input() {
+    return requireEnv('INPUT_STREAM_NAME');
+  },
+  get output() {
+    return requireEnv('OUTPUT_STREAM_NAME');
+  },
+};
+
+export const queueUrls = {
+  get deadLetter() {
+    return requireEnv('DEAD_LETTER_QUEUE_URL');
+  },
+};
+
+/** Windowing and anomaly settings; see docs/contracts.md for their meaning. */
+export interface ProcessingSettings {
+  windowSizeMs: number;
+  allowedLatenessMs: number;
+  speedZThreshold: number;
+  stallMs: number;
+  maxPlausibleSpeedKmh: number;
+  offRouteMeters: number;
+}
+
+export function processingSettings(): ProcessingSettings {
+  return {
+    windowSizeMs: numberEnv('WINDOW_SIZE_SECONDS', 60) * 1000,
+    allowedLatenessMs: numberEnv('ALLOWED_LATENESS_SECONDS', 120) * 1000,
+    speedZThreshold: numberEnv('SPEED_Z_THRESHOLD', 3),
+    stallMs: numberEnv('STALL_MINUTES', 5) * 60_000,
+    maxPlausibleSpeedKmh: numberEnv('MAX_PLAUSIBLE_SPEED_KMH', 160),
+    offRouteMeters: numberEnv('OFF_ROUTE_METERS', 150),
+  };
+}
