@@ -1,0 +1,79 @@
+/**
+ * Request parameter parsing. Every failure is a `BadRequestError` that names the parameter, so a client
+ * can tell which of several query-string values to fix.
+ */
+import type { AnomalyType } from '../model.js';
+import { BadRequestError } from './errors.js';
+
+/** Page size bounds shared by every list route. */
+export const LIMIT_DEFAULT = 100;
+export const LIMIT_MAX = 500;
+
+/** Ids in paths and topics: the same alphabet the WebSocket topics accept. */
+const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** The anomaly types a client may filter on. */
+export const ANOMALY_TYPES: readonly AnomalyType[] = ['speed-zscore', 'stalled', 'impossible-jump', 'off-route'];
+
+type Params = Record<string, string | undefined> | null | undefined;
+
+/** A required id parameter (path or query). */
+export function requireId(params: Params, name: string): string {
+  const value = params?.[name];
+  if (value === undefined || value === '') throw new BadRequestError(name, `${name} is required`);
+  if (!ID_PATTERN.test(value)) {
+    throw new BadRequestError(name, `${name} must be 1 to 64 characters of A-Z a-z 0-9 _ . : -`);
+  }
+  return value;
+}
+
+/** An optional id parameter; absent or empty means not given. */
+export function optionalId(params: Params, name: string): string | undefined {
+  const value = params?.[name];
+  return value === undefined || value === '' ? undefined : requireId(params, name);
+}
+
+/** `limit`: an integer in 1..LIMIT_MAX, LIMIT_DEFAULT when absent. */
+export function parseLimit(params: Params, name = 'limit'): number {
+  const raw = params?.[name];
+  if (raw === undefined || raw === '') return LIMIT_DEFAULT;
+  const value = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= 1 && value <= LIMIT_MAX)) {
+    throw new BadRequestError(name, `${name} must be an integer between 1 and ${LIMIT_MAX}`);
+  }
+  return value;
+}
+
+/**
+ * A point in time given as epoch milliseconds or an ISO-8601 date/time, as epoch ms.
+ * Bare `Date.parse` also accepts things like "March 7", so the ISO shape is checked first.
+ */
+export function parseTime(params: Params, name: string, fallback: number): number {
+  const raw = params?.[name];
+  if (raw === undefined || raw === '') return fallback;
+  let value = Number.NaN;
+  if (/^\d{1,13}$/.test(raw)) value = Number(raw);
+  else if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw)) {
+    value = Date.parse(raw);
+  }
+  if (!Number.isFinite(value)) {
+    throw new BadRequestError(name, `${name} must be epoch milliseconds or an ISO-8601 date-time`);
+  }
+  return value;
+}
+
+/** The optional anomaly `type` filter. */
+export function parseAnomalyType(params: Params, name = 'type'): AnomalyType | undefined {
+  const raw = params?.[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!(ANOMALY_TYPES as readonly string[]).includes(raw)) {
+    throw new BadRequestError(name, `${name} must be one of ${ANOMALY_TYPES.join(', ')}`);
+  }
+  return raw as AnomalyType;
+}
+
+/** The optional `nextToken`, still encoded; the query that minted it decodes it. */
+export function optionalToken(params: Params, name = 'nextToken'): string | undefined {
+  const raw = params?.[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}

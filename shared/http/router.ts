@@ -1,0 +1,41 @@
+/**
+ * The REST edge: picks the route for an API Gateway proxy event (payload v1) by `resource` and `httpMethod`,
+ * runs it, and turns its result or error into a JSON response. Everything below it is transport-free.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { RouteNotFoundError } from './errors.js';
+import { errorResponse, json } from './responses.js';
+import { routes as defaultRoutes, type RouteDefinition, type RouteDeps } from './routes.js';
+
+/** Where the router reports 5xx causes (the Powertools logger in production). */
+export interface ErrorLog {
+  error(message: string, ...extra: unknown[]): void;
+}
+
+export interface RouterOptions extends RouteDeps {
+  log: ErrorLog;
+  routes?: readonly RouteDefinition[];
+}
+
+/** The subset of a proxy event the router reads; tests build just this. */
+export type RouterEvent = Pick<
+  APIGatewayProxyEvent,
+  'resource' | 'httpMethod' | 'pathParameters' | 'queryStringParameters'
+>;
+
+/** Creates the request handler for the read API. */
+export function createRouter(options: RouterOptions): (event: RouterEvent) => Promise<APIGatewayProxyResult> {
+  const table = new Map((options.routes ?? defaultRoutes).map((r) => [`${r.method} ${r.resource}`, r]));
+  return async (event) => {
+    const route = table.get(`${event.httpMethod} ${event.resource}`);
+    try {
+      if (!route) throw new RouteNotFoundError(`no route for ${event.httpMethod} ${event.resource}`);
+      const result = await route.handle(event, options);
+      return json(result.statusCode, result.body);
+    } catch (error) {
+      const response = errorResponse(error);
+      if (response.statusCode >= 500) options.log.error('request failed', { resource: event.resource, error });
+      return response;
+    }
+  };
+}
