@@ -8,6 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type ShapePoint, withCumulativeDistance } from '../../shared/geo.js';
 import { SeededRandom } from '../simulator/random.js';
@@ -410,7 +411,7 @@ function pointAt(points: Xy[], d: number): { x: number; y: number; heading: numb
   return { x: only[0], y: only[1], heading: 0 };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: { seed: { type: 'string' } },
