@@ -1,0 +1,132 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from './streamfold-function.js';
+
+/** The application metrics the functions publish, grouped by dashboard widget (docs/contracts.md). */
+export const APPLICATION_METRICS = {
+  Ingest: ['EventsAccepted', 'EventsRejected', 'EventsProcessed', 'DuplicatesSkipped', 'LateEvents'],
+  'Read models': ['WindowsWritten', 'AnomaliesDetected', 'EtasWritten', 'ConditionalRetries'],
+  Broadcast: ['BroadcastsSent', 'ConnectionsGone'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Options of an {@link Observability} construct. */
+export interface ObservabilityProps {
+  /**
+   * Dashboard name, unique per account and region.
+   * @default 'Streamfold'
+   */
+  readonly dashboardName?: string;
+  /** Functions to chart errors, duration and throttles of, by display name. */
+  readonly functions: Record<string, lambda.IFunction>;
+  /** Stream consumers: their iterator age is charted, and the processor's is alarmed on. */
+  readonly consumers: { readonly processor: lambda.IFunction; readonly broadcaster: lambda.IFunction };
+  /** Streams to chart the read iterator age of, by display name. */
+  readonly streams: Record<string, kinesis.IStream>;
+  /** Failure queues: charted, and alarmed on as soon as they hold a message. */
+  readonly failureQueues: Record<string, sqs.IQueue>;
+  /**
+   * Processor iterator age above which the alarm fires.
+   * @default Duration.minutes(2)
+   */
+  readonly iteratorAgeThreshold?: Duration;
+}
+
+/** Sum of one application metric across every service that emits it (Powertools adds a `service` dimension). */
+function applicationMetric(metricName: string): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: `SUM(SEARCH('{${METRICS_NAMESPACE},service} MetricName="${metricName}"', 'Sum', 60))`,
+    label: metricName,
+    period: Duration.minutes(1),
+  });
+}
+
+/** The Streamfold dashboard and alarms: application metrics, stream lag, function health and failure queues. */
+export class Observability extends Construct {
+  /** The dashboard. */
+  public readonly dashboard: cloudwatch.Dashboard;
+  /** Every alarm, by name, for wiring actions. */
+  public readonly alarms: Record<string, cloudwatch.Alarm> = {};
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName ?? 'Streamfold',
+      defaultInterval: Duration.hours(3),
+    });
+
+    this.dashboard.addWidgets(
+      ...Object.entries(APPLICATION_METRICS).map(
+        ([title, names]) =>
+          new cloudwatch.GraphWidget({ title, width: 8, left: names.map((name) => applicationMetric(name)) }),
+      ),
+    );
+
+    const consumers = Object.entries(props.consumers);
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Kinesis iterator age (ms)',
+        width: 12,
+        left: Object.entries(props.streams).map(([name, stream]) =>
+          stream.metricGetRecordsIteratorAgeMilliseconds({ label: name, statistic: 'Maximum' }),
+        ),
+        right: consumers.map(([name, fn]) =>
+          fn.metric('IteratorAge', { label: `${name} IteratorAge`, statistic: 'Maximum' }),
+        ),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Failure queue depth',
+        width: 12,
+        left: Object.entries(props.failureQueues).map(([name, queue]) =>
+          queue.metricApproximateNumberOfMessagesVisible({ label: name, statistic: 'Maximum' }),
+        ),
+      }),
+    );
+
+    const functions = Object.entries(props.functions);
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Lambda errors',
+        width: 8,
+        left: functions.map(([name, fn]) => fn.metricErrors({ label: name })),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Lambda duration p99 (ms)',
+        width: 8,
+        left: functions.map(([name, fn]) => fn.metricDuration({ label: name, statistic: 'p99' })),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Lambda throttles',
+        width: 8,
+        left: functions.map(([name, fn]) => fn.metricThrottles({ label: name })),
+      }),
+    );
+
+    for (const [name, queue] of Object.entries(props.failureQueues)) {
+      // Any message here is an event or batch that was dropped from the pipeline: worth a look at once.
+      this.alarms[`${name}Depth`] = queue
+        .metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) })
+        .createAlarm(this, `${name}DepthAlarm`, {
+          alarmDescription: `${name} holds messages`,
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+    }
+
+    const threshold = props.iteratorAgeThreshold ?? Duration.minutes(2);
+    this.alarms['ProcessorIteratorAge'] = props.consumers.processor
+      .metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) })
+      .createAlarm(this, 'ProcessorIteratorAgeAlarm', {
+        alarmDescription: `Processor is more than ${threshold.toHumanString()} behind the input stream`,
+        threshold: threshold.toMilliseconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+  }
+}

@@ -1,0 +1,139 @@
+import { basename, extname, join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { repoPath, repoRoot } from '../paths.js';
+
+/** CloudFormation metadata key naming a function's source entry; the local runtime runs that file. */
+export const ENTRY_METADATA_KEY = 'streamfold:entry';
+
+/** The Powertools metrics namespace every function publishes to (docs/contracts.md). */
+export const METRICS_NAMESPACE = 'Streamfold';
+
+/** How a function may use a table. */
+export type TableAccess = 'read' | 'write' | 'readWrite';
+
+/** How a function may use a stream. */
+export type StreamAccess = 'read' | 'write';
+
+/** Options of a {@link StreamfoldFunction}. */
+export interface StreamfoldFunctionProps {
+  /** Handler module relative to the repository root, e.g. `functions/processor.ts`; it exports `handler`. */
+  readonly entry: string;
+  /**
+   * Longest one invocation may run.
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Memory in MB; CPU scales with it, and JSON parsing plus Avro validation are CPU-bound.
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Powertools service name: the `service` key of logs and traces and the `service` metric dimension.
+   * @default the entry's file name without extension, e.g. `processor`
+   */
+  readonly serviceName?: string;
+  /**
+   * Environment variables besides the defaults and those set by the `bind*` methods.
+   * @default none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * How long the function's logs are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Description shown in the console.
+   * @default the entry path
+   */
+  readonly description?: string;
+}
+
+/**
+ * A Node.js Lambda function with the project's defaults (Node 24 on arm64, active tracing, an explicit
+ * log group with retention, ESM bundle with source maps, Powertools settings), and `bind*` methods that
+ * grant access and set the matching environment variable in one call so permissions and config can't drift.
+ */
+export class StreamfoldFunction extends nodejs.NodejsFunction {
+  /** Repo-relative entry path, as recorded in the `streamfold:entry` metadata. */
+  public readonly entryPath: string;
+
+  constructor(scope: Construct, id: string, props: StreamfoldFunctionProps) {
+    // The log group and role are created next to the function (not inside it) because they have to
+    // exist before `super()`; both are explicit so retention is set and no managed policy is attached.
+    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+    const role = new iam.Role(scope, `${id}ServiceRole`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.entry}`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry: repoPath(props.entry),
+      handler: 'handler',
+      projectRoot: repoRoot,
+      depsLockFilePath: join(repoRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      role,
+      description: props.description ?? props.entry,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? basename(props.entry, extname(props.entry)),
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...props.environment,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        // ESM output has no `require`; some CommonJS dependencies still call it.
+        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        mainFields: ['module', 'main'],
+      },
+    });
+    this.entryPath = props.entry;
+    (this.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA_KEY, props.entry);
+  }
+
+  /** Grants access to a table and sets `envName` to its name. */
+  bindTable(envName: string, table: dynamodb.ITable, access: TableAccess): this {
+    if (access === 'read') table.grantReadData(this);
+    else if (access === 'write') table.grantWriteData(this);
+    else table.grantReadWriteData(this);
+    this.addEnvironment(envName, table.tableName);
+    return this;
+  }
+
+  /** Grants access to a stream and sets `envName` to its name. */
+  bindStream(envName: string, stream: kinesis.IStream, access: StreamAccess): this {
+    if (access === 'read') stream.grantRead(this);
+    else stream.grantWrite(this);
+    this.addEnvironment(envName, stream.streamName);
+    return this;
+  }
+
+  /** Grants sending to a queue and sets `envName` to its URL. */
+  bindQueue(envName: string, queue: sqs.IQueue): this {
+    queue.grantSendMessages(this);
+    this.addEnvironment(envName, queue.queueUrl);
+    return this;
+  }
+}

@@ -1,0 +1,95 @@
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { Throttle } from './streamfold-rest-api.js';
+
+/** Options of a {@link StreamfoldWebSocketApi}. */
+export interface StreamfoldWebSocketApiProps {
+  /** The function behind every route ($connect, $disconnect, $default, subscribe, unsubscribe). */
+  readonly handler: lambda.IFunction;
+  /**
+   * Stage name; part of the URL and of the management endpoint.
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+  /**
+   * Throttle of the stage (messages and connects).
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly throttle?: Throttle;
+  /**
+   * How long access logs are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly accessLogRetention?: logs.RetentionDays;
+}
+
+/** Client actions routed by `$request.body.action` (docs/contracts.md, WebSocket messages). */
+const ACTION_ROUTES = ['subscribe', 'unsubscribe'] as const;
+
+// The REST standard fields (httpMethod, resourcePath, ...) do not exist for WebSocket requests.
+const WEBSOCKET_ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  connectionId: '$context.connectionId',
+  eventType: '$context.eventType',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  integrationLatency: '$context.integrationLatency',
+  error: '$context.error.message',
+});
+
+/**
+ * The WebSocket API clients subscribe through: every route goes to one function, and the
+ * action routes return that function's response to the client.
+ */
+export class StreamfoldWebSocketApi extends Construct {
+  /** The API. */
+  public readonly api: apigwv2.WebSocketApi;
+  /** The auto-deployed stage. */
+  public readonly stage: apigwv2.WebSocketStage;
+
+  constructor(scope: Construct, id: string, props: StreamfoldWebSocketApiProps) {
+    super(scope, id);
+    // One integration shared by all routes: the same function, the same invocation permission.
+    const integration = new integrations.WebSocketLambdaIntegration('Integration', props.handler);
+    this.api = new apigwv2.WebSocketApi(this, 'Api', {
+      apiName: 'streamfold-ws',
+      description: 'Streamfold live updates',
+      routeSelectionExpression: '$request.body.action',
+      connectRouteOptions: { integration },
+      disconnectRouteOptions: { integration },
+      defaultRouteOptions: { integration, returnResponse: true },
+    });
+    for (const action of ACTION_ROUTES) this.api.addRoute(action, { integration, returnResponse: true });
+
+    const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+    this.stage = new apigwv2.WebSocketStage(this, 'Stage', {
+      webSocketApi: this.api,
+      stageName: props.stageName ?? 'prod',
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: apigateway.AccessLogFormat.custom(WEBSOCKET_ACCESS_LOG_FORMAT),
+      },
+    });
+  }
+
+  /** `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: where the management API lives. */
+  get managementEndpoint(): string {
+    return this.stage.callbackUrl;
+  }
+
+  /** Lets `grantee` post to and delete connections of this stage. */
+  grantManageConnections(grantee: Parameters<apigwv2.WebSocketStage['grantManagementApiAccess']>[0]) {
+    return this.stage.grantManagementApiAccess(grantee);
+  }
+}

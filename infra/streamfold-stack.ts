@@ -1,0 +1,187 @@
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { Construct } from 'constructs';
+import { Observability } from './constructs/observability.js';
+import { StreamEventSource } from './constructs/stream-event-source.js';
+import { StreamfoldFunction } from './constructs/streamfold-function.js';
+import { StreamfoldQueue } from './constructs/streamfold-queue.js';
+import { StreamfoldRestApi } from './constructs/streamfold-rest-api.js';
+import { StreamfoldStream } from './constructs/streamfold-stream.js';
+import { StreamfoldTable } from './constructs/streamfold-table.js';
+import { StreamfoldWebSocketApi } from './constructs/streamfold-websocket-api.js';
+import { applyNagSuppressions } from './nag-suppressions.js';
+import { assertValidStreamfoldProps, type StreamfoldStackProps } from './stack-props.js';
+
+const NUMBER = dynamodb.AttributeType.NUMBER;
+
+/**
+ * The whole pipeline: REST ingest -> input stream -> processor -> read-model tables and output stream
+ * -> broadcaster -> WebSocket clients, plus the query API and the dashboard. Construct ids are the
+ * logical-id prefixes named in docs/contracts.md, which the local runtime relies on.
+ */
+export class StreamfoldStack extends Stack {
+  constructor(scope: Construct, id: string, props: StreamfoldStackProps = {}) {
+    assertValidStreamfoldProps(props);
+    super(scope, id, props);
+    const removalPolicy = props.tableRemovalPolicy;
+
+    // Streams and failure queues.
+    const inputStream = new StreamfoldStream(this, 'InputStream', { shardCount: props.inputShardCount ?? 2 });
+    const outputStream = new StreamfoldStream(this, 'OutputStream', { shardCount: props.outputShardCount ?? 2 });
+    const deadLetterQueue = new StreamfoldQueue(this, 'DeadLetterQueue');
+    const processorFailureQueue = new StreamfoldQueue(this, 'ProcessorFailureQueue');
+    const broadcasterFailureQueue = new StreamfoldQueue(this, 'BroadcasterFailureQueue');
+
+    // Read models (keys per docs/contracts.md).
+    const vehicleStateTable = new StreamfoldTable(this, 'VehicleStateTable', {
+      partitionKey: { name: 'vehicleId' },
+      globalSecondaryIndexes: [
+        { indexName: 'byRoute', partitionKey: { name: 'routeId' }, sortKey: { name: 'vehicleId' } },
+      ],
+      removalPolicy,
+    });
+    const windowsTable = new StreamfoldTable(this, 'WindowsTable', {
+      partitionKey: { name: 'pk' },
+      sortKey: { name: 'windowStart', type: NUMBER },
+      removalPolicy,
+    });
+    const anomaliesTable = new StreamfoldTable(this, 'AnomaliesTable', {
+      partitionKey: { name: 'pk' },
+      sortKey: { name: 'sk' },
+      globalSecondaryIndexes: [{ indexName: 'byDay', partitionKey: { name: 'day' }, sortKey: { name: 'sk' } }],
+      removalPolicy,
+    });
+    const etaTable = new StreamfoldTable(this, 'EtaTable', {
+      partitionKey: { name: 'stopId' },
+      sortKey: { name: 'vehicleId' },
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy,
+    });
+    const referenceTable = new StreamfoldTable(this, 'ReferenceTable', {
+      partitionKey: { name: 'pk' },
+      sortKey: { name: 'sk' },
+      removalPolicy,
+    });
+    const lateEventsTable = new StreamfoldTable(this, 'LateEventsTable', {
+      partitionKey: { name: 'routeId' },
+      sortKey: { name: 'sk' },
+      removalPolicy,
+    });
+    const connectionsTable = new StreamfoldTable(this, 'ConnectionsTable', {
+      partitionKey: { name: 'pk' },
+      sortKey: { name: 'sk' },
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy,
+    });
+
+    // Functions: each `bind*` grants exactly what the function uses and sets the env var it reads.
+    const ingest = new StreamfoldFunction(this, 'IngestFunction', {
+      entry: 'functions/ingest.ts',
+      timeout: Duration.seconds(10),
+    })
+      .bindStream('INPUT_STREAM_NAME', inputStream, 'write')
+      .bindQueue('DEAD_LETTER_QUEUE_URL', deadLetterQueue);
+
+    const processor = new StreamfoldFunction(this, 'ProcessorFunction', {
+      entry: 'functions/processor.ts',
+      timeout: Duration.minutes(2),
+      environment: {
+        WINDOW_SIZE_SECONDS: String(props.windowSizeSeconds ?? 60),
+        ALLOWED_LATENESS_SECONDS: String(props.allowedLatenessSeconds ?? 120),
+        SPEED_Z_THRESHOLD: String(props.speedZThreshold ?? 3),
+        STALL_MINUTES: String(props.stallMinutes ?? 5),
+        MAX_PLAUSIBLE_SPEED_KMH: String(props.maxPlausibleSpeedKmh ?? 160),
+        OFF_ROUTE_METERS: String(props.offRouteMeters ?? 150),
+      },
+    })
+      .bindTable('VEHICLE_STATE_TABLE', vehicleStateTable, 'readWrite')
+      .bindTable('WINDOWS_TABLE', windowsTable, 'readWrite')
+      .bindTable('ANOMALIES_TABLE', anomaliesTable, 'readWrite')
+      .bindTable('ETA_TABLE', etaTable, 'readWrite')
+      .bindTable('REFERENCE_TABLE', referenceTable, 'read')
+      .bindTable('LATE_EVENTS_TABLE', lateEventsTable, 'readWrite')
+      .bindStream('OUTPUT_STREAM_NAME', outputStream, 'write')
+      .bindQueue('DEAD_LETTER_QUEUE_URL', deadLetterQueue);
+    processor.addEventSource(new StreamEventSource(inputStream, { onFailure: processorFailureQueue }));
+
+    const api = new StreamfoldFunction(this, 'ApiFunction', {
+      entry: 'functions/api.ts',
+      timeout: Duration.seconds(10),
+    })
+      .bindTable('VEHICLE_STATE_TABLE', vehicleStateTable, 'read')
+      .bindTable('WINDOWS_TABLE', windowsTable, 'read')
+      .bindTable('ANOMALIES_TABLE', anomaliesTable, 'read')
+      .bindTable('ETA_TABLE', etaTable, 'read')
+      .bindTable('REFERENCE_TABLE', referenceTable, 'read')
+      .bindTable('LATE_EVENTS_TABLE', lateEventsTable, 'read');
+
+    const wsConnection = new StreamfoldFunction(this, 'WsConnectionFunction', {
+      entry: 'functions/ws-connection.ts',
+      timeout: Duration.seconds(10),
+    }).bindTable('CONNECTIONS_TABLE', connectionsTable, 'readWrite');
+
+    // APIs.
+    const restApi = new StreamfoldRestApi(this, 'RestApi', {
+      ...(props.restThrottle ? { throttle: props.restThrottle } : {}),
+      ...(props.ingestThrottle ? { apiKeyThrottle: props.ingestThrottle } : {}),
+    });
+    restApi.addLambdaRoute('POST', '/v1/events', ingest, { apiKeyRequired: true });
+    restApi.addLambdaRoute('GET', '/v1/vehicles', api);
+    restApi.addLambdaRoute('GET', '/v1/vehicles/{vehicleId}', api);
+    restApi.addLambdaRoute('GET', '/v1/routes/{routeId}/metrics', api);
+    restApi.addLambdaRoute('GET', '/v1/stops/{stopId}/eta', api);
+    restApi.addLambdaRoute('GET', '/v1/anomalies', api);
+    restApi.addLambdaRoute('GET', '/health', api);
+
+    const webSocket = new StreamfoldWebSocketApi(this, 'WebSocket', {
+      handler: wsConnection,
+      ...(props.webSocketThrottle ? { throttle: props.webSocketThrottle } : {}),
+    });
+
+    const broadcaster = new StreamfoldFunction(this, 'BroadcasterFunction', {
+      entry: 'functions/broadcaster.ts',
+      timeout: Duration.minutes(1),
+      environment: { WS_MANAGEMENT_ENDPOINT: webSocket.managementEndpoint },
+    }).bindTable('CONNECTIONS_TABLE', connectionsTable, 'readWrite');
+    webSocket.grantManageConnections(broadcaster);
+    broadcaster.addEventSource(new StreamEventSource(outputStream, { onFailure: broadcasterFailureQueue }));
+
+    // Observability.
+    new Observability(this, 'Observability', {
+      ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
+      functions: { ingest, processor, api, wsConnection, broadcaster },
+      consumers: { processor, broadcaster },
+      streams: { InputStream: inputStream, OutputStream: outputStream },
+      failureQueues: {
+        DeadLetterQueue: deadLetterQueue,
+        ProcessorFailureQueue: processorFailureQueue,
+        BroadcasterFailureQueue: broadcasterFailureQueue,
+      },
+      // Past the allowed lateness, events arrive too late to be folded into their window.
+      iteratorAgeThreshold: Duration.seconds(Math.max(60, props.allowedLatenessSeconds ?? 120)),
+    });
+
+    // Outputs, read by people, scripts and the local runtime.
+    const outputs: Record<string, string> = {
+      RestApiUrl: restApi.url,
+      WebSocketUrl: webSocket.stage.url,
+      WebSocketManagementEndpoint: webSocket.managementEndpoint,
+      ApiKeyId: restApi.apiKey.keyId,
+      InputStreamName: inputStream.streamName,
+      OutputStreamName: outputStream.streamName,
+      DeadLetterQueueUrl: deadLetterQueue.queueUrl,
+      ProcessorFailureQueueUrl: processorFailureQueue.queueUrl,
+      BroadcasterFailureQueueUrl: broadcasterFailureQueue.queueUrl,
+      VehicleStateTableName: vehicleStateTable.tableName,
+      WindowsTableName: windowsTable.tableName,
+      AnomaliesTableName: anomaliesTable.tableName,
+      EtaTableName: etaTable.tableName,
+      ReferenceTableName: referenceTable.tableName,
+      LateEventsTableName: lateEventsTable.tableName,
+      ConnectionsTableName: connectionsTable.tableName,
+    };
+    for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
+
+    applyNagSuppressions(this);
+  }
+}
