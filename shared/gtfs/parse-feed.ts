@@ -177,6 +177,15 @@ async function* rows(source: GtfsSource, file: string, requiredColumns: string[]
   }
 }
 
+function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
 function warn(warnings: string[], message: string, counter: { skipped: number }) {
   counter.skipped++;
   if (warnings.length < MAX_WARNINGS) warnings.push(message);
@@ -297,8 +306,7 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
       dist: row.optionalNumber('shape_dist_traveled', 0),
     };
     if (!usedShapes.has(shapeId)) continue;
-    let list = rawShapes.get(shapeId);
-    if (!list) rawShapes.set(shapeId, (list = []));
+    const list = getOrCreate(rawShapes, shapeId, () => []);
     list.push(point);
   }
   const shapes = new Map<string, ShapePoint[]>();
@@ -334,8 +342,7 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
       throw new GtfsFeedError(row.file, row.line, 'stop_id', `unknown stop "${stopId}" (not in stops.txt)`);
     }
     callCount.set(tripId, (callCount.get(tripId) ?? 0) + 1);
-    let served = stopRoutes.get(stopId);
-    if (!served) stopRoutes.set(stopId, (served = new Set()));
+    const served = getOrCreate(stopRoutes, stopId, () => new Set());
     served.add(trip.routeId);
   }
   // The trip with the most calls stands for its route+shape (ties: the first in trips.txt).
@@ -358,8 +365,7 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
       continue;
     }
     if (!wanted.has(tripId)) continue;
-    let list = calls.get(tripId);
-    if (!list) calls.set(tripId, (list = []));
+    const list = getOrCreate(calls, tripId, () => []);
     list.push({
       seq: row.number('stop_sequence', 0),
       stopId: row.required('stop_id'),
