@@ -23,6 +23,8 @@ export interface VehicleState {
   lastMovedTs: number;
   lastMovedLat: number;
   lastMovedLon: number;
+  /** `lastMovedTs` of the stall already reported, so one stall yields one anomaly. */
+  stallReportedFor?: number;
   /** Position along the route shape, when the route is known. */
   distanceAlongM?: number;
   offRouteM?: number;

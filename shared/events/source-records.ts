@@ -1,0 +1,101 @@
+/**
+ * Source adapters: turn what an event source delivers into ordered `SourceRecord`s, and a record's
+ * payload into candidate events. The Kinesis adapter lives here; another source (Kafka) only needs
+ * its own `toSourceRecords`.
+ */
+import { createRequire } from 'node:module';
+import type { KinesisStreamRecord } from 'aws-lambda';
+
+/** One record of a stream partition, in the partition's order. */
+export interface SourceRecord {
+  /** What a partial batch response names when this record fails (Kinesis: the sequence number). */
+  itemIdentifier: string;
+  /** Ordering scope: the Kinesis shard id (or a Kafka topic-partition). */
+  partition: string;
+  /** Position within the partition; positions of one partition compare correctly as strings. */
+  position: string;
+  data: Buffer;
+}
+
+/** A candidate event decoded from a record, with its own position (records may carry several events). */
+export interface DecodedCandidate {
+  record: SourceRecord;
+  position: string;
+  value: unknown;
+}
+
+export class RecordDecodeError extends Error {
+  override name = 'RecordDecodeError';
+}
+
+interface UserRecord {
+  sequenceNumber: string;
+  subSequenceNumber: number;
+  partitionKey: string;
+  data: string;
+}
+type Deaggregate = (
+  record: { sequenceNumber: string; partitionKey: string; data: string },
+  computeChecksums: boolean,
+  done: (err: Error | null | undefined, userRecords?: UserRecord[]) => void,
+) => void;
+const deaggregateSync = (createRequire(import.meta.url)('aws-kinesis-agg') as { deaggregateSync: Deaggregate })
+  .deaggregateSync;
+
+/** The four magic bytes that start a KPL aggregated record. */
+const KPL_MAGIC = Buffer.from('f3899ac2', 'hex');
+
+/** Pads a decimal string so that positions compare as strings (sequence numbers are up to 128 bits). */
+export const padPosition = (n: string | number, width = 40) => String(n).padStart(width, '0');
+
+/**
+ * Kinesis event records → source records, de-aggregating KPL records into their user records
+ * (each keeps the outer sequence number plus its sub-sequence number).
+ */
+export function kinesisSourceRecords(records: KinesisStreamRecord[]): SourceRecord[] {
+  const out: SourceRecord[] = [];
+  for (const record of records) {
+    const partition = record.eventID.split(':')[0] ?? 'shard';
+    const { sequenceNumber, partitionKey, data } = record.kinesis;
+    const bytes = Buffer.from(data, 'base64');
+    if (bytes.length > 20 && bytes.subarray(0, 4).equals(KPL_MAGIC)) {
+      let userRecords: UserRecord[] = [];
+      deaggregateSync({ sequenceNumber, partitionKey, data }, true, (err, recs) => {
+        if (err) throw new RecordDecodeError(`KPL record ${sequenceNumber} could not be de-aggregated: ${err.message}`);
+        userRecords = recs ?? [];
+      });
+      for (const user of userRecords) {
+        out.push({
+          itemIdentifier: sequenceNumber,
+          partition,
+          position: `${padPosition(sequenceNumber)}.${padPosition(user.subSequenceNumber, 6)}`,
+          data: Buffer.from(user.data, 'base64'),
+        });
+      }
+    } else {
+      out.push({ itemIdentifier: sequenceNumber, partition, position: padPosition(sequenceNumber), data: bytes });
+    }
+  }
+  return out;
+}
+
+/**
+ * A record's payload → candidate events. Accepts one JSON event, a JSON array of events, or an
+ * `{"events": [...]}` envelope, so producers writing to the stream directly need no special format.
+ * Throws `RecordDecodeError` when the payload is not JSON.
+ */
+export function decodeCandidates(record: SourceRecord): DecodedCandidate[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(record.data.toString('utf8'));
+  } catch (error) {
+    throw new RecordDecodeError(`record is not valid JSON: ${(error as Error).message}`);
+  }
+  const envelope = parsed as { events?: unknown };
+  const values =
+    Array.isArray(parsed) ? parsed
+    : typeof parsed === 'object' && parsed !== null && Array.isArray(envelope.events) ? envelope.events
+    : [parsed];
+  if (values.length === 1) return [{ record, position: record.position, value: values[0] }];
+  return values.map((value, i) => ({ record, position: `${record.position}#${padPosition(i, 5)}`, value }));
+}

@@ -1,0 +1,136 @@
+/** The ReadModelStore on DynamoDB: conditional PutItems for windows, states and anomalies; batches for the rest. */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
+import type { Anomaly, StopEta, VehicleState } from '../model.js';
+import { anomalyDay, anomalyKey, lateEventSortKey } from './keys.js';
+import type { LateEvent, ReadModelStore, StoredWindow, WindowRef } from './ports.js';
+import { routeWindowPk, windowKey } from './windows.js';
+
+export interface DynamoTables {
+  vehicleState: string;
+  windows: string;
+  anomalies: string;
+  etas: string;
+  lateEvents: string;
+}
+
+/** Runs a conditional write; false when the condition failed. */
+async function conditional(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+export class DynamoStore implements ReadModelStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tables: DynamoTables,
+  ) {}
+
+  async getVehicleStates(vehicleIds: string[]) {
+    const items = await batchGetAll(
+      this.client,
+      this.tables.vehicleState,
+      vehicleIds.map((vehicleId) => ({ vehicleId })),
+    );
+    return new Map(items.map((item) => [item['vehicleId'] as string, item as unknown as VehicleState]));
+  }
+
+  async getWindows(refs: WindowRef[]) {
+    const keys = [...new Map(refs.map((r) => [windowKey(r), { pk: r.pk, windowStart: r.windowStart }])).values()];
+    const items = (await batchGetAll(this.client, this.tables.windows, keys)) as unknown as StoredWindow[];
+    return new Map(items.map((item) => [windowKey(item), item]));
+  }
+
+  putWindow(window: StoredWindow, expectedVersion: number | undefined) {
+    return conditional(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tables.windows,
+          Item: window,
+          ...(expectedVersion === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: '#version = :expected',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':expected': expectedVersion },
+              }),
+        }),
+      ),
+    );
+  }
+
+  async queryRouteWindows(routeId: string, from: number, to: number) {
+    const items: StoredWindow[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tables.windows,
+          KeyConditionExpression: 'pk = :pk AND windowStart BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': routeWindowPk(routeId), ':from': from, ':to': to },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      items.push(...((page.Items ?? []) as StoredWindow[]));
+      cursor = page.LastEvaluatedKey;
+    } while (cursor);
+    return items;
+  }
+
+  putVehicleState(state: VehicleState) {
+    return conditional(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tables.vehicleState,
+          Item: state,
+          ConditionExpression: 'attribute_not_exists(vehicleId) OR #ts < :ts',
+          ExpressionAttributeNames: { '#ts': 'ts' },
+          ExpressionAttributeValues: { ':ts': state.ts },
+        }),
+      ),
+    );
+  }
+
+  async findAnomalies(anomalies: Anomaly[]) {
+    const keys = [...new Map(anomalies.map((a) => [a.anomalyId, anomalyKey(a)])).values()];
+    const items = await batchGetAll(this.client, this.tables.anomalies, keys);
+    return new Set(items.map((item) => item['anomalyId'] as string));
+  }
+
+  putAnomaly(anomaly: Anomaly) {
+    return conditional(
+      this.client.send(
+        new PutCommand({
+          TableName: this.tables.anomalies,
+          Item: { ...anomalyKey(anomaly), day: anomalyDay(anomaly.ts), ...anomaly },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+
+  async writeEtas(puts: StopEta[], deletes: Array<{ stopId: string; vehicleId: string }>) {
+    await batchWriteAll(this.client, this.tables.etas, [
+      ...deletes.map((Key) => ({ DeleteRequest: { Key } })),
+      ...puts.map((Item) => ({ PutRequest: { Item: Item as unknown as Record<string, unknown> } })),
+    ]);
+  }
+
+  async putLateEvents(events: LateEvent[]) {
+    // Keyed by event id, so a redelivered late event overwrites itself instead of counting twice.
+    const unique = new Map(events.map((e) => [e.eventId, e]));
+    await batchWriteAll(
+      this.client,
+      this.tables.lateEvents,
+      [...unique.values()].map((e) => ({
+        PutRequest: { Item: { ...e, sk: lateEventSortKey(e.windowStart, e.eventId) } as Record<string, unknown> },
+      })),
+    );
+  }
+}

@@ -1,0 +1,370 @@
+/**
+ * The processor core, shared by every event source: decode and validate a batch of records, fold the
+ * valid events in memory, and write each (key, window) once per batch, conditionally. See
+ * docs/exactly-once.md for why a retried batch, a redelivered record and a duplicated event are not
+ * counted twice, and what the limits are.
+ */
+import type { ProcessingSettings } from '../config.js';
+import { type DecodedCandidate, decodeCandidates, RecordDecodeError, type SourceRecord } from '../events/source-records.js';
+import { summarizeErrors, validateVehiclePosition } from '../events/validate.js';
+import { projectOntoShape } from '../geo.js';
+import type { Anomaly, OutputRecord, VehiclePosition, VehicleState } from '../model.js';
+import { computeEtas } from './eta.js';
+import type {
+  DeadLetterMessage,
+  DeadLetterSink,
+  LateEvent,
+  Publisher,
+  ReadModelStore,
+  ReferenceSource,
+  ShapeRef,
+  StoredWindow,
+  WindowRef,
+} from './ports.js';
+import { advanceTrack, makeAnomaly } from './vehicle-track.js';
+import {
+  type Contribution,
+  mergeWindow,
+  publicWindow,
+  routeWindowPk,
+  speedBaseline,
+  type WindowIdentity,
+  vehicleWindowPk,
+  windowKey,
+  windowStartOf,
+} from './windows.js';
+
+export interface ProcessorDeps {
+  store: ReadModelStore;
+  reference: ReferenceSource;
+  publisher: Publisher;
+  deadLetters: DeadLetterSink;
+  settings: ProcessingSettings;
+  clock?: () => number;
+}
+
+export interface BatchStats {
+  records: number;
+  events: number;
+  folded: number;
+  rejected: number;
+  duplicates: number;
+  late: number;
+  windowsWritten: number;
+  conditionalRetries: number;
+  anomalies: number;
+  etasWritten: number;
+  statesWritten: number;
+}
+
+export interface BatchOutcome {
+  /** Records to report in a partial batch response (their dead letters could not be sent). */
+  failedItemIdentifiers: string[];
+  stats: BatchStats;
+}
+
+/** A window kept changing under us more often than we are willing to retry; the batch is retried. */
+export class ConcurrentUpdateError extends Error {
+  override name = 'ConcurrentUpdateError';
+}
+
+const MAX_CONDITIONAL_ATTEMPTS = 8;
+const WRITE_CONCURRENCY = 16;
+/** Route windows before the current one that form the speed baseline, and the data it needs. */
+const BASELINE_WINDOWS = 5;
+const MIN_BASELINE_COUNT = 30;
+const MIN_BASELINE_STD_KMH = 1;
+
+interface ValidEvent {
+  event: VehiclePosition;
+  record: SourceRecord;
+  position: string;
+}
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function deadLetterFor(candidate: Pick<DecodedCandidate, 'record' | 'position'>, now: string) {
+  return {
+    source: 'processor' as const,
+    record: {
+      partition: candidate.record.partition,
+      position: candidate.position,
+      itemIdentifier: candidate.record.itemIdentifier,
+    },
+    receivedAt: now,
+  };
+}
+
+/** Decodes and validates every record; invalid events become dead letters with their reasons. */
+function triage(records: SourceRecord[], nowMs: number, nowIso: string) {
+  const valid: ValidEvent[] = [];
+  const dead: DeadLetterMessage[] = [];
+  for (const record of records) {
+    let candidates: DecodedCandidate[];
+    try {
+      candidates = decodeCandidates(record);
+    } catch (error) {
+      if (!(error instanceof RecordDecodeError)) throw error;
+      dead.push({
+        ...deadLetterFor({ record, position: record.position }, nowIso),
+        reason: error.message,
+        errors: [{ field: '(record)', reason: error.message }],
+        payload: record.data.toString('base64'),
+      });
+      continue;
+    }
+    for (const candidate of candidates) {
+      const result = validateVehiclePosition(candidate.value, nowMs);
+      if (result.ok) valid.push({ event: result.event, record, position: candidate.position });
+      else {
+        dead.push({
+          ...deadLetterFor(candidate, nowIso),
+          reason: `invalid event: ${summarizeErrors(result.errors)}`,
+          errors: result.errors,
+          ...(result.eventId ? { eventId: result.eventId } : {}),
+          payload: candidate.value,
+        });
+      }
+    }
+  }
+  return { valid, dead };
+}
+
+/** Picks the shape a fix runs on: its trip's shape, else the route shape it lies closest to. */
+async function shapeFor(event: VehiclePosition, reference: ReferenceSource): Promise<ShapeRef | undefined> {
+  const shapes = await reference.routeShapes(event.routeId);
+  if (!shapes || shapes.size === 0) return undefined;
+  const tripShape = event.tripId ? shapes.get((await reference.tripShapeId(event.tripId)) ?? '') : undefined;
+  if (tripShape) return tripShape;
+  let best: ShapeRef | undefined;
+  let bestOffset = Number.POSITIVE_INFINITY;
+  for (const shape of shapes.values()) {
+    const { offsetM } = projectOntoShape(event, shape.points);
+    if (offsetM < bestOffset) [best, bestOffset] = [shape, offsetM];
+  }
+  return best;
+}
+
+/** Processes one batch. Throws when a write fails; the event source then retries the batch. */
+export async function processBatch(records: SourceRecord[], deps: ProcessorDeps): Promise<BatchOutcome> {
+  const { store, reference, settings } = deps;
+  const nowMs = (deps.clock ?? Date.now)();
+  const nowIso = new Date(nowMs).toISOString();
+  const size = settings.windowSizeMs;
+  const stats: BatchStats = {
+    records: records.length,
+    events: 0,
+    folded: 0,
+    rejected: 0,
+    duplicates: 0,
+    late: 0,
+    windowsWritten: 0,
+    conditionalRetries: 0,
+    anomalies: 0,
+    etasWritten: 0,
+    statesWritten: 0,
+  };
+
+  // 1. Invalid events go to the dead-letter queue; a record whose dead letter cannot be sent is reported failed.
+  const { valid, dead } = triage(records, nowMs, nowIso);
+  stats.events = valid.length + dead.length;
+  stats.rejected = dead.length;
+  const unsent = dead.length > 0 ? await deps.deadLetters.send(dead) : [];
+  const failedItemIdentifiers = [...new Set(unsent.map((m) => m.record?.itemIdentifier ?? ''))].filter(Boolean);
+
+  // 2. Read what the fold depends on: vehicle states and the vehicle windows (they hold the seen event ids).
+  valid.sort((a, b) =>
+    a.record.partition === b.record.partition
+      ? a.position.localeCompare(b.position)
+      : a.record.partition.localeCompare(b.record.partition),
+  );
+  const byVehicle = new Map<string, ValidEvent[]>();
+  for (const item of valid) {
+    const list = byVehicle.get(item.event.vehicleId) ?? [];
+    list.push(item);
+    byVehicle.set(item.event.vehicleId, list);
+  }
+  const states = await store.getVehicleStates([...byVehicle.keys()]);
+  const vehicleRefs = new Map<string, WindowRef>();
+  for (const { event } of valid) {
+    const ref = { pk: vehicleWindowPk(event.vehicleId), windowStart: windowStartOf(event.ts, size) };
+    vehicleRefs.set(windowKey(ref), ref);
+  }
+  const vehicleWindows = await store.getWindows([...vehicleRefs.values()]);
+
+  // 3. Classify each event (duplicate, late, already folded, new) and advance each vehicle's track in event time.
+  const groups = new Map<string, { id: WindowIdentity; contributions: Contribution[] }>();
+  const contribute = (id: WindowIdentity, c: Contribution) => {
+    const key = windowKey(id);
+    const group = groups.get(key) ?? { id, contributions: [] };
+    group.contributions.push(c);
+    groups.set(key, group);
+  };
+  const lateEvents: LateEvent[] = [];
+  const anomalies: Anomaly[] = [];
+  const speedExtremes = new Map<string, { min: VehiclePosition; max: VehiclePosition }>();
+  const updatedStates: Array<{ prev: VehicleState | undefined; state: VehicleState }> = [];
+  const shapesById = new Map<string, ShapeRef>();
+
+  for (const [vehicleId, items] of byVehicle) {
+    const prev = states.get(vehicleId);
+    let state = prev;
+    let watermark = prev?.ts ?? Number.NEGATIVE_INFINITY;
+    const seen = new Set<string>();
+    for (const { event, record, position } of items) {
+      const windowStart = windowStartOf(event.ts, size);
+      const vehicleKey = windowKey({ pk: vehicleWindowPk(vehicleId), windowStart });
+      const foldedAt = vehicleWindows.get(vehicleKey)?.eventIds?.[event.eventId];
+      if (seen.has(event.eventId) || (foldedAt !== undefined && foldedAt !== position)) {
+        stats.duplicates++;
+        continue;
+      }
+      seen.add(event.eventId);
+      const redelivered = foldedAt === position;
+      if (!redelivered && windowStart + size + settings.allowedLatenessMs <= watermark) {
+        lateEvents.push({
+          routeId: event.routeId,
+          windowStart,
+          eventId: event.eventId,
+          vehicleId,
+          ts: event.ts,
+          lateByMs: watermark - (windowStart + size),
+          event,
+          receivedAt: nowIso,
+        });
+        continue;
+      }
+      stats.folded++;
+      const windowEnd = windowStart + size;
+      const c = { eventId: event.eventId, vehicleId, partition: record.partition, position, speedKmh: event.speedKmh };
+      const base = { windowStart, windowEnd, routeId: event.routeId };
+      contribute({ ...base, pk: vehicleWindowPk(vehicleId), entityType: 'vehicle', entityId: vehicleId }, c);
+      contribute({ ...base, pk: routeWindowPk(event.routeId), entityType: 'route', entityId: event.routeId }, c);
+
+      const extremesKey = `${vehicleId}|${event.routeId}|${windowStart}`;
+      const extremes = speedExtremes.get(extremesKey);
+      if (!extremes) speedExtremes.set(extremesKey, { min: event, max: event });
+      else {
+        if (event.speedKmh < extremes.min.speedKmh) extremes.min = event;
+        if (event.speedKmh > extremes.max.speedKmh) extremes.max = event;
+      }
+
+      if (event.ts > (state?.ts ?? Number.NEGATIVE_INFINITY)) {
+        const shape = await shapeFor(event, reference);
+        if (shape) shapesById.set(shape.shapeId, shape);
+        const step = advanceTrack(state, event, shape, settings, nowIso);
+        state = step.state;
+        anomalies.push(...step.anomalies);
+      }
+      watermark = Math.max(watermark, event.ts);
+    }
+    if (state && state !== prev) updatedStates.push({ prev, state });
+  }
+  stats.late = lateEvents.length;
+
+  // 4. One conditional write per (key, window); on a lost race, re-read and re-merge.
+  const routeRefs = [...groups.values()].filter((g) => g.id.entityType === 'route').map((g) => g.id);
+  const routeWindows = await store.getWindows(routeRefs);
+  const written = new Map<string, StoredWindow>();
+  const changed: StoredWindow[] = [];
+  await forEachLimited([...groups.entries()], WRITE_CONCURRENCY, async ([key, group]) => {
+    let existing = vehicleWindows.get(key) ?? routeWindows.get(key);
+    for (let attempt = 0; attempt < MAX_CONDITIONAL_ATTEMPTS; attempt++) {
+      const { item, applied } = mergeWindow(existing, group.id, group.contributions, nowIso);
+      if (applied.length === 0) {
+        if (existing) written.set(key, existing);
+        return;
+      }
+      if (await store.putWindow(item, existing?.version)) {
+        written.set(key, item);
+        changed.push(item);
+        stats.windowsWritten++;
+        return;
+      }
+      stats.conditionalRetries++;
+      existing = (await store.getWindows([group.id])).get(key);
+    }
+    throw new ConcurrentUpdateError(`window ${key} changed ${MAX_CONDITIONAL_ATTEMPTS} times while being written`);
+  });
+
+  // 5. Speed z-scores against the route's preceding windows (one anomaly per vehicle and window at most).
+  const baselines = new Map<string, Promise<ReturnType<typeof speedBaseline>>>();
+  const baselineFor = (routeId: string, windowStart: number) => {
+    const key = `${routeId}|${windowStart}`;
+    let baseline = baselines.get(key);
+    if (!baseline) {
+      baseline = store
+        .queryRouteWindows(routeId, windowStart - BASELINE_WINDOWS * size, windowStart - size)
+        .then(speedBaseline);
+      baselines.set(key, baseline);
+    }
+    return baseline;
+  };
+  for (const [key, { min, max }] of speedExtremes) {
+    const [, routeId, start] = key.split('|');
+    const baseline = await baselineFor(routeId!, Number(start));
+    if (baseline.count < MIN_BASELINE_COUNT || baseline.std < MIN_BASELINE_STD_KMH) continue;
+    const zOf = (e: VehiclePosition) => (e.speedKmh - baseline.mean) / baseline.std;
+    const worst = Math.abs(zOf(max)) >= Math.abs(zOf(min)) ? max : min;
+    const z = zOf(worst);
+    if (Math.abs(z) <= settings.speedZThreshold) continue;
+    anomalies.push(
+      makeAnomaly(
+        'speed-zscore',
+        Number(start),
+        worst,
+        z,
+        {
+          speedKmh: worst.speedKmh,
+          baselineMeanKmh: Math.round(baseline.mean * 10) / 10,
+          baselineStdKmh: Math.round(baseline.std * 10) / 10,
+          baselineCount: baseline.count,
+          baselineWindows: BASELINE_WINDOWS,
+          eventId: worst.eventId,
+        },
+        settings,
+        nowIso,
+      ),
+    );
+  }
+
+  // 6. Late events are kept (idempotent by event id) and ETAs refreshed from each vehicle's newest fix.
+  if (lateEvents.length > 0) await deps.store.putLateEvents(lateEvents);
+  await forEachLimited(updatedStates, WRITE_CONCURRENCY, async ({ prev, state }) => {
+    const shape = state.shapeId ? shapesById.get(state.shapeId) : undefined;
+    let previousShape = prev?.shapeId ? shapesById.get(prev.shapeId) : undefined;
+    if (prev?.shapeId && !previousShape) {
+      previousShape = (await reference.routeShapes(prev.routeId))?.get(prev.shapeId);
+    }
+    const routeWindow = written.get(windowKey({ pk: routeWindowPk(state.routeId), windowStart: windowStartOf(state.ts, size) }));
+    const update = computeEtas(prev, state, shape, previousShape, routeWindow?.avgSpeedKmh, nowMs);
+    if (update.puts.length + update.deletes.length === 0) return;
+    await store.writeEtas(update.puts, update.deletes);
+    stats.etasWritten += update.puts.length;
+  });
+
+  // 7. Publish, then record anomalies, then states last: a retry after any failure sees the same starting
+  //    state, re-detects the same anomalies and re-publishes (at least once) what may not have gone out.
+  const known = anomalies.length > 0 ? await store.findAnomalies(anomalies) : new Set<string>();
+  const newAnomalies = anomalies.filter((a) => !known.has(a.anomalyId));
+  const output: OutputRecord[] = [
+    ...updatedStates.map(({ state }): OutputRecord => ({ kind: 'vehicle', data: state })),
+    ...changed.map((window): OutputRecord => ({ kind: 'window', data: publicWindow(window) })),
+    ...newAnomalies.map((anomaly): OutputRecord => ({ kind: 'anomaly', data: anomaly })),
+  ];
+  if (output.length > 0) await deps.publisher.publish(output);
+  await forEachLimited(newAnomalies, WRITE_CONCURRENCY, async (anomaly) => {
+    if (await store.putAnomaly(anomaly)) stats.anomalies++;
+  });
+  await forEachLimited(updatedStates, WRITE_CONCURRENCY, async ({ state }) => {
+    if (await store.putVehicleState(state)) stats.statesWritten++;
+  });
+
+  return { failedItemIdentifiers, stats };
+}
