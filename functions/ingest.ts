@@ -1,4 +1,45 @@
-// Placeholder so the CDK app can synthesize while this function is written; replaced by its owner.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
+/** `POST /v1/events`: validate, put valid events on the input stream, dead-letter the rest. */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { kinesisClient, sqsClient } from '../shared/aws-clients.js';
+import { queueUrls, streamNames } from '../shared/config.js';
+import { json } from '../shared/http/responses.js';
+import { acceptEvents, IngestRequestError, parseIngestBody } from '../shared/ingest/accept-events.js';
+import { withPowertools } from '../shared/lambda.js';
+import { logger, metrics } from '../shared/observability.js';
+import { putRecordsReliably, SqsDeadLetterSink } from '../shared/processing/aws-adapters.js';
+
+const kinesis = kinesisClient();
+const inputStream = streamNames.input;
+const ports = {
+  writer: {
+    write: (events: { vehicleId: string }[]) =>
+      putRecordsReliably(
+        kinesis,
+        inputStream,
+        events.map((e) => ({ data: Buffer.from(JSON.stringify(e)), partitionKey: e.vehicleId })),
+      ),
+  },
+  deadLetters: new SqsDeadLetterSink(sqsClient(), queueUrls.deadLetter),
 };
+
+export const handler = withPowertools(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  try {
+    const events = parseIngestBody(event.body, event.isBase64Encoded);
+    const result = await acceptEvents(events, ports);
+    metrics.addMetric('EventsAccepted', MetricUnit.Count, result.accepted);
+    metrics.addMetric('EventsRejected', MetricUnit.Count, result.rejected);
+    if (result.rejected === 0) return json(202, result);
+    if (result.accepted === 0) return json(400, { error: 'BadRequest', message: 'no event was accepted', ...result });
+    return json(207, result);
+  } catch (error) {
+    if (error instanceof IngestRequestError) {
+      return json(error.statusCode, {
+        error: error.statusCode === 413 ? 'PayloadTooLarge' : 'BadRequest',
+        message: error.message,
+      });
+    }
+    logger.error('ingest failed', { error });
+    return json(503, { error: 'ServiceUnavailable', message: 'events could not be stored; retry the request' });
+  }
+});

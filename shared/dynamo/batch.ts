@@ -37,7 +37,9 @@ export async function batchGetAll(
   return found;
 }
 
-export type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
+export type WriteRequest =
+  | { PutRequest: { Item: Record<string, unknown> } }
+  | { DeleteRequest: { Key: Record<string, unknown> } };
 
 export async function batchWriteAll(client: DynamoDBDocumentClient, table: string, requests: WriteRequest[]) {
   for (const chunk of chunks(requests, WRITE_CHUNK)) {

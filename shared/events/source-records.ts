@@ -15,6 +15,8 @@ export interface SourceRecord {
   /** Position within the partition; positions of one partition compare correctly as strings. */
   position: string;
   data: Buffer;
+  /** Set when the record could not even be unpacked (a corrupt KPL aggregate); it goes to the DLQ. */
+  decodeError?: string;
 }
 
 /** A candidate event decoded from a record, with its own position (records may carry several events). */
@@ -60,10 +62,21 @@ export function kinesisSourceRecords(records: KinesisStreamRecord[]): SourceReco
     const bytes = Buffer.from(data, 'base64');
     if (bytes.length > 20 && bytes.subarray(0, 4).equals(KPL_MAGIC)) {
       let userRecords: UserRecord[] = [];
+      let failure: string | undefined;
       deaggregateSync({ sequenceNumber, partitionKey, data }, true, (err, recs) => {
-        if (err) throw new RecordDecodeError(`KPL record ${sequenceNumber} could not be de-aggregated: ${err.message}`);
-        userRecords = recs ?? [];
+        if (err) failure = `KPL aggregated record could not be de-aggregated: ${err.message}`;
+        else userRecords = recs ?? [];
       });
+      if (failure) {
+        out.push({
+          itemIdentifier: sequenceNumber,
+          partition,
+          position: padPosition(sequenceNumber),
+          data: bytes,
+          decodeError: failure,
+        });
+        continue;
+      }
       for (const user of userRecords) {
         out.push({
           itemIdentifier: sequenceNumber,
@@ -85,6 +98,7 @@ export function kinesisSourceRecords(records: KinesisStreamRecord[]): SourceReco
  * Throws `RecordDecodeError` when the payload is not JSON.
  */
 export function decodeCandidates(record: SourceRecord): DecodedCandidate[] {
+  if (record.decodeError) throw new RecordDecodeError(record.decodeError);
   let parsed: unknown;
   try {
     parsed = JSON.parse(record.data.toString('utf8'));
@@ -92,10 +106,11 @@ export function decodeCandidates(record: SourceRecord): DecodedCandidate[] {
     throw new RecordDecodeError(`record is not valid JSON: ${(error as Error).message}`);
   }
   const envelope = parsed as { events?: unknown };
-  const values =
-    Array.isArray(parsed) ? parsed
-    : typeof parsed === 'object' && parsed !== null && Array.isArray(envelope.events) ? envelope.events
-    : [parsed];
+  const values = Array.isArray(parsed)
+    ? parsed
+    : typeof parsed === 'object' && parsed !== null && Array.isArray(envelope.events)
+      ? envelope.events
+      : [parsed];
   if (values.length === 1) return [{ record, position: record.position, value: values[0] }];
   return values.map((value, i) => ({ record, position: `${record.position}#${padPosition(i, 5)}`, value }));
 }

@@ -4,11 +4,7 @@
  * silently except `ts` given as an ISO-8601 string, which is converted to epoch milliseconds.
  */
 import avro from 'avsc';
-import {
-  type VehiclePosition,
-  vehiclePositionLatestVersion,
-  vehiclePositionSchemas,
-} from '../generated/schemas.js';
+import { type VehiclePosition, vehiclePositionLatestVersion, vehiclePositionSchemas } from '../generated/schemas.js';
 import { deriveEventId } from './event-id.js';
 
 export interface FieldError {
@@ -54,7 +50,11 @@ function rangeErrors(e: VehiclePosition, now: number): FieldError[] {
   check(e.speedKmh >= 0 && e.speedKmh <= 400, 'speedKmh', `must be within [0, 400], got ${e.speedKmh}`);
   check(e.headingDeg >= 0 && e.headingDeg < 360, 'headingDeg', `must be within [0, 360), got ${e.headingDeg}`);
   check(e.ts >= EARLIEST_TS, 'ts', `must be after 2000-01-01, got ${e.ts}`);
-  check(e.ts <= now + MAX_CLOCK_SKEW_MS, 'ts', `is more than 5 minutes in the future (${new Date(e.ts).toISOString()})`);
+  check(
+    e.ts <= now + MAX_CLOCK_SKEW_MS,
+    'ts',
+    `is more than 5 minutes in the future (${new Date(e.ts).toISOString()})`,
+  );
   check(e.occupancy == null || e.occupancy >= 0, 'occupancy', `must not be negative, got ${e.occupancy}`);
   check(e.accuracyM == null || e.accuracyM >= 0, 'accuracyM', `must not be negative, got ${e.accuracyM}`);
   return errors;

@@ -1,5 +1,5 @@
 /** The processor's ports on AWS (or the local emulators): Kinesis output, SQS dead letters, DynamoDB reference data. */
-import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ShapePoint } from '../geo.js';

@@ -5,7 +5,12 @@
  * counted twice, and what the limits are.
  */
 import type { ProcessingSettings } from '../config.js';
-import { type DecodedCandidate, decodeCandidates, RecordDecodeError, type SourceRecord } from '../events/source-records.js';
+import {
+  type DecodedCandidate,
+  decodeCandidates,
+  RecordDecodeError,
+  type SourceRecord,
+} from '../events/source-records.js';
 import { summarizeErrors, validateVehiclePosition } from '../events/validate.js';
 import { projectOntoShape } from '../geo.js';
 import type { Anomaly, OutputRecord, VehiclePosition, VehicleState } from '../model.js';
@@ -28,8 +33,8 @@ import {
   publicWindow,
   routeWindowPk,
   speedBaseline,
-  type WindowIdentity,
   vehicleWindowPk,
+  type WindowIdentity,
   windowKey,
   windowStartOf,
 } from './windows.js';
@@ -342,7 +347,9 @@ export async function processBatch(records: SourceRecord[], deps: ProcessorDeps)
     if (prev?.shapeId && !previousShape) {
       previousShape = (await reference.routeShapes(prev.routeId))?.get(prev.shapeId);
     }
-    const routeWindow = written.get(windowKey({ pk: routeWindowPk(state.routeId), windowStart: windowStartOf(state.ts, size) }));
+    const routeWindow = written.get(
+      windowKey({ pk: routeWindowPk(state.routeId), windowStart: windowStartOf(state.ts, size) }),
+    );
     const update = computeEtas(prev, state, shape, previousShape, routeWindow?.avgSpeedKmh, nowMs);
     if (update.puts.length + update.deletes.length === 0) return;
     await store.writeEtas(update.puts, update.deletes);

@@ -98,7 +98,11 @@ export function advanceTrack(
           event.ts,
           event,
           projection.offsetM / settings.offRouteMeters,
-          { offsetM: Math.round(projection.offsetM), thresholdM: settings.offRouteMeters, shapeId: shape?.shapeId ?? null },
+          {
+            offsetM: Math.round(projection.offsetM),
+            thresholdM: settings.offRouteMeters,
+            shapeId: shape?.shapeId ?? null,
+          },
           settings,
           now,
         ),

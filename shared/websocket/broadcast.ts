@@ -1,0 +1,136 @@
+/**
+ * Fan-out of output-stream records to WebSocket subscribers. Per batch: subscriber lists are read once per
+ * topic, a connection gets each record once however many of its topics match, and a connection found gone
+ * (410) is forgotten and skipped for the rest of the batch.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { PartialItemFailureResponse } from '@aws-lambda-powertools/batch/types';
+import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type { OutputRecord } from '../model.js';
+import type { ConnectionStore } from './connection-store.js';
+import { topicsForRecord } from './topics.js';
+
+/** The part of the API Gateway management client the broadcaster uses. */
+export interface ConnectionPoster {
+  send(command: PostToConnectionCommand): Promise<unknown>;
+}
+
+/** Where counts go (Powertools `Metrics` in production). */
+export interface CountSink {
+  addMetric(name: string, unit: 'Count', value: number): void;
+}
+
+export interface BroadcastDeps {
+  store: ConnectionStore;
+  poster: ConnectionPoster;
+  metrics: CountSink;
+}
+
+/** The message a subscriber receives (docs/contracts.md). */
+export interface BroadcastMessage {
+  topic: string;
+  kind: OutputRecord['kind'];
+  data: unknown;
+}
+
+/** An output-stream record that is not `{kind, data}` JSON. */
+export class InvalidOutputRecordError extends Error {
+  override name = 'InvalidOutputRecordError';
+}
+
+/** Posting failed for reasons other than a gone connection; the record is reported failed and retried. */
+export class BroadcastError extends Error {
+  override name = 'BroadcastError';
+}
+
+const KINDS: readonly string[] = ['vehicle', 'window', 'anomaly'];
+
+/** Decodes a Kinesis record of the output stream. */
+export function decodeOutputRecord(record: KinesisStreamRecord): OutputRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString('utf8'));
+  } catch (cause) {
+    throw new InvalidOutputRecordError(`record ${record.kinesis.sequenceNumber} is not JSON`, { cause });
+  }
+  const { kind, data } = (value ?? {}) as { kind?: unknown; data?: unknown };
+  if (typeof kind !== 'string' || !KINDS.includes(kind) || typeof data !== 'object' || data === null) {
+    throw new InvalidOutputRecordError(`record ${record.kinesis.sequenceNumber} is not {kind, data}`);
+  }
+  return value as OutputRecord;
+}
+
+/** True for the management API's "connection is gone" answer (410 GoneException). */
+export function isGone(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  return e?.name === 'GoneException' || e?.$metadata?.httpStatusCode === 410;
+}
+
+/** A per-batch record handler; create one per invocation so its caches live exactly one batch. */
+export function createFanout({ store, poster, metrics }: BroadcastDeps) {
+  const subscribers = new Map<string, Promise<string[]>>();
+  const gone = new Set<string>();
+
+  const subscribersOf = (topic: string) => {
+    let list = subscribers.get(topic);
+    if (!list) {
+      list = store.subscribers(topic);
+      // A failed read must not be cached for the next record.
+      list.catch(() => subscribers.delete(topic));
+      subscribers.set(topic, list);
+    }
+    return list;
+  };
+
+  return async function handleRecord(record: KinesisStreamRecord): Promise<void> {
+    const output = decodeOutputRecord(record);
+    const topics = topicsForRecord(output);
+    const lists = await Promise.all(topics.map(subscribersOf));
+    // First matching topic wins, so each connection gets the record once.
+    const targets = new Map<string, string>();
+    lists.forEach((ids, i) => {
+      for (const id of ids) if (!gone.has(id) && !targets.has(id)) targets.set(id, topics[i]!);
+    });
+
+    const results = await Promise.allSettled(
+      [...targets].map(async ([connectionId, topic]) => {
+        const message: BroadcastMessage = { topic, kind: output.kind, data: output.data };
+        try {
+          await poster.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(message)) }));
+          return 'sent' as const;
+        } catch (error) {
+          if (!isGone(error)) throw error;
+          gone.add(connectionId);
+          await store.disconnect(connectionId);
+          return 'gone' as const;
+        }
+      }),
+    );
+
+    const sent = results.filter((r) => r.status === 'fulfilled' && r.value === 'sent').length;
+    const forgotten = results.filter((r) => r.status === 'fulfilled' && r.value === 'gone').length;
+    if (sent > 0) metrics.addMetric('BroadcastsSent', 'Count', sent);
+    if (forgotten > 0) metrics.addMetric('ConnectionsGone', 'Count', forgotten);
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failures.length > 0) {
+      throw new BroadcastError(`${failures.length} of ${results.length} posts failed`, {
+        cause: failures.length === 1 ? failures[0]?.reason : new AggregateError(failures.map((f) => f.reason)),
+      });
+    }
+  };
+}
+
+const processor = new BatchProcessor(EventType.KinesisDataStreams);
+
+/**
+ * Broadcasts a batch, reporting failed records in `batchItemFailures`. Records go one at a time so a
+ * vehicle's updates reach clients in stream order.
+ */
+export function broadcastBatch(
+  event: KinesisStreamEvent,
+  deps: BroadcastDeps,
+  context?: Context,
+): Promise<PartialItemFailureResponse> {
+  return processPartialResponse(event, createFanout(deps), processor, { context, processInParallel: false });
+}
