@@ -1,4 +1,12 @@
-// Placeholder so the CDK app can synthesize while this function is written; replaced by its owner.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
-};
+/** WebSocket routes `$connect`, `$disconnect`, `subscribe`, `unsubscribe`, `$default`. */
+import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { dynamoDocumentClient } from '../shared/aws-clients.js';
+import { tableNames } from '../shared/config.js';
+import { withPowertools } from '../shared/lambda.js';
+import { handleWebSocketEvent } from '../shared/websocket/connection-routes.js';
+import { createConnectionStore } from '../shared/websocket/connection-store.js';
+import { createDynamoItemTable } from '../shared/websocket/dynamo-item-table.js';
+
+const store = createConnectionStore(createDynamoItemTable(dynamoDocumentClient(), () => tableNames.connections));
+
+export const handler = withPowertools((event: APIGatewayProxyWebsocketEventV2) => handleWebSocketEvent(event, store));

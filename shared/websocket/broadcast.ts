@@ -97,7 +97,9 @@ export function createFanout({ store, poster, metrics }: BroadcastDeps) {
       [...targets].map(async ([connectionId, topic]) => {
         const message: BroadcastMessage = { topic, kind: output.kind, data: output.data };
         try {
-          await poster.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(message)) }));
+          await poster.send(
+            new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(message)) }),
+          );
           return 'sent' as const;
         } catch (error) {
           if (!isGone(error)) throw error;

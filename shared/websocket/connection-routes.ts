@@ -31,7 +31,10 @@ type Action = (typeof ACTIONS)[number];
 const reply = (statusCode: number, body: unknown): WebSocketRouteResult => ({ statusCode, body: JSON.stringify(body) });
 
 /** Handles one WebSocket event by its route key. */
-export async function handleWebSocketEvent(event: WebSocketEvent, store: ConnectionStore): Promise<WebSocketRouteResult> {
+export async function handleWebSocketEvent(
+  event: WebSocketEvent,
+  store: ConnectionStore,
+): Promise<WebSocketRouteResult> {
   const { routeKey, connectionId } = event.requestContext;
   switch (routeKey) {
     case '$connect':
@@ -74,7 +77,10 @@ async function handleMessage(
 }
 
 /** The topics a `{"action", "topic"}` or `{"action", "topics": [...]}` message names, validated and deduplicated. */
-export function parseTopics(event: Pick<WebSocketEvent, 'body' | 'isBase64Encoded'>): { topics: string[]; many: boolean } {
+export function parseTopics(event: Pick<WebSocketEvent, 'body' | 'isBase64Encoded'>): {
+  topics: string[];
+  many: boolean;
+} {
   const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   let message: unknown;
   try {

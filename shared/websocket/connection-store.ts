@@ -48,14 +48,21 @@ export function createConnectionStore(table: ItemTable, now: () => number = Date
   return {
     connect(connectionId) {
       return table.putAll([
-        { pk: connectionPk(connectionId), sk: 'META', connectedAt: new Date(now()).toISOString(), expiresAt: expiresAt() },
+        {
+          pk: connectionPk(connectionId),
+          sk: 'META',
+          connectedAt: new Date(now()).toISOString(),
+          expiresAt: expiresAt(),
+        },
       ]);
     },
 
     subscribe(connectionId, topics) {
       // The mirror carries the TTL too, so a connection whose $disconnect never ran leaves nothing behind.
       const ttl = expiresAt();
-      return table.putAll(topics.flatMap((topic) => subscriptionKeys(connectionId, topic).map((key) => ({ ...key, expiresAt: ttl }))));
+      return table.putAll(
+        topics.flatMap((topic) => subscriptionKeys(connectionId, topic).map((key) => ({ ...key, expiresAt: ttl }))),
+      );
     },
 
     unsubscribe(connectionId, topics) {
@@ -64,14 +71,18 @@ export function createConnectionStore(table: ItemTable, now: () => number = Date
 
     async disconnect(connectionId) {
       const items = await table.partition(connectionPk(connectionId));
-      const subscriptions = items.filter((item) => item.sk.startsWith('TOPIC#')).map((item) => ({ pk: item.sk, sk: connectionId }));
+      const subscriptions = items
+        .filter((item) => item.sk.startsWith('TOPIC#'))
+        .map((item) => ({ pk: item.sk, sk: connectionId }));
       await table.deleteAll([...subscriptions, ...items.map(({ pk, sk }) => ({ pk, sk }))]);
     },
 
     async subscribers(topic) {
       const nowSeconds = now() / 1000;
       const items = await table.partition(topicPk(topic));
-      return items.filter((item) => item.expiresAt === undefined || item.expiresAt >= nowSeconds).map((item) => item.sk);
+      return items
+        .filter((item) => item.expiresAt === undefined || item.expiresAt >= nowSeconds)
+        .map((item) => item.sk);
     },
   };
 }

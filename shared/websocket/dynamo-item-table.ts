@@ -12,7 +12,9 @@ export class UnprocessedItemsError extends Error {
   override name = 'UnprocessedItemsError';
 }
 
-type WriteRequest = { PutRequest: { Item: ConnectionItem } } | { DeleteRequest: { Key: Pick<ConnectionItem, 'pk' | 'sk'> } };
+type WriteRequest =
+  | { PutRequest: { Item: ConnectionItem } }
+  | { DeleteRequest: { Key: Pick<ConnectionItem, 'pk' | 'sk'> } };
 
 /**
  * Creates the DynamoDB item table. `table` may be a getter, so a missing table variable fails the first
