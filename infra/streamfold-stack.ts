@@ -9,7 +9,6 @@ import { StreamfoldRestApi } from './constructs/streamfold-rest-api.js';
 import { StreamfoldStream } from './constructs/streamfold-stream.js';
 import { StreamfoldTable } from './constructs/streamfold-table.js';
 import { StreamfoldWebSocketApi } from './constructs/streamfold-websocket-api.js';
-import { applyNagSuppressions } from './nag-suppressions.js';
 import { assertValidStreamfoldProps, type StreamfoldStackProps } from './stack-props.js';
 
 const NUMBER = dynamodb.AttributeType.NUMBER;
@@ -181,7 +180,5 @@ export class StreamfoldStack extends Stack {
       ConnectionsTableName: connectionsTable.tableName,
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
-
-    applyNagSuppressions(this);
   }
 }

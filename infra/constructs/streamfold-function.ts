@@ -1,5 +1,5 @@
 import { basename, extname, join } from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -8,7 +8,9 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { acknowledgeNag } from '../nag.js';
 import { repoPath, repoRoot } from '../paths.js';
+import { StreamfoldTable } from './streamfold-table.js';
 
 /** CloudFormation metadata key naming a function's source entry; the local runtime runs that file. */
 export const ENTRY_METADATA_KEY = 'streamfold:entry';
@@ -78,6 +80,11 @@ export class StreamfoldFunction extends nodejs.NodejsFunction {
       description: `Execution role of ${props.entry}`,
     });
     logGroup.grantWrite(role);
+    acknowledgeNag(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use "*": X-Ray has no resource-level permissions.',
+    );
 
     super(scope, id, {
       entry: repoPath(props.entry),
@@ -119,6 +126,14 @@ export class StreamfoldFunction extends nodejs.NodejsFunction {
     else if (access === 'write') table.grantWriteData(this);
     else table.grantReadWriteData(this);
     this.addEnvironment(envName, table.tableName);
+    if (table instanceof StreamfoldTable && table.indexNames.length > 0) {
+      const logicalId = Stack.of(table).getLogicalId(table.node.defaultChild as dynamodb.CfnTable);
+      acknowledgeNag(
+        this.role!,
+        `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/index/*]`,
+        `The wildcard covers only the indexes of this one table (${table.indexNames.join(', ')}), which the function queries.`,
+      );
+    }
     return this;
   }
 

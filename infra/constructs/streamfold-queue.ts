@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { acknowledgeNag } from '../nag.js';
 
 /** Options of a {@link StreamfoldQueue}. */
 export interface StreamfoldQueueProps {
@@ -23,5 +24,11 @@ export class StreamfoldQueue extends sqs.Queue {
       enforceSSL: true,
       retentionPeriod: props.retentionPeriod ?? Duration.days(14),
     });
+    acknowledgeNag(
+      this,
+      'AwsSolutions-SQS3',
+      'This queue is itself the terminal failure destination (invalid events or abandoned stream batches); ' +
+        'messages are inspected and redriven by an operator, and a further DLQ would only move them again.',
+    );
   }
 }

@@ -2,6 +2,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { acknowledgeNag } from '../nag.js';
 
 /** Steady-state rate and burst of a throttle. */
 export interface Throttle {
@@ -97,6 +98,18 @@ export class StreamfoldRestApi extends apigateway.RestApi {
       apiStages: [{ api: this, stage: this.deploymentStage }],
     });
     this.usagePlan.addApiKey(this.apiKey);
+
+    acknowledgeNag(
+      this,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      'The account-level API Gateway logging role uses the AWS-documented managed policy; it only lets API Gateway write its own logs.',
+    );
+    acknowledgeNag(
+      this.deploymentStage,
+      'AwsSolutions-APIG3',
+      'No WAF: producers need an API key, and stage plus per-key throttling cap load. The managed WAF rule sets block ' +
+        'bodies over 8 KB, which would reject legitimate event batches; add a web ACL per account if the edge needs one.',
+    );
   }
 
   /**
@@ -112,10 +125,18 @@ export class StreamfoldRestApi extends apigateway.RestApi {
     const resource = this.root.resourceForPath(path);
     const requestParameters: Record<string, boolean> = {};
     for (const match of path.matchAll(/\{(\w+)\}/g)) requestParameters[`method.request.path.${match[1]}`] = true;
-    return resource.addMethod(httpMethod, new apigateway.LambdaIntegration(fn), {
-      apiKeyRequired: options.apiKeyRequired ?? false,
+    const apiKeyRequired = options.apiKeyRequired ?? false;
+    const method = resource.addMethod(httpMethod, new apigateway.LambdaIntegration(fn), {
+      apiKeyRequired,
       requestValidator: this.validator,
       requestParameters,
     });
+    const reason = apiKeyRequired
+      ? 'Event producers are devices and gateways identified by their API key under a throttled usage plan, not end users ' +
+        'with a Cognito or IAM identity.'
+      : 'Public, read-only transit data (vehicle positions, metrics, ETAs); stage throttling limits abuse.';
+    acknowledgeNag(method, 'AwsSolutions-APIG4', reason);
+    acknowledgeNag(method, 'AwsSolutions-COG4', reason);
+    return method;
   }
 }

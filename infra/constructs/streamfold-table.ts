@@ -58,6 +58,9 @@ function attribute(key: KeyAttribute): dynamodb.Attribute {
 
 /** A DynamoDB table with the project's defaults: on-demand, point-in-time recovery, AWS-managed encryption. */
 export class StreamfoldTable extends dynamodb.Table {
+  /** Names of the global secondary indexes; grants on the table cover them as `<arn>/index/*`. */
+  public readonly indexNames: readonly string[];
+
   constructor(scope: Construct, id: string, props: StreamfoldTableProps) {
     super(scope, id, {
       partitionKey: attribute(props.partitionKey),
@@ -76,5 +79,6 @@ export class StreamfoldTable extends dynamodb.Table {
         projectionType: dynamodb.ProjectionType.ALL,
       });
     }
+    this.indexNames = (props.globalSecondaryIndexes ?? []).map((index) => index.indexName);
   }
 }

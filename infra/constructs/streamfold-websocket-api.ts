@@ -1,9 +1,12 @@
+import { Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledgeNag } from '../nag.js';
 import type { Throttle } from './streamfold-rest-api.js';
 
 /** Options of a {@link StreamfoldWebSocketApi}. */
@@ -66,6 +69,11 @@ export class StreamfoldWebSocketApi extends Construct {
       defaultRouteOptions: { integration, returnResponse: true },
     });
     for (const action of ACTION_ROUTES) this.api.addRoute(action, { integration, returnResponse: true });
+    acknowledgeNag(
+      this.api,
+      'AwsSolutions-APIG4',
+      'A public live feed of read-only transit data; clients can only subscribe to topics, and stage throttling limits abuse.',
+    );
 
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -89,7 +97,17 @@ export class StreamfoldWebSocketApi extends Construct {
   }
 
   /** Lets `grantee` post to and delete connections of this stage. */
-  grantManageConnections(grantee: Parameters<apigwv2.WebSocketStage['grantManagementApiAccess']>[0]) {
-    return this.stage.grantManagementApiAccess(grantee);
+  grantManageConnections(grantee: iam.IGrantable): iam.Grant {
+    const grant = this.stage.grantManagementApiAccess(grantee);
+    const principal = grantee.grantPrincipal;
+    if (principal instanceof iam.Role) {
+      const apiLogicalId = Stack.of(this).getLogicalId(this.api.node.defaultChild as apigwv2.CfnApi);
+      acknowledgeNag(
+        principal,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${this.stage.stageName}/*/@connections/*]`,
+        'Connection ids exist only at run time; the grant is limited to the connections of this API and stage.',
+      );
+    }
+    return grant;
   }
 }
