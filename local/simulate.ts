@@ -1,0 +1,208 @@
+/**
+ * The vehicle simulator.
+ *
+ *   npm run simulate -- --vehicles 200 --rate 1 --minutes 5 --target http://127.0.0.1:3000 \
+ *     [--stream NAME] [--seed 42] [--speedup 1] [--duplicates 0.01] [--out-of-order 0.01] \
+ *     [--late 0.005] [--invalid 0.01] [--anomalies] [--gtfs local/gtfs/synthetic-city] [--api-key local-dev-key]
+ *
+ * `--stream` sends straight to Kinesis instead of the REST ingest. `--minutes 0` runs until Ctrl-C.
+ * The local runtime starts the same thing in-process with {@link runSimulator}.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { parseGtfsFeed } from '../shared/gtfs/parse-feed.js';
+import {
+  kinesisSender,
+  newSendCounters,
+  paceAndSend,
+  restSender,
+  type SendCounters,
+  type Sender,
+} from './simulator/senders.js';
+import {
+  createWorkload,
+  type SimNetwork,
+  simNetworkFromFeed,
+  type WorkloadOptions,
+  type WorkloadSummary,
+} from './simulator/workload.js';
+
+export const DEFAULT_GTFS_DIR = path.join(import.meta.dirname, 'gtfs', 'synthetic-city');
+export const DEFAULT_TARGET = 'http://127.0.0.1:3000';
+export const DEFAULT_API_KEY = 'local-dev-key';
+
+export interface SimulatorOptions extends Omit<WorkloadOptions, 'network'> {
+  /** GTFS feed directory to drive. @default local/gtfs/synthetic-city */
+  gtfs?: string;
+  /** A ready network instead of `gtfs` (saves re-parsing in tests and the local runtime). */
+  network?: SimNetwork;
+  /** REST base URL. @default http://127.0.0.1:3000 */
+  target?: string;
+  /** @default STREAMFOLD_API_KEY or local-dev-key */
+  apiKey?: string;
+  /** Kinesis stream name: when set, events go straight onto the stream instead of the REST ingest. */
+  stream?: string;
+  kinesisClient?: KinesisClient;
+  /** A custom sender (tests); overrides `target` and `stream`. */
+  sender?: Sender;
+  /** Event time runs this many times faster than real time. @default 1 */
+  speedup?: number;
+  /** Batches in flight at once. @default 4 */
+  concurrency?: number;
+}
+
+/** A running simulator. */
+export interface SimulatorHandle {
+  /** Live delivery counters. */
+  readonly counters: SendCounters;
+  /** Live workload summary (emissions generated, by kind, injected anomalies). */
+  readonly summary: WorkloadSummary;
+  /** Resolves when the run ends (all minutes sent, or stopped). */
+  readonly done: Promise<SendCounters>;
+  /** Stops generating, waits for in-flight batches. */
+  stop(): Promise<SendCounters>;
+}
+
+/**
+ * Event time starts now in real time; with a speedup the run is placed in the past so that it ends
+ * around now, because the ingest rejects events more than 5 minutes in the future.
+ */
+export function defaultStartTime(minutes: number, speedup: number, now = Date.now()): number {
+  return speedup > 1 && minutes > 0 ? now - minutes * 60_000 : now;
+}
+
+/** Starts the simulator; resolves once the feed is parsed and sending has begun. */
+export async function runSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const network = options.network ?? simNetworkFromFeed(await parseGtfsFeed(options.gtfs ?? DEFAULT_GTFS_DIR));
+  const speedup = options.speedup ?? 1;
+  const minutes = options.minutes ?? 5;
+  const workload = createWorkload({
+    ...options,
+    network,
+    minutes,
+    startTime: options.startTime ?? defaultStartTime(minutes, speedup),
+  });
+  const sender =
+    options.sender ??
+    (options.stream
+      ? kinesisSender({
+          streamName: options.stream,
+          ...(options.kinesisClient ? { client: options.kinesisClient } : {}),
+        })
+      : restSender({
+          target: options.target ?? DEFAULT_TARGET,
+          apiKey: options.apiKey ?? process.env['STREAMFOLD_API_KEY'] ?? DEFAULT_API_KEY,
+        }));
+  const abort = new AbortController();
+  const counters = newSendCounters();
+  const done = paceAndSend(workload.emissions, sender, {
+    speedup,
+    signal: abort.signal,
+    counters,
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+  });
+  return {
+    counters,
+    summary: workload.summary,
+    done,
+    async stop() {
+      abort.abort();
+      return done;
+    },
+  };
+}
+
+const number = (name: string, raw: string | undefined, fallback: number): number => {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number, got "${raw}"`);
+  return value;
+};
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      vehicles: { type: 'string' },
+      rate: { type: 'string' },
+      minutes: { type: 'string' },
+      target: { type: 'string' },
+      stream: { type: 'string' },
+      seed: { type: 'string' },
+      speedup: { type: 'string' },
+      duplicates: { type: 'string' },
+      'out-of-order': { type: 'string' },
+      late: { type: 'string' },
+      invalid: { type: 'string' },
+      'omit-event-id': { type: 'string' },
+      anomalies: { type: 'boolean' },
+      'stall-minutes': { type: 'string' },
+      'start-time': { type: 'string' },
+      gtfs: { type: 'string' },
+      'api-key': { type: 'string' },
+      concurrency: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: npm run simulate -- [--vehicles 200] [--rate 1] [--minutes 5 (0 = until Ctrl-C)] [--target URL | --stream NAME]\n' +
+        '  [--seed 42] [--speedup 1] [--duplicates 0.01] [--out-of-order 0.01] [--late 0.005] [--invalid 0.01]\n' +
+        '  [--omit-event-id 0.05] [--anomalies] [--stall-minutes 5] [--start-time ISO] [--gtfs DIR] [--api-key KEY]',
+    );
+    return;
+  }
+  if (values.stream && process.env['AWS_ENDPOINT_URL_KINESIS']) {
+    // The emulators accept any credentials, but the SDK still insists on having some.
+    process.env['AWS_REGION'] ??= 'us-east-1';
+    process.env['AWS_ACCESS_KEY_ID'] ??= 'local';
+    process.env['AWS_SECRET_ACCESS_KEY'] ??= 'local';
+  }
+  const startTime = values['start-time'] ? Date.parse(values['start-time']) : undefined;
+  if (Number.isNaN(startTime)) throw new Error(`--start-time must be an ISO-8601 time, got "${values['start-time']}"`);
+  const handle = await runSimulator({
+    vehicles: number('vehicles', values.vehicles, 200),
+    rate: number('rate', values.rate, 1),
+    minutes: number('minutes', values.minutes, 5),
+    seed: number('seed', values.seed, 42),
+    speedup: number('speedup', values.speedup, 1),
+    duplicates: number('duplicates', values.duplicates, 0),
+    outOfOrder: number('out-of-order', values['out-of-order'], 0),
+    late: number('late', values.late, 0),
+    invalid: number('invalid', values.invalid, 0),
+    omitEventId: number('omit-event-id', values['omit-event-id'], 0.05),
+    anomalies: values.anomalies ?? false,
+    stallMinutes: number('stall-minutes', values['stall-minutes'], 5),
+    concurrency: number('concurrency', values.concurrency, 4),
+    ...(startTime === undefined ? {} : { startTime }),
+    ...(values.gtfs ? { gtfs: path.resolve(values.gtfs) } : {}),
+    ...(values.target ? { target: values.target } : {}),
+    ...(values.stream ? { stream: values.stream } : {}),
+    ...(values['api-key'] ? { apiKey: values['api-key'] } : {}),
+  });
+  const report = () => {
+    const c = handle.counters;
+    console.log(
+      `sent ${c.sent} (accepted ${c.accepted}, rejected ${c.rejected}, failed ${c.failed}) in ${c.batches} batches, lag ${Math.round(c.lagMs)} ms`,
+    );
+  };
+  const timer = setInterval(report, 5_000);
+  process.once('SIGINT', () => void handle.stop());
+  await handle.done;
+  clearInterval(timer);
+  report();
+  const { byKind, anomalies, skippedAnomalies, eventIdOmitted } = handle.summary;
+  console.log(JSON.stringify({ byKind, eventIdOmitted, anomalies, skippedAnomalies }, null, 2));
+  if (handle.counters.lastRejections.length > 0) {
+    console.log('last rejections:', JSON.stringify(handle.counters.lastRejections.slice(-3)));
+  }
+  if (handle.counters.failed > 0) process.exitCode = 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
+    process.exitCode = 1;
+  });
+}
