@@ -108,7 +108,7 @@ export class DynamoStore implements ReadModelStore {
       this.client.send(
         new PutCommand({
           TableName: this.tables.anomalies,
-          Item: { ...anomalyKey(anomaly), day: anomalyDay(anomaly.ts), ...anomaly },
+          Item: { ...anomalyKey(anomaly), day: anomalyDay(anomaly.windowStart), ...anomaly },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),

@@ -2,8 +2,12 @@
 import type { Anomaly } from '../model.js';
 import { routePk, ts13, utcDay } from '../queries/keys.js';
 
-export function anomalyKey(anomaly: Pick<Anomaly, 'routeId' | 'ts' | 'anomalyId'>) {
-  return { pk: routePk(anomaly.routeId), sk: `${ts13(anomaly.ts)}#${anomaly.anomalyId}` };
+/**
+ * Sorted by window start, not by the triggering fix's time: a speed anomaly re-detected later in the
+ * same window must land on the same key.
+ */
+export function anomalyKey(anomaly: Pick<Anomaly, 'routeId' | 'windowStart' | 'anomalyId'>) {
+  return { pk: routePk(anomaly.routeId), sk: `${ts13(anomaly.windowStart)}#${anomaly.anomalyId}` };
 }
 
 /** The UTC day an anomaly is indexed under (GSI byDay). */

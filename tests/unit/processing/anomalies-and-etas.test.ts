@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { lonAt, pipeline, position, SHAPE, sourceRecords, T0 } from '../../helpers/processing.js';
+
+describe('anomalies', () => {
+  it('flags an impossible jump between consecutive fixes', async () => {
+    const p = pipeline();
+    await p.run(
+      sourceRecords([
+        position({ eventId: 'a', lon: lonAt(100) }),
+        position({ eventId: 'b', ts: T0 + 5000, lon: lonAt(3100) }),
+      ]),
+    );
+
+    const jump = [...p.store.anomalies.values()].find((a) => a.type === 'impossible-jump')!;
+    expect(jump).toMatchObject({ vehicleId: 'V1', routeId: 'R1', anomalyId: `impossible-jump:V1:${T0 + 5000}` });
+    expect(jump.evidence['distanceM']).toBeGreaterThan(2900);
+  });
+
+  it('flags leaving the route once per episode', async () => {
+    const p = pipeline();
+    const off = (i: number) =>
+      position({ eventId: `off${i}`, ts: T0 + i * 1000, lon: lonAt(500 + i * 5), lat: 52.375 });
+    await p.run(sourceRecords([position({ eventId: 'on', lon: lonAt(495) }), off(1), off(2), off(3)]));
+
+    const offRoute = [...p.store.anomalies.values()].filter((a) => a.type === 'off-route');
+    expect(offRoute).toHaveLength(1);
+    expect(offRoute[0]!.evidence['offsetM']).toBeGreaterThan(500);
+  });
+
+  it('flags a vehicle on a trip that has not moved for the stall time, once', async () => {
+    const p = pipeline();
+    const still = (minute: number) =>
+      position({ eventId: `m${minute}`, ts: T0 + minute * 60_000, lon: lonAt(800), speedKmh: 0 });
+    await p.run(sourceRecords([0, 1, 2, 3, 4, 5, 6, 7].map(still)));
+
+    const stalls = [...p.store.anomalies.values()].filter((a) => a.type === 'stalled');
+    expect(stalls).toHaveLength(1);
+    expect(stalls[0]!.anomalyId).toBe(`stalled:V1:${T0}`);
+  });
+
+  it('does not flag a stop dwell shorter than the stall time', async () => {
+    const p = pipeline();
+    await p.run(sourceRecords([0, 1, 2].map((m) => position({ eventId: `d${m}`, ts: T0 + m * 60_000, speedKmh: 0 }))));
+    expect([...p.store.anomalies.values()].filter((a) => a.type === 'stalled')).toHaveLength(0);
+  });
+
+  it('scores a speed far above the route baseline of the preceding windows', async () => {
+    const p = pipeline();
+    const baseline = Array.from({ length: 60 }, (_, i) =>
+      position({
+        eventId: `b${i}`,
+        vehicleId: `B${i % 6}`,
+        ts: T0 + i * 4000,
+        speedKmh: 25 + (i % 5) * 2,
+        lon: lonAt(i * 20),
+      }),
+    );
+    await p.run(sourceRecords(baseline, 1));
+    const fast = position({ eventId: 'fast', vehicleId: 'F1', ts: T0 + 5 * 60_000, speedKmh: 90, lon: lonAt(1000) });
+    await p.run(sourceRecords([fast], 100));
+    await p.run(sourceRecords([position({ ...fast, eventId: 'fast2', ts: fast.ts + 1000, lon: lonAt(1025) })], 101));
+
+    const speed = [...p.store.anomalies.values()].filter((a) => a.type === 'speed-zscore');
+    expect(speed).toHaveLength(1);
+    expect(speed[0]!.score).toBeGreaterThan(3);
+    expect(p.publisher.records.filter((r) => r.kind === 'anomaly' && r.data.type === 'speed-zscore')).toHaveLength(1);
+  });
+
+  it('detects the same anomalies, once, when a batch is retried', async () => {
+    const p = pipeline();
+    const records = sourceRecords([
+      position({ eventId: 'a', lon: lonAt(100) }),
+      position({ eventId: 'b', ts: T0 + 5000, lon: lonAt(3100) }),
+    ]);
+    await p.run(records);
+    await p.run(records);
+    expect(p.store.anomalies.size).toBe(1);
+    expect(p.publisher.records.filter((r) => r.kind === 'anomaly')).toHaveLength(1);
+  });
+});
+
+describe('ETAs', () => {
+  it('predicts arrival at each stop ahead from the distance along the shape and the recent speed', async () => {
+    const p = pipeline();
+    const stop2 = SHAPE.stops[2]!;
+    await p.run(sourceRecords([position({ eventId: 'a', lon: lonAt(stop2.distM - 1000), speedKmh: 36 })]));
+
+    const eta = p.store.etas.get(`${stop2.stopId}|V1`)!;
+    expect(eta.basis).toBe('vehicle-speed');
+    expect(eta.distanceM).toBeGreaterThan(990);
+    expect(eta.distanceM).toBeLessThan(1010);
+    expect(eta.secondsAway).toBeGreaterThan(99);
+    expect(eta.secondsAway).toBeLessThan(101);
+    expect(p.store.etas.has(`${SHAPE.stops[0]!.stopId}|V1`)).toBe(false);
+  });
+
+  it('removes the ETA of a stop once the vehicle has passed it', async () => {
+    const p = pipeline();
+    const stop1 = SHAPE.stops[1]!;
+    await p.run(sourceRecords([position({ eventId: 'a', lon: lonAt(stop1.distM - 50) })], 1));
+    expect(p.store.etas.has(`${stop1.stopId}|V1`)).toBe(true);
+    await p.run(sourceRecords([position({ eventId: 'b', ts: T0 + 10_000, lon: lonAt(stop1.distM + 50) })], 2));
+    expect(p.store.etas.has(`${stop1.stopId}|V1`)).toBe(false);
+  });
+
+  it('falls back to the route window average when the vehicle stands still', async () => {
+    const p = pipeline();
+    await p.run(
+      sourceRecords([
+        position({ eventId: 'other', vehicleId: 'V2', speedKmh: 40, lon: lonAt(200) }),
+        position({ eventId: 'still', speedKmh: 0, lon: lonAt(300) }),
+      ]),
+    );
+    expect(p.store.etas.get(`${SHAPE.stops[1]!.stopId}|V1`)).toMatchObject({ basis: 'route-average', speedKmh: 20 });
+  });
+});

@@ -1,0 +1,113 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import { generate, generatedFile, parseSchemaFileName, schemasDir } from '../../../shared/avro/codegen.js';
+import { deriveEventId } from '../../../shared/events/event-id.js';
+import { validateVehiclePosition } from '../../../shared/events/validate.js';
+import { position, T0 } from '../../helpers/processing.js';
+
+const NOW = T0 + 60_000;
+const withoutId = () => {
+  const { eventId: _id, ...rest } = position();
+  return rest;
+};
+
+describe('validateVehiclePosition', () => {
+  it('accepts a valid event', () => {
+    expect(validateVehiclePosition(position({ eventId: 'e1' }), NOW)).toMatchObject({
+      ok: true,
+      event: { eventId: 'e1' },
+    });
+  });
+
+  it('rejects an event without vehicleId, naming the field', () => {
+    const { vehicleId: _v, ...event } = position();
+    const result = validateVehiclePosition(event, NOW);
+    expect(result).toMatchObject({
+      ok: false,
+      errors: [{ field: 'vehicleId', reason: 'expected string, got missing' }],
+    });
+  });
+
+  it('reports type errors first, then every range error, each naming its field', () => {
+    const result = validateVehiclePosition({ ...position(), lat: 91, speedKmh: -1, headingDeg: 'north' }, NOW);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.map((e) => e.field)).toEqual(['headingDeg']);
+    const ranges = validateVehiclePosition({ ...position(), lat: 91, speedKmh: -1 }, NOW);
+    if (!ranges.ok) expect(ranges.errors.map((e) => e.field)).toEqual(['lat', 'speedKmh']);
+  });
+
+  it('rejects an event time far in the future', () => {
+    const result = validateVehiclePosition(position({ ts: NOW + 10 * 60_000 }), NOW);
+    expect(result).toMatchObject({ ok: false, errors: [{ field: 'ts' }] });
+  });
+
+  it('reads an ISO-8601 ts as epoch milliseconds', () => {
+    const result = validateVehiclePosition({ ...position(), ts: new Date(T0).toISOString() }, NOW);
+    expect(result).toMatchObject({ ok: true, event: { ts: T0 } });
+  });
+
+  it('rejects a value that is not an object', () => {
+    expect(validateVehiclePosition([1, 2], NOW)).toMatchObject({ ok: false, errors: [{ field: '(event)' }] });
+  });
+
+  it('derives the same eventId for the same content and another for other content', () => {
+    const a = validateVehiclePosition(withoutId(), NOW);
+    const b = validateVehiclePosition(withoutId(), NOW);
+    const c = validateVehiclePosition({ ...withoutId(), speedKmh: 31 }, NOW);
+    expect(a.ok && b.ok && c.ok).toBe(true);
+    if (a.ok && b.ok && c.ok) {
+      expect(a.event.eventId).toBe(b.event.eventId);
+      expect(a.event.eventId).not.toBe(c.event.eventId);
+      expect(a.event.eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
+  });
+
+  it('derives the id from the content whatever the key order', () => {
+    const { vehicleId, routeId, ...rest } = withoutId();
+    expect(deriveEventId({ vehicleId, routeId, ...rest })).toBe(deriveEventId({ ...rest, routeId, vehicleId }));
+  });
+});
+
+describe('schemas', () => {
+  const families = new Map<string, Array<{ version: number; schema: avro.Schema }>>();
+  for (const file of readdirSync(schemasDir)) {
+    const parsed = parseSchemaFileName(file);
+    if (!parsed) continue;
+    const list = families.get(parsed.base) ?? [];
+    list.push({ version: parsed.version, schema: JSON.parse(readFileSync(join(schemasDir, file), 'utf8')) });
+    families.set(
+      parsed.base,
+      list.sort((a, b) => a.version - b.version),
+    );
+  }
+
+  it('has at least one schema family with more than one version', () => {
+    expect([...families.values()].some((versions) => versions.length > 1)).toBe(true);
+  });
+
+  for (const [base, versions] of families) {
+    for (let i = 1; i < versions.length; i++) {
+      const writer = versions[i - 1]!;
+      const reader = versions[i]!;
+      it(`${base} v${reader.version} reads data written with v${writer.version}`, () => {
+        const writerType = avro.Type.forSchema(writer.schema);
+        const readerType = avro.Type.forSchema(reader.schema);
+        const written = writerType.toBuffer({ ...position({ eventId: 'e1' }), accuracyM: undefined });
+        const read = readerType.fromBuffer(written, readerType.createResolver(writerType));
+        expect(read).toMatchObject({ eventId: 'e1', vehicleId: 'V1', ts: T0 });
+      });
+    }
+  }
+
+  it('generated types are up to date with the .avsc files (run npm run codegen)', () => {
+    expect(readFileSync(generatedFile, 'utf8')).toBe(generate());
+  });
+});
+
+describe('runtime', () => {
+  it('runs on Node.js 24, like the Lambda runtime', () => {
+    expect(process.versions.node.split('.')[0]).toBe('24');
+  });
+});
