@@ -1,10 +1,10 @@
 /** The processor's ports on AWS (or the local emulators): Kinesis output, SQS dead letters, DynamoDB reference data. */
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { ShapePoint } from '../geo.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadRouteReference, loadTrip } from '../gtfs/reference-store.js';
 import type { OutputRecord } from '../model.js';
-import type { DeadLetterMessage, DeadLetterSink, Publisher, ReferenceSource, ShapeRef, StopOnShape } from './ports.js';
+import type { DeadLetterMessage, DeadLetterSink, Publisher, ReferenceSource, ShapeRef } from './ports.js';
 
 const PUT_RECORDS_MAX = 500;
 const MAX_ATTEMPTS = 6;
@@ -116,12 +116,6 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   }
 }
 
-interface ShapeItem {
-  shapeId: string;
-  points: ShapePoint[];
-  stops: StopOnShape[];
-}
-
 /** Reference data from the ReferenceTable, cached per execution environment for a few minutes. */
 export class DynamoReferenceSource implements ReferenceSource {
   private readonly routes = new Map<string, { at: number; shapes: Promise<Map<string, ShapeRef> | undefined> }>();
@@ -129,14 +123,18 @@ export class DynamoReferenceSource implements ReferenceSource {
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
-    private readonly table: string,
+    private readonly tableName: string,
     private readonly ttlMs = 5 * 60_000,
   ) {}
 
   routeShapes(routeId: string) {
     const cached = this.routes.get(routeId);
     if (cached && Date.now() - cached.at < this.ttlMs) return cached.shapes;
-    const shapes = this.loadRoute(routeId);
+    const shapes = loadRouteReference(routeId, { client: this.client, tableName: this.tableName }).then((route) =>
+      route
+        ? new Map([...route.shapes].map(([shapeId, shape]): [string, ShapeRef] => [shapeId, { shapeId, ...shape }]))
+        : undefined,
+    );
     this.routes.set(routeId, { at: Date.now(), shapes });
     shapes.catch(() => this.routes.delete(routeId));
     return shapes;
@@ -145,32 +143,10 @@ export class DynamoReferenceSource implements ReferenceSource {
   tripShapeId(tripId: string) {
     let shapeId = this.trips.get(tripId);
     if (!shapeId) {
-      shapeId = this.client
-        .send(new GetCommand({ TableName: this.table, Key: { pk: `TRIP#${tripId}`, sk: 'META' } }))
-        .then((r) => r.Item?.['shapeId'] as string | undefined);
+      shapeId = loadTrip(tripId, { client: this.client, tableName: this.tableName }).then((trip) => trip?.shapeId);
       this.trips.set(tripId, shapeId);
       shapeId.catch(() => this.trips.delete(tripId));
     }
     return shapeId;
-  }
-
-  private async loadRoute(routeId: string) {
-    const shapes = new Map<string, ShapeRef>();
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :shape)',
-          ExpressionAttributeValues: { ':pk': `ROUTE#${routeId}`, ':shape': 'SHAPE#' },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const item of (page.Items ?? []) as ShapeItem[]) {
-        shapes.set(item.shapeId, { shapeId: item.shapeId, points: item.points, stops: item.stops });
-      }
-      cursor = page.LastEvaluatedKey;
-    } while (cursor);
-    return shapes.size > 0 ? shapes : undefined;
   }
 }

@@ -4,6 +4,10 @@
  */
 import type { FieldError } from '../events/validate.js';
 import type { ShapePoint } from '../geo.js';
+import type { StopOnShape } from '../gtfs/parse-feed.js';
+
+export type { StopOnShape };
+
 import type { Anomaly, OutputRecord, StopEta, VehiclePosition, VehicleState, WindowAggregate } from '../model.js';
 
 /** A window item as stored: the aggregate plus what makes its updates idempotent. */
@@ -48,15 +52,6 @@ export interface ReadModelStore {
   putAnomaly(anomaly: Anomaly): Promise<boolean>;
   writeEtas(puts: StopEta[], deletes: Array<{ stopId: string; vehicleId: string }>): Promise<void>;
   putLateEvents(events: LateEvent[]): Promise<void>;
-}
-
-export interface StopOnShape {
-  stopId: string;
-  name: string;
-  lat: number;
-  lon: number;
-  distM: number;
-  seq: number;
 }
 
 export interface ShapeRef {

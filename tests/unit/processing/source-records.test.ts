@@ -42,7 +42,7 @@ describe('Kinesis source records', () => {
 
   it('dead-letters a corrupt KPL record instead of failing the batch', async () => {
     const blob = await kplAggregate([position({ eventId: 'k1' })]);
-    blob[blob.length - 1] ^= 0xff;
+    blob.writeUInt8(blob.readUInt8(blob.length - 1) ^ 0xff, blob.length - 1);
     const [record] = kinesisRecords(['placeholder']);
     record!.kinesis.data = blob.toString('base64');
     const p = pipeline();
