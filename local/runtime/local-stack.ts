@@ -1,0 +1,326 @@
+/**
+ * `startLocalStack`: runs a synthesized template offline on one machine. Emulators, resources, functions
+ * in worker threads, Kinesis event-source mappings, the REST API and the WebSocket API, all in process.
+ */
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MetricCounters } from './emf.js';
+import {
+  createQueue,
+  createStream,
+  createTable,
+  type EmulatorPorts,
+  type Emulators,
+  LOCAL_CREDENTIALS,
+  startEmulators,
+} from './emulators.js';
+import { type InvokeResult, LocalFunction } from './function-host.js';
+import { LOCAL_REGION, type LocalAddresses, localArn } from './intrinsics.js';
+import { ShardPoller, type ShardPoller as ShardPollerType, type ShardStats } from './kinesis-poller.js';
+import { type LocalStackPlan, planLocalStack, resolveEnvironment } from './plan.js';
+import { type RestServer, startRestServer } from './rest-server.js';
+import { type CfnTemplate, readTemplate, synthesizeTemplate } from './template.js';
+import { type LocalWebSocketServer, startWebSocketServer } from './ws-server.js';
+
+/** The repository root (this file is `local/runtime/local-stack.ts`). */
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The API key accepted when `STREAMFOLD_API_KEY` is not set. */
+export const DEFAULT_API_KEY = 'local-dev-key';
+
+/** Options of {@link startLocalStack}. */
+export interface LocalStackOptions {
+  /** Repository root: function entries, `infra/app.ts` and `.local/` are resolved against it. @default the repo */
+  root?: string;
+  /** A template to run instead of synthesizing `infra/app.ts`. */
+  template?: CfnTemplate;
+  /** A template file to run instead of synthesizing. */
+  templatePath?: string;
+  /** Interface every server binds to. @default '127.0.0.1' */
+  host?: string;
+  /** REST port; 0 = ephemeral. @default 0 */
+  port?: number;
+  /** WebSocket (and management API) port; 0 = ephemeral. @default 0 */
+  wsPort?: number;
+  /** Emulator ports. @default all ephemeral */
+  emulatorPorts?: EmulatorPorts;
+  /** The `x-api-key` value accepted by key-protected methods. @default STREAMFOLD_API_KEY or 'local-dev-key' */
+  apiKey?: string;
+  /** Where function logs go. @default `<root>/.local/logs` */
+  logDir?: string;
+  /** Variables added to (and overriding) every function's environment. */
+  environment?: Record<string, string>;
+  /** GTFS directory to load into `referenceTable` through `local/load-gtfs.ts`. @default none */
+  gtfsDir?: string;
+  /** Logical id of the table the GTFS data goes to. @default 'ReferenceTable' */
+  referenceTable?: string;
+  /** Pause of a shard poller between empty reads. @default 200 */
+  pollIntervalMs?: number;
+  /** Operational messages (poller and server errors). @default appended to `<logDir>/runtime.log` */
+  log?: (message: string) => void;
+}
+
+/** Metrics of the running stack. */
+export interface LocalStackMetrics {
+  /** Totals of the EMF metrics the functions emitted, by metric name. */
+  totals: Record<string, number>;
+  /** The same, per function. */
+  byFunction: Record<string, Record<string, number>>;
+  /** Per event-source mapping logical id, the stats of each shard. */
+  mappings: Record<string, ShardStats[]>;
+  /** Highest lag across shards: max of MillisBehindLatest and the last batch's iterator age. */
+  lagMs: number;
+}
+
+/** A running local stack. */
+export interface LocalStack {
+  /** e.g. `http://127.0.0.1:3000` */
+  restUrl: string;
+  /** e.g. `ws://127.0.0.1:3001`; empty when the template has no WebSocket API. */
+  wsUrl: string;
+  /** The management endpoint functions post to, e.g. `http://127.0.0.1:3001`. */
+  wsManagementUrl: string;
+  apiKey: string;
+  endpoints: { kinesis: string; dynamodb: string; sqs: string };
+  /** Logical id → local name (streams, tables, functions) or URL (queues). */
+  resources: Record<string, string>;
+  plan: LocalStackPlan;
+  /** How long the start took, in ms. */
+  startupMs: number;
+  metrics(): LocalStackMetrics;
+  /** Invokes a function of the template directly. */
+  invoke(functionLogicalId: string, event: unknown): Promise<InvokeResult>;
+  /** Stops everything: pollers drained, servers closed, workers terminated, emulators closed. */
+  stop(): Promise<void>;
+}
+
+/** Variables every local function gets on top of the template's, before `options.environment`. */
+function localEnvironment(
+  plan: { name: string; memoryMb: number },
+  emulators: Emulators,
+  root: string,
+): Record<string, string> {
+  // Not the runner's whole environment: a function should see what Lambda would give it, not our shell.
+  const inherited = Object.fromEntries(
+    ['PATH', 'HOME', 'TMPDIR'].flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]]])),
+  );
+  const overrides = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => entry[0].startsWith('POWERTOOLS_') && entry[1] !== undefined,
+    ),
+  );
+  return {
+    ...inherited,
+    AWS_ENDPOINT_URL_KINESIS: emulators.endpoints.kinesis,
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SQS: emulators.endpoints.sqs,
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_LAMBDA_FUNCTION_NAME: plan.name,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(plan.memoryMb),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${plan.name}`,
+    LAMBDA_TASK_ROOT: root,
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+    // Explicit settings of whoever runs the stack win over the quiet defaults above.
+    ...overrides,
+  };
+}
+
+async function loadTemplate(options: LocalStackOptions, root: string): Promise<CfnTemplate> {
+  if (options.template) return options.template;
+  if (options.templatePath) return readTemplate(resolve(root, options.templatePath));
+  return synthesizeTemplate({ root });
+}
+
+/** Starts the local stack for the template (synthesized from `infra/app.ts` unless one is given). */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const started = Date.now();
+  const root = resolve(options.root ?? REPO_ROOT);
+  const host = options.host ?? '127.0.0.1';
+  const logDir = resolve(root, options.logDir ?? join('.local', 'logs'));
+  mkdirSync(logDir, { recursive: true });
+  const log =
+    options.log ??
+    ((message: string) => appendFileSync(join(logDir, 'runtime.log'), `${new Date().toISOString()} ${message}\n`));
+  const apiKey = options.apiKey ?? process.env.STREAMFOLD_API_KEY ?? DEFAULT_API_KEY;
+  const template = await loadTemplate(options, root);
+  const plan = planLocalStack(template);
+  for (const warning of plan.warnings) log(`note: ${warning}`);
+
+  const cleanup: (() => Promise<void>)[] = [];
+  const runCleanup = async () => {
+    for (const step of cleanup.reverse())
+      await step().catch((error: unknown) => log(`stop: ${(error as Error).message}`));
+    cleanup.length = 0;
+  };
+  try {
+    const emulators = await startEmulators(options.emulatorPorts, host);
+    cleanup.push(() => emulators.close());
+
+    const resources: Record<string, string> = {};
+    const shardIds = new Map<string, string[]>();
+    await Promise.all([
+      ...plan.streams.map(async (stream) => {
+        shardIds.set(stream.logicalId, await createStream(emulators.kinesis, stream));
+        resources[stream.logicalId] = stream.name;
+      }),
+      ...plan.tables.map(async (table) => {
+        await createTable(emulators.dynamodb, table);
+        resources[table.logicalId] = table.name;
+      }),
+      ...plan.queues.map(async (queue) => {
+        resources[queue.logicalId] = await createQueue(emulators.sqs, queue);
+      }),
+    ]);
+
+    // Servers listen before functions start: the WebSocket port goes into WS_MANAGEMENT_ENDPOINT.
+    const functions = new Map<string, LocalFunction>();
+    const invoke = (logicalId: string, event: unknown): Promise<InvokeResult> => {
+      const fn = functions.get(logicalId);
+      if (!fn) {
+        return Promise.resolve({
+          ok: false,
+          requestId: '',
+          errorType: 'Runtime.NotReady',
+          errorMessage: `${logicalId} is not running`,
+        });
+      }
+      return fn.invoke(event);
+    };
+    const rest: RestServer = await startRestServer({
+      host,
+      port: options.port ?? 0,
+      routes: plan.restRoutes,
+      invoke,
+      apiKey,
+      log,
+    });
+    cleanup.push(() => rest.close());
+    const wsApi = plan.webSocketApis[0];
+    let ws: LocalWebSocketServer | undefined;
+    if (wsApi) {
+      ws = await startWebSocketServer({ host, port: options.wsPort ?? 0, api: wsApi, invoke, log });
+      cleanup.push(() => ws?.close() ?? Promise.resolve());
+    }
+    const addresses: LocalAddresses = {
+      sqsEndpoint: emulators.endpoints.sqs,
+      webSocketManagementUrl: ws?.managementUrl ?? `http://${host}:0`,
+      webSocketUrl: ws?.url ?? `ws://${host}:0`,
+    };
+
+    if (options.gtfsDir)
+      await loadReferenceData(
+        root,
+        resolve(root, options.gtfsDir),
+        options.referenceTable ?? 'ReferenceTable',
+        emulators,
+      );
+
+    const metrics = new MetricCounters();
+    cleanup.push(async () => {
+      await Promise.all([...functions.values()].map((fn) => fn.stop()));
+    });
+    await Promise.all(
+      plan.functions.map(async (fnPlan) => {
+        const env = {
+          ...resolveEnvironment(template, fnPlan, addresses),
+          ...localEnvironment(fnPlan, emulators, root),
+          ...options.environment,
+        };
+        const fn = new LocalFunction({ root, plan: fnPlan, env, logDir, metrics });
+        functions.set(fnPlan.logicalId, fn);
+        resources[fnPlan.logicalId] = fn.name;
+        await fn.start();
+      }),
+    );
+
+    const pollers = new Map<string, ShardPollerType[]>();
+    cleanup.push(async () => {
+      await Promise.all([...pollers.values()].flat().map((p) => p.stop()));
+    });
+    for (const mapping of plan.kinesisMappings) {
+      const fn = functions.get(mapping.functionLogicalId);
+      if (!fn || !mapping.enabled) continue;
+      const onFailureQueueUrl = mapping.onFailureQueueLogicalId
+        ? resources[mapping.onFailureQueueLogicalId]
+        : undefined;
+      const shardPollers = (shardIds.get(mapping.streamLogicalId) ?? []).map(
+        (shardId) =>
+          new ShardPoller({
+            kinesis: emulators.kinesis,
+            sqs: emulators.sqs,
+            mapping,
+            streamName: mapping.streamLogicalId,
+            streamArn: localArn('kinesis', mapping.streamLogicalId),
+            shardId,
+            fn,
+            ...(onFailureQueueUrl ? { onFailureQueueUrl } : {}),
+            ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+            log,
+          }),
+      );
+      for (const poller of shardPollers) poller.start();
+      pollers.set(mapping.logicalId, shardPollers);
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      restUrl: rest.url,
+      wsUrl: ws?.url ?? '',
+      wsManagementUrl: ws?.managementUrl ?? '',
+      apiKey,
+      endpoints: emulators.endpoints,
+      resources,
+      plan,
+      startupMs: Date.now() - started,
+      invoke,
+      metrics: () => {
+        const snapshot = metrics.snapshot();
+        const mappings = Object.fromEntries([...pollers].map(([id, list]) => [id, list.map((p) => ({ ...p.stats }))]));
+        const lagMs = Math.max(
+          0,
+          ...[...pollers.values()].flat().map((p) => Math.max(p.stats.millisBehindLatest, p.stats.iteratorAgeMs)),
+        );
+        return { ...snapshot, mappings, lagMs };
+      },
+      stop: () => {
+        // Pollers first (drain the batch in flight), then servers, workers, emulators: reverse start order.
+        stopping ??= runCleanup();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await runCleanup();
+    throw error;
+  }
+}
+
+/**
+ * Loads GTFS reference data with the colleague's `local/load-gtfs.ts` (`loadGtfs(dir, tableName)`). It runs
+ * in this process and uses the shared SDK clients, so their endpoint variables must point at the emulators.
+ */
+async function loadReferenceData(
+  root: string,
+  dir: string,
+  tableLogicalId: string,
+  emulators: Emulators,
+): Promise<void> {
+  const loaderPath = join(root, 'local', 'load-gtfs.ts');
+  if (!existsSync(loaderPath)) throw new Error(`cannot load GTFS: ${loaderPath} does not exist`);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = emulators.endpoints.dynamodb;
+  process.env.AWS_ENDPOINT_URL_KINESIS = emulators.endpoints.kinesis;
+  process.env.AWS_ENDPOINT_URL_SQS = emulators.endpoints.sqs;
+  process.env.AWS_REGION ??= LOCAL_REGION;
+  process.env.AWS_ACCESS_KEY_ID ??= LOCAL_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY ??= LOCAL_CREDENTIALS.secretAccessKey;
+  const loader = (await import(pathToFileURL(loaderPath).href)) as {
+    loadGtfs?: (dir: string, tableName: string) => Promise<unknown>;
+  };
+  if (typeof loader.loadGtfs !== 'function') throw new Error(`${loaderPath} does not export loadGtfs(dir, tableName)`);
+  await loader.loadGtfs(dir, tableLogicalId);
+}

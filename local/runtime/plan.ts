@@ -1,0 +1,467 @@
+/**
+ * Turns a synthesized template into a plan of what the local runtime creates and wires. Pure: no
+ * network, no files. The parity test compares this plan with the template, resource type by type.
+ */
+import { findReferencedId, type LocalAddresses, resolveIntrinsic } from './intrinsics.js';
+import { type CfnResource, type CfnTemplate, isRecord } from './template.js';
+
+/** A Kinesis stream to create. */
+export interface StreamPlan {
+  logicalId: string;
+  name: string;
+  shardCount: number;
+}
+
+/** Key schema element, as the DynamoDB API takes it. */
+export interface KeyElement {
+  AttributeName: string;
+  KeyType: 'HASH' | 'RANGE';
+}
+
+/** A secondary index, as the DynamoDB API takes it. */
+export interface IndexPlan {
+  IndexName: string;
+  KeySchema: KeyElement[];
+  Projection: { ProjectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; NonKeyAttributes?: string[] };
+}
+
+/** A DynamoDB table to create. */
+export interface TablePlan {
+  logicalId: string;
+  name: string;
+  keySchema: KeyElement[];
+  attributeDefinitions: { AttributeName: string; AttributeType: 'S' | 'N' | 'B' }[];
+  globalSecondaryIndexes: IndexPlan[];
+  localSecondaryIndexes: IndexPlan[];
+}
+
+/** An SQS queue to create; attribute values as SQS takes them (strings). */
+export interface QueuePlan {
+  logicalId: string;
+  name: string;
+  attributes: Record<string, string>;
+}
+
+/** A function to run from source. */
+export interface FunctionPlan {
+  logicalId: string;
+  name: string;
+  /** Repo-relative source file, from the `streamfold:entry` metadata. */
+  entry: string;
+  /** The exported handler name (the part of `Handler` after the last dot). */
+  handlerExport: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  /** The environment as written in the template; resolve with {@link resolveEnvironment}. */
+  environment: Record<string, unknown>;
+}
+
+/** A Kinesis event-source mapping to poll. */
+export interface KinesisMappingPlan {
+  logicalId: string;
+  functionLogicalId: string;
+  streamLogicalId: string;
+  enabled: boolean;
+  batchSize: number;
+  maxBatchingWindowSeconds: number;
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  bisectOnError: boolean;
+  /** -1 = retry until the record expires. */
+  maxRetryAttempts: number;
+  /** -1 = never expires (locally; AWS caps it at the stream retention). */
+  maxRecordAgeSeconds: number;
+  reportBatchItemFailures: boolean;
+  parallelizationFactor: number;
+  onFailureQueueLogicalId?: string;
+}
+
+/** What a REST method's integration does. */
+export type RestTarget =
+  | { kind: 'lambda'; functionLogicalId: string }
+  | { kind: 'mock'; statusCode: number; headers: Record<string, string> };
+
+/** One REST method, with its full path. */
+export interface RestRoutePlan {
+  methodLogicalId: string;
+  restApiLogicalId: string;
+  stageName: string;
+  /** HTTP method, upper case, or `ANY`. */
+  httpMethod: string;
+  /** Full resource path, e.g. `/v1/vehicles/{vehicleId}`. */
+  path: string;
+  apiKeyRequired: boolean;
+  target: RestTarget;
+}
+
+/** One route of a WebSocket API. */
+export interface WebSocketRoutePlan {
+  routeLogicalId: string;
+  routeKey: string;
+  functionLogicalId: string;
+  /** True when the template has a RouteResponse: the function's response body goes back to the client. */
+  returnResponse: boolean;
+}
+
+/** A WebSocket API. */
+export interface WebSocketApiPlan {
+  logicalId: string;
+  routeSelectionExpression: string;
+  stageName: string;
+  routes: WebSocketRoutePlan[];
+}
+
+/** Everything the local runtime creates and wires for one template. */
+export interface LocalStackPlan {
+  streams: StreamPlan[];
+  tables: TablePlan[];
+  queues: QueuePlan[];
+  functions: FunctionPlan[];
+  kinesisMappings: KinesisMappingPlan[];
+  restRoutes: RestRoutePlan[];
+  webSocketApis: WebSocketApiPlan[];
+  /** Template features the local runtime knowingly ignores (TTL, streams, PITR...). */
+  warnings: string[];
+}
+
+/** Raised when a template uses something the local runtime cannot run; lists every problem at once. */
+export class UnsupportedTemplateError extends Error {
+  override name = 'UnsupportedTemplateError';
+  constructor(readonly problems: string[]) {
+    super(`the local runtime cannot run this template:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+/** Metadata key naming a function's source entry (set by the CDK construct). */
+export const ENTRY_METADATA_KEY = 'streamfold:entry';
+
+// Used only to check, at plan time, that every environment value resolves.
+const PLACEHOLDER_ADDRESSES: LocalAddresses = {
+  sqsEndpoint: 'http://127.0.0.1:1',
+  webSocketManagementUrl: 'http://127.0.0.1:2',
+  webSocketUrl: 'ws://127.0.0.1:2',
+};
+
+const FUNCTION_TYPES = new Set(['AWS::Lambda::Function']);
+const STREAM_TYPES = new Set(['AWS::Kinesis::Stream']);
+const QUEUE_TYPES = new Set(['AWS::SQS::Queue']);
+const _TABLE_TYPES = new Set(['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable']);
+
+/**
+ * Plans the local stack for a template.
+ * @throws UnsupportedTemplateError listing every resource or property the runtime cannot handle.
+ */
+export function planLocalStack(template: CfnTemplate): LocalStackPlan {
+  const plan: LocalStackPlan = {
+    streams: [],
+    tables: [],
+    queues: [],
+    functions: [],
+    kinesisMappings: [],
+    restRoutes: [],
+    webSocketApis: [],
+    warnings: [],
+  };
+  const problems: string[] = [];
+  const attempt = (id: string, step: () => void) => {
+    try {
+      step();
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : `${id}: ${String(error)}`);
+    }
+  };
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    const props = resource.Properties ?? {};
+    switch (resource.Type) {
+      case 'AWS::Kinesis::Stream':
+        attempt(id, () => plan.streams.push(planStream(id, props)));
+        break;
+      case 'AWS::DynamoDB::Table':
+      case 'AWS::DynamoDB::GlobalTable':
+        attempt(id, () => plan.tables.push(planTable(id, props, plan.warnings)));
+        break;
+      case 'AWS::SQS::Queue':
+        attempt(id, () => plan.queues.push(planQueue(template, id, props, plan.warnings)));
+        break;
+      case 'AWS::Lambda::Function':
+        attempt(id, () => plan.functions.push(planFunction(template, id, resource)));
+        break;
+      case 'AWS::Lambda::EventSourceMapping':
+        attempt(id, () => plan.kinesisMappings.push(planMapping(template, id, props, plan.warnings)));
+        break;
+      case 'AWS::ApiGateway::Method':
+        attempt(id, () => plan.restRoutes.push(planRestMethod(template, id, props)));
+        break;
+      case 'AWS::ApiGatewayV2::Api':
+        attempt(id, () => plan.webSocketApis.push(planWebSocketApi(template, id, props)));
+        break;
+      case 'AWS::Kinesis::StreamConsumer':
+        problems.push(`${id}: enhanced fan-out consumers (AWS::Kinesis::StreamConsumer) are not supported locally`);
+        break;
+      default:
+        break;
+    }
+  }
+  if (plan.webSocketApis.length > 1) {
+    problems.push(
+      `only one WebSocket API can run locally (one port); found ${plan.webSocketApis.map((a) => a.logicalId).join(', ')}`,
+    );
+  }
+  if (problems.length > 0) throw new UnsupportedTemplateError(problems);
+  return plan;
+}
+
+/**
+ * Resolves a function's environment for the local addresses.
+ * @throws UnresolvableIntrinsicError naming the function and variable.
+ */
+export function resolveEnvironment(
+  template: CfnTemplate,
+  fn: FunctionPlan,
+  addresses: LocalAddresses,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fn.environment)) {
+    env[name] = resolveIntrinsic(template, value, addresses, {
+      resource: fn.logicalId,
+      property: `Environment.Variables.${name}`,
+    });
+  }
+  return env;
+}
+
+function planStream(id: string, props: Record<string, unknown>): StreamPlan {
+  const shardCount = props.ShardCount === undefined ? 1 : Number(props.ShardCount);
+  // On-demand streams have no ShardCount; one local shard behaves the same for ordering per key.
+  if (!Number.isInteger(shardCount) || shardCount < 1) throw new Error(`${id}.ShardCount must be a positive integer`);
+  return { logicalId: id, name: id, shardCount };
+}
+
+function planTable(id: string, props: Record<string, unknown>, warnings: string[]): TablePlan {
+  const keySchema = props.KeySchema as KeyElement[] | undefined;
+  const attributeDefinitions = props.AttributeDefinitions as TablePlan['attributeDefinitions'] | undefined;
+  if (!Array.isArray(keySchema) || !Array.isArray(attributeDefinitions)) {
+    throw new Error(`${id}: KeySchema and AttributeDefinitions must be literal arrays`);
+  }
+  const index = (raw: unknown): IndexPlan => {
+    const i = raw as IndexPlan;
+    return { IndexName: i.IndexName, KeySchema: i.KeySchema, Projection: i.Projection ?? { ProjectionType: 'ALL' } };
+  };
+  if (props.TimeToLiveSpecification) warnings.push(`${id}: TTL is ignored locally (dynalite has no TTL)`);
+  if (props.StreamSpecification) warnings.push(`${id}: DynamoDB Streams are not emulated locally`);
+  return {
+    logicalId: id,
+    name: id,
+    keySchema,
+    attributeDefinitions,
+    globalSecondaryIndexes: Array.isArray(props.GlobalSecondaryIndexes) ? props.GlobalSecondaryIndexes.map(index) : [],
+    localSecondaryIndexes: Array.isArray(props.LocalSecondaryIndexes) ? props.LocalSecondaryIndexes.map(index) : [],
+  };
+}
+
+const QUEUE_ATTRIBUTES = [
+  'DelaySeconds',
+  'MessageRetentionPeriod',
+  'ReceiveMessageWaitTimeSeconds',
+  'VisibilityTimeout',
+];
+
+function planQueue(template: CfnTemplate, id: string, props: Record<string, unknown>, warnings: string[]): QueuePlan {
+  const attributes: Record<string, string> = {};
+  for (const name of QUEUE_ATTRIBUTES) if (props[name] !== undefined) attributes[name] = String(props[name]);
+  const redrive = props.RedrivePolicy;
+  if (isRecord(redrive)) {
+    const target = findReferencedId(template, redrive.deadLetterTargetArn, QUEUE_TYPES);
+    if (!target) throw new Error(`${id}.RedrivePolicy.deadLetterTargetArn must reference a queue of the template`);
+    attributes.RedrivePolicy = JSON.stringify({
+      deadLetterTargetArn: resolveIntrinsic(template, redrive.deadLetterTargetArn, PLACEHOLDER_ADDRESSES, {
+        resource: id,
+        property: 'RedrivePolicy',
+      }),
+      maxReceiveCount: Number(redrive.maxReceiveCount),
+    });
+  }
+  if (props.FifoQueue) warnings.push(`${id}: FIFO ordering and deduplication are not emulated locally`);
+  return { logicalId: id, name: id, attributes };
+}
+
+function planFunction(template: CfnTemplate, id: string, resource: CfnResource): FunctionPlan {
+  const props = resource.Properties ?? {};
+  const entry = resource.Metadata?.[ENTRY_METADATA_KEY];
+  if (typeof entry !== 'string') throw new Error(`${id}: no Metadata "${ENTRY_METADATA_KEY}" naming its source file`);
+  const handler = typeof props.Handler === 'string' ? props.Handler : 'index.handler';
+  const environment =
+    isRecord(props.Environment) && isRecord(props.Environment.Variables) ? props.Environment.Variables : {};
+  const fn: FunctionPlan = {
+    logicalId: id,
+    name: id,
+    entry,
+    handlerExport: handler.slice(handler.lastIndexOf('.') + 1),
+    timeoutSeconds: props.Timeout === undefined ? 3 : Number(props.Timeout),
+    memoryMb: props.MemorySize === undefined ? 128 : Number(props.MemorySize),
+    environment,
+  };
+  // Resolve once now so an unsupported intrinsic fails the plan, not the start.
+  resolveEnvironment(template, fn, PLACEHOLDER_ADDRESSES);
+  return fn;
+}
+
+function planMapping(
+  template: CfnTemplate,
+  id: string,
+  props: Record<string, unknown>,
+  warnings: string[],
+): KinesisMappingPlan {
+  const streamLogicalId = findReferencedId(template, props.EventSourceArn, STREAM_TYPES);
+  if (!streamLogicalId) throw new Error(`${id}: only Kinesis streams of this template are supported as event sources`);
+  const fnRef = props.FunctionName;
+  const functionLogicalId =
+    typeof fnRef === 'string' && template.Resources[fnRef]?.Type === 'AWS::Lambda::Function'
+      ? fnRef
+      : findReferencedId(template, fnRef, FUNCTION_TYPES);
+  if (!functionLogicalId) throw new Error(`${id}.FunctionName must reference a function of the template`);
+  const destination = isRecord(props.DestinationConfig) ? props.DestinationConfig.OnFailure : undefined;
+  let onFailureQueueLogicalId: string | undefined;
+  if (isRecord(destination)) {
+    onFailureQueueLogicalId = findReferencedId(template, destination.Destination, QUEUE_TYPES);
+    if (!onFailureQueueLogicalId)
+      throw new Error(`${id}: the on-failure destination must be an SQS queue of the template`);
+  }
+  const parallelizationFactor = props.ParallelizationFactor === undefined ? 1 : Number(props.ParallelizationFactor);
+  if (parallelizationFactor !== 1) {
+    warnings.push(`${id}: ParallelizationFactor ${parallelizationFactor} runs as 1 locally (one batch per shard)`);
+  }
+  const responseTypes = Array.isArray(props.FunctionResponseTypes) ? props.FunctionResponseTypes : [];
+  const startingPosition = props.StartingPosition ?? 'LATEST';
+  if (startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST') {
+    throw new Error(`${id}.StartingPosition ${String(startingPosition)} is not supported locally`);
+  }
+  return {
+    logicalId: id,
+    functionLogicalId,
+    streamLogicalId,
+    enabled: props.Enabled !== false,
+    batchSize: props.BatchSize === undefined ? 100 : Number(props.BatchSize),
+    maxBatchingWindowSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0),
+    startingPosition,
+    bisectOnError: props.BisectBatchOnFunctionError === true,
+    maxRetryAttempts: props.MaximumRetryAttempts === undefined ? -1 : Number(props.MaximumRetryAttempts),
+    maxRecordAgeSeconds: props.MaximumRecordAgeInSeconds === undefined ? -1 : Number(props.MaximumRecordAgeInSeconds),
+    reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
+    parallelizationFactor,
+    ...(onFailureQueueLogicalId ? { onFailureQueueLogicalId } : {}),
+  };
+}
+
+/** The full path of an API Gateway resource, following ParentId up to the API's root resource. */
+function restResourcePath(template: CfnTemplate, resourceRef: unknown, methodId: string): string {
+  const segments: string[] = [];
+  let current = resourceRef;
+  for (let depth = 0; depth < 64; depth++) {
+    if (isRecord(current) && current['Fn::GetAtt'] !== undefined) return `/${segments.join('/')}`;
+    const id = isRecord(current) && typeof current.Ref === 'string' ? current.Ref : undefined;
+    const resource = id === undefined ? undefined : template.Resources[id];
+    if (resource?.Type !== 'AWS::ApiGateway::Resource') {
+      throw new Error(`${methodId}: cannot follow the resource chain at ${JSON.stringify(current)}`);
+    }
+    segments.unshift(String(resource.Properties?.PathPart));
+    current = resource.Properties?.ParentId;
+  }
+  throw new Error(`${methodId}: resource chain too deep`);
+}
+
+function restStageName(template: CfnTemplate, restApiLogicalId: string): string {
+  for (const resource of Object.values(template.Resources)) {
+    const props = resource.Properties ?? {};
+    if (
+      resource.Type === 'AWS::ApiGateway::Stage' &&
+      isRecord(props.RestApiId) &&
+      props.RestApiId.Ref === restApiLogicalId &&
+      typeof props.StageName === 'string'
+    ) {
+      return props.StageName;
+    }
+  }
+  return 'prod';
+}
+
+function planRestMethod(template: CfnTemplate, id: string, props: Record<string, unknown>): RestRoutePlan {
+  const restApiLogicalId =
+    isRecord(props.RestApiId) && typeof props.RestApiId.Ref === 'string' ? props.RestApiId.Ref : '';
+  if (!template.Resources[restApiLogicalId]) throw new Error(`${id}.RestApiId must Ref a RestApi of the template`);
+  const integration = isRecord(props.Integration) ? props.Integration : {};
+  let target: RestTarget;
+  if (integration.Type === 'AWS_PROXY') {
+    const functionLogicalId = findReferencedId(template, integration.Uri, FUNCTION_TYPES);
+    if (!functionLogicalId) throw new Error(`${id}.Integration.Uri does not reference a function of the template`);
+    target = { kind: 'lambda', functionLogicalId };
+  } else if (integration.Type === 'MOCK') {
+    // CORS preflight methods: answer with the first integration response's status and headers.
+    const responses = Array.isArray(integration.IntegrationResponses) ? integration.IntegrationResponses : [];
+    const first: unknown = responses[0];
+    const headers: Record<string, string> = {};
+    let statusCode = 200;
+    if (isRecord(first)) {
+      statusCode = Number(first.StatusCode ?? 200);
+      const parameters = isRecord(first.ResponseParameters) ? first.ResponseParameters : {};
+      for (const [key, value] of Object.entries(parameters)) {
+        const match = /^method\.response\.header\.(.+)$/.exec(key);
+        if (match?.[1] && typeof value === 'string') headers[match[1]] = value.replace(/^'(.*)'$/, '$1');
+      }
+    }
+    target = { kind: 'mock', statusCode, headers };
+  } else {
+    throw new Error(`${id}: integration type ${String(integration.Type)} is not supported locally`);
+  }
+  return {
+    methodLogicalId: id,
+    restApiLogicalId,
+    stageName: restStageName(template, restApiLogicalId),
+    httpMethod: String(props.HttpMethod).toUpperCase(),
+    path: restResourcePath(template, props.ResourceId, id),
+    apiKeyRequired: props.ApiKeyRequired === true,
+    target,
+  };
+}
+
+function refersTo(value: unknown, logicalId: string): boolean {
+  return isRecord(value) && value.Ref === logicalId;
+}
+
+function planWebSocketApi(template: CfnTemplate, id: string, props: Record<string, unknown>): WebSocketApiPlan {
+  if (props.ProtocolType !== 'WEBSOCKET')
+    throw new Error(`${id}: HTTP APIs (ApiGatewayV2 ${props.ProtocolType}) are not supported locally`);
+  const resources = Object.entries(template.Resources);
+  const routeIdsWithResponse = new Set(
+    resources
+      .filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::RouteResponse')
+      .map(([, r]) => (isRecord(r.Properties?.RouteId) ? r.Properties.RouteId.Ref : undefined)),
+  );
+  const stage = resources.find(
+    ([, r]) => r.Type === 'AWS::ApiGatewayV2::Stage' && refersTo(r.Properties?.ApiId, id),
+  )?.[1];
+  const routes: WebSocketRoutePlan[] = [];
+  for (const [routeId, route] of resources) {
+    if (route.Type !== 'AWS::ApiGatewayV2::Route' || !refersTo(route.Properties?.ApiId, id)) continue;
+    const integrationId = findReferencedId(
+      template,
+      route.Properties?.Target,
+      new Set(['AWS::ApiGatewayV2::Integration']),
+    );
+    const integration = integrationId ? template.Resources[integrationId] : undefined;
+    const functionLogicalId = findReferencedId(template, integration?.Properties?.IntegrationUri, FUNCTION_TYPES);
+    if (!functionLogicalId)
+      throw new Error(`${routeId}: the route's target is not a Lambda proxy integration of the template`);
+    routes.push({
+      routeLogicalId: routeId,
+      routeKey: String(route.Properties?.RouteKey),
+      functionLogicalId,
+      returnResponse: routeIdsWithResponse.has(routeId),
+    });
+  }
+  return {
+    logicalId: id,
+    routeSelectionExpression: String(props.RouteSelectionExpression ?? '$request.body.action'),
+    stageName: typeof stage?.Properties?.StageName === 'string' ? stage.Properties.StageName : 'prod',
+    routes,
+  };
+}

@@ -1,0 +1,441 @@
+/**
+ * A small in-memory SQS emulator for the AWS JSON 1.0 protocol (`X-Amz-Target: AmazonSQS.<Op>`) that
+ * SDK v3 speaks. No maintained npm emulator does: sqslite only speaks the XML query protocol. Standard
+ * queues only: visibility timeout, long polling, delays, retention and redrive are emulated; FIFO is not.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LOCAL_ACCOUNT_ID, localArn } from './intrinsics.js';
+
+/** A running SQS emulator. */
+export interface SqsEmulator {
+  /** e.g. `http://127.0.0.1:40123`; use as the SDK endpoint. */
+  endpoint: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Options of {@link startSqsEmulator}. */
+export interface SqsEmulatorOptions {
+  /** @default 0 (ephemeral) */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+}
+
+interface MessageAttributeValue {
+  DataType: string;
+  StringValue?: string;
+  BinaryValue?: string;
+}
+
+interface StoredMessage {
+  id: string;
+  body: string;
+  md5OfBody: string;
+  messageAttributes?: Record<string, MessageAttributeValue>;
+  md5OfMessageAttributes?: string;
+  sentAt: number;
+  visibleAt: number;
+  receiveCount: number;
+  firstReceiveAt?: number;
+  receiptHandle?: string;
+}
+
+interface Queue {
+  name: string;
+  url: string;
+  createdAt: number;
+  attributes: Record<string, string>;
+  messages: StoredMessage[];
+  waiters: Set<() => void>;
+}
+
+/** An SQS error, rendered as the JSON protocol's error body. */
+class SqsApiError extends Error {
+  override name = 'SqsApiError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly queryCode = code,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_ATTRIBUTES: Record<string, string> = {
+  DelaySeconds: '0',
+  MaximumMessageSize: '262144',
+  MessageRetentionPeriod: '345600',
+  ReceiveMessageWaitTimeSeconds: '0',
+  VisibilityTimeout: '30',
+};
+
+const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
+
+/** MD5 of message attributes, computed the way SQS does (the SDK checks it). */
+export function md5OfMessageAttributes(attributes: Record<string, MessageAttributeValue>): string {
+  const chunks: Buffer[] = [];
+  const lengthPrefixed = (bytes: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    chunks.push(length, bytes);
+  };
+  for (const name of Object.keys(attributes).sort()) {
+    const value = attributes[name];
+    if (!value) continue;
+    lengthPrefixed(Buffer.from(name, 'utf8'));
+    lengthPrefixed(Buffer.from(value.DataType, 'utf8'));
+    if (value.BinaryValue !== undefined) {
+      chunks.push(Buffer.from([2]));
+      lengthPrefixed(Buffer.from(value.BinaryValue, 'base64'));
+    } else {
+      chunks.push(Buffer.from([1]));
+      lengthPrefixed(Buffer.from(value.StringValue ?? '', 'utf8'));
+    }
+  }
+  return md5(Buffer.concat(chunks));
+}
+
+/** Starts the emulator on loopback. */
+export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promise<SqsEmulator> {
+  const queues = new Map<string, Queue>();
+  let endpoint = '';
+  const closing = new AbortController();
+
+  const queueOf = (body: Record<string, unknown>): Queue => {
+    const url = body.QueueUrl;
+    if (typeof url !== 'string') throw new SqsApiError('MissingParameter', 'QueueUrl is required');
+    const queue = queues.get(url.slice(url.lastIndexOf('/') + 1));
+    if (!queue) {
+      throw new SqsApiError(
+        'QueueDoesNotExist',
+        'The specified queue does not exist.',
+        'AWS.SimpleQueueService.NonExistentQueue',
+      );
+    }
+    return queue;
+  };
+  const attribute = (queue: Queue, name: string) => Number(queue.attributes[name] ?? DEFAULT_ATTRIBUTES[name] ?? 0);
+
+  const enqueue = (queue: Queue, entry: Record<string, unknown>) => {
+    const body = entry.MessageBody;
+    if (typeof body !== 'string' || body.length === 0)
+      throw new SqsApiError('MissingParameter', 'MessageBody is required');
+    const now = Date.now();
+    const delay = entry.DelaySeconds === undefined ? attribute(queue, 'DelaySeconds') : Number(entry.DelaySeconds);
+    const messageAttributes = entry.MessageAttributes as Record<string, MessageAttributeValue> | undefined;
+    const message: StoredMessage = {
+      id: randomUUID(),
+      body,
+      md5OfBody: md5(body),
+      sentAt: now,
+      visibleAt: now + delay * 1000,
+      receiveCount: 0,
+      ...(messageAttributes && Object.keys(messageAttributes).length > 0
+        ? { messageAttributes, md5OfMessageAttributes: md5OfMessageAttributes(messageAttributes) }
+        : {}),
+    };
+    queue.messages.push(message);
+    for (const wake of queue.waiters) wake();
+    return {
+      MessageId: message.id,
+      MD5OfMessageBody: message.md5OfBody,
+      ...(message.md5OfMessageAttributes ? { MD5OfMessageAttributes: message.md5OfMessageAttributes } : {}),
+    };
+  };
+
+  const expire = (queue: Queue, now: number) => {
+    const oldest = now - attribute(queue, 'MessageRetentionPeriod') * 1000;
+    if (queue.messages.some((m) => m.sentAt < oldest))
+      queue.messages = queue.messages.filter((m) => m.sentAt >= oldest);
+  };
+
+  const redriveTarget = (queue: Queue): { target: Queue; maxReceiveCount: number } | undefined => {
+    const policy = queue.attributes.RedrivePolicy;
+    if (!policy) return undefined;
+    const parsed = JSON.parse(policy) as { deadLetterTargetArn?: string; maxReceiveCount?: number };
+    const name = parsed.deadLetterTargetArn?.slice(parsed.deadLetterTargetArn.lastIndexOf(':') + 1);
+    const target = name === undefined ? undefined : queues.get(name);
+    return target ? { target, maxReceiveCount: Number(parsed.maxReceiveCount ?? 10) } : undefined;
+  };
+
+  const take = (queue: Queue, max: number, visibilityTimeout: number) => {
+    const now = Date.now();
+    expire(queue, now);
+    const redrive = redriveTarget(queue);
+    const taken: StoredMessage[] = [];
+    for (const message of [...queue.messages]) {
+      if (taken.length >= max) break;
+      if (message.visibleAt > now) continue;
+      if (redrive && message.receiveCount >= redrive.maxReceiveCount) {
+        // Received too often without being deleted: moves to the dead-letter queue, like SQS.
+        queue.messages.splice(queue.messages.indexOf(message), 1);
+        redrive.target.messages.push({ ...message, visibleAt: now, receiveCount: 0 });
+        for (const wake of redrive.target.waiters) wake();
+        continue;
+      }
+      message.receiveCount += 1;
+      message.firstReceiveAt ??= now;
+      message.visibleAt = now + visibilityTimeout * 1000;
+      message.receiptHandle = Buffer.from(`${queue.name}:${message.id}:${randomUUID()}`).toString('base64');
+      taken.push(message);
+    }
+    return taken;
+  };
+
+  const wantsAll = (names: unknown, name: string) =>
+    Array.isArray(names) && names.some((n) => n === 'All' || n === '.*' || n === name);
+
+  const render = (message: StoredMessage, body: Record<string, unknown>) => {
+    const systemNames = body.MessageSystemAttributeNames ?? body.AttributeNames;
+    const system: Record<string, string> = {};
+    const all: Record<string, string> = {
+      SenderId: LOCAL_ACCOUNT_ID,
+      SentTimestamp: String(message.sentAt),
+      ApproximateReceiveCount: String(message.receiveCount),
+      ApproximateFirstReceiveTimestamp: String(message.firstReceiveAt ?? message.sentAt),
+    };
+    for (const [name, value] of Object.entries(all)) if (wantsAll(systemNames, name)) system[name] = value;
+    const attributes: Record<string, MessageAttributeValue> = {};
+    for (const [name, value] of Object.entries(message.messageAttributes ?? {})) {
+      if (wantsAll(body.MessageAttributeNames, name)) attributes[name] = value;
+    }
+    return {
+      MessageId: message.id,
+      ReceiptHandle: message.receiptHandle,
+      MD5OfBody: message.md5OfBody,
+      Body: message.body,
+      ...(Object.keys(system).length > 0 ? { Attributes: system } : {}),
+      ...(Object.keys(attributes).length > 0
+        ? { MessageAttributes: attributes, MD5OfMessageAttributes: md5OfMessageAttributes(attributes) }
+        : {}),
+    };
+  };
+
+  const receive = async (body: Record<string, unknown>, requestClosed: AbortSignal) => {
+    const queue = queueOf(body);
+    const max = Math.min(Math.max(Number(body.MaxNumberOfMessages ?? 1), 1), 10);
+    const visibilityTimeout =
+      body.VisibilityTimeout === undefined ? attribute(queue, 'VisibilityTimeout') : Number(body.VisibilityTimeout);
+    const waitSeconds =
+      body.WaitTimeSeconds === undefined
+        ? attribute(queue, 'ReceiveMessageWaitTimeSeconds')
+        : Number(body.WaitTimeSeconds);
+    const deadline = Date.now() + waitSeconds * 1000;
+    let taken = take(queue, max, visibilityTimeout);
+    while (taken.length === 0 && Date.now() < deadline && !requestClosed.aborted && !closing.signal.aborted) {
+      // Woken by a send, or re-checked every 100 ms for messages whose visibility timeout or delay ran out.
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          queue.waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.min(100, Math.max(deadline - Date.now(), 0)));
+        queue.waiters.add(wake);
+      });
+      taken = take(queue, max, visibilityTimeout);
+    }
+    return { Messages: taken.map((m) => render(m, body)) };
+  };
+
+  const deleteByHandle = (queue: Queue, handle: unknown) => {
+    const index = queue.messages.findIndex((m) => m.receiptHandle !== undefined && m.receiptHandle === handle);
+    if (index >= 0) {
+      queue.messages.splice(index, 1);
+      return;
+    }
+    // SQS accepts a handle of a message that is already gone; reject only what it could never have issued.
+    if (typeof handle !== 'string' || !Buffer.from(handle, 'base64').toString().startsWith(`${queue.name}:`)) {
+      throw new SqsApiError('ReceiptHandleIsInvalid', `The input receipt handle "${String(handle)}" is not valid.`);
+    }
+  };
+
+  const operations: Record<string, (body: Record<string, unknown>, closed: AbortSignal) => unknown> = {
+    CreateQueue: (body) => {
+      const name = body.QueueName;
+      if (typeof name !== 'string' || !/^[\w-]{1,80}(\.fifo)?$/.test(name)) {
+        throw new SqsApiError('InvalidParameterValue', `invalid QueueName ${String(name)}`);
+      }
+      let queue = queues.get(name);
+      if (!queue) {
+        const attributes = (body.Attributes as Record<string, string> | undefined) ?? {};
+        queue = {
+          name,
+          url: `${endpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
+          createdAt: Date.now(),
+          attributes,
+          messages: [],
+          waiters: new Set(),
+        };
+        queues.set(name, queue);
+      }
+      return { QueueUrl: queue.url };
+    },
+    GetQueueUrl: (body) => {
+      const queue = queues.get(String(body.QueueName));
+      if (!queue)
+        throw new SqsApiError(
+          'QueueDoesNotExist',
+          'The specified queue does not exist.',
+          'AWS.SimpleQueueService.NonExistentQueue',
+        );
+      return { QueueUrl: queue.url };
+    },
+    ListQueues: (body) => {
+      const prefix = typeof body.QueueNamePrefix === 'string' ? body.QueueNamePrefix : '';
+      return { QueueUrls: [...queues.values()].filter((q) => q.name.startsWith(prefix)).map((q) => q.url) };
+    },
+    DeleteQueue: (body) => {
+      queues.delete(queueOf(body).name);
+      return {};
+    },
+    PurgeQueue: (body) => {
+      queueOf(body).messages = [];
+      return {};
+    },
+    SendMessage: (body) => enqueue(queueOf(body), body),
+    SendMessageBatch: (body) => {
+      const queue = queueOf(body);
+      const entries = Array.isArray(body.Entries) ? (body.Entries as Record<string, unknown>[]) : [];
+      if (entries.length === 0 || entries.length > 10) {
+        throw new SqsApiError(
+          entries.length === 0 ? 'EmptyBatchRequest' : 'TooManyEntriesInBatchRequest',
+          'a batch holds 1 to 10 entries',
+        );
+      }
+      const Successful: unknown[] = [];
+      const Failed: unknown[] = [];
+      for (const entry of entries) {
+        try {
+          Successful.push({ Id: entry.Id, ...enqueue(queue, entry) });
+        } catch (error) {
+          Failed.push({
+            Id: entry.Id,
+            SenderFault: true,
+            Code: (error as SqsApiError).code,
+            Message: (error as Error).message,
+          });
+        }
+      }
+      return { Successful, Failed };
+    },
+    ReceiveMessage: (body, closed) => receive(body, closed),
+    DeleteMessage: (body) => {
+      deleteByHandle(queueOf(body), body.ReceiptHandle);
+      return {};
+    },
+    DeleteMessageBatch: (body) => {
+      const queue = queueOf(body);
+      const entries = Array.isArray(body.Entries) ? (body.Entries as Record<string, unknown>[]) : [];
+      const Successful: unknown[] = [];
+      const Failed: unknown[] = [];
+      for (const entry of entries) {
+        try {
+          deleteByHandle(queue, entry.ReceiptHandle);
+          Successful.push({ Id: entry.Id });
+        } catch (error) {
+          Failed.push({
+            Id: entry.Id,
+            SenderFault: true,
+            Code: (error as SqsApiError).code,
+            Message: (error as Error).message,
+          });
+        }
+      }
+      return { Successful, Failed };
+    },
+    ChangeMessageVisibility: (body) => {
+      const queue = queueOf(body);
+      const message = queue.messages.find((m) => m.receiptHandle === body.ReceiptHandle);
+      if (!message) throw new SqsApiError('MessageNotInflight', 'The message is not in flight.');
+      message.visibleAt = Date.now() + Number(body.VisibilityTimeout) * 1000;
+      return {};
+    },
+    GetQueueAttributes: (body) => {
+      const queue = queueOf(body);
+      const now = Date.now();
+      expire(queue, now);
+      const all: Record<string, string> = {
+        ...DEFAULT_ATTRIBUTES,
+        ...queue.attributes,
+        QueueArn: localArn('sqs', queue.name),
+        CreatedTimestamp: String(Math.floor(queue.createdAt / 1000)),
+        ApproximateNumberOfMessages: String(queue.messages.filter((m) => m.visibleAt <= now).length),
+        ApproximateNumberOfMessagesNotVisible: String(
+          queue.messages.filter((m) => m.visibleAt > now && m.receiveCount > 0).length,
+        ),
+        ApproximateNumberOfMessagesDelayed: String(
+          queue.messages.filter((m) => m.visibleAt > now && m.receiveCount === 0).length,
+        ),
+      };
+      const names = Array.isArray(body.AttributeNames) ? body.AttributeNames : [];
+      const Attributes: Record<string, string> = {};
+      for (const [name, value] of Object.entries(all))
+        if (names.includes('All') || names.includes(name)) Attributes[name] = value;
+      return { Attributes };
+    },
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const requestClosed = new AbortController();
+    res.on('close', () => requestClosed.abort());
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amzn-requestid': randomUUID(),
+        ...headers,
+      });
+      res.end(JSON.stringify(payload));
+    };
+    try {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const operation = operations[target.replace(/^AmazonSQS\./, '')];
+      if (!target.startsWith('AmazonSQS.') || !operation) {
+        throw new SqsApiError(
+          'UnsupportedOperation',
+          `${target || 'this request'} is not supported by the local SQS emulator`,
+        );
+      }
+      const text = Buffer.concat(chunks).toString('utf8');
+      const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+      send(200, await operation(body, requestClosed.signal));
+    } catch (error) {
+      const apiError =
+        error instanceof SqsApiError
+          ? error
+          : new SqsApiError('InternalFailure', error instanceof Error ? error.message : String(error));
+      send(
+        apiError.code === 'InternalFailure' ? 500 : 400,
+        { __type: `com.amazonaws.sqs#${apiError.code}`, message: apiError.message },
+        {
+          'x-amzn-query-error': `${apiError.queryCode};Sender`,
+        },
+      );
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  endpoint = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  return {
+    endpoint,
+    port,
+    close: async () => {
+      closing.abort();
+      for (const queue of queues.values()) for (const wake of queue.waiters) wake();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,284 @@
+/**
+ * The template's WebSocket API (API Gateway v2, WEBSOCKET) on one port: `$connect`/`$disconnect`/message
+ * routes invoke their functions, and the management API (`/@connections/{id}`) lets functions push to
+ * clients with the SDK's ApiGatewayManagementApiClient.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { InvokeResult } from './function-host.js';
+import { LOCAL_WEBSOCKET_API_ID } from './intrinsics.js';
+import type { WebSocketApiPlan, WebSocketRoutePlan } from './plan.js';
+
+/** API Gateway's WebSocket message size limit. */
+export const MAX_WEBSOCKET_MESSAGE_BYTES = 128 * 1024;
+
+/** Options of {@link startWebSocketServer}. */
+export interface WebSocketServerOptions {
+  host?: string;
+  /** @default 0 (ephemeral) */
+  port?: number;
+  api: WebSocketApiPlan;
+  invoke: (functionLogicalId: string, event: unknown) => Promise<InvokeResult>;
+  log?: (message: string) => void;
+}
+
+/** A running WebSocket API. */
+export interface LocalWebSocketServer {
+  /** `ws://host:port` for clients. */
+  url: string;
+  /** `http://host:port`, the management endpoint. */
+  managementUrl: string;
+  port: number;
+  /** Open connection ids. */
+  connections(): string[];
+  close(): Promise<void>;
+}
+
+interface Connection {
+  id: string;
+  socket: WebSocket;
+  connectedAt: number;
+  lastActiveAt: number;
+  sourceIp: string;
+  userAgent: string;
+  /** Messages of one connection are handled in order. */
+  queue: Promise<void>;
+}
+
+/** Evaluates a route selection expression such as `$request.body.action` against a message body. */
+export function selectRouteKey(expression: string, body: string): string | undefined {
+  const match = /^\$request\.body\.(.+)$/.exec(expression);
+  if (!match?.[1]) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  for (const key of match[1].split('.')) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** API Gateway's connection ids look like `L0SM9cOFvHcCIhw=`. */
+function newConnectionId(): string {
+  return randomBytes(11).toString('base64').replace(/[+/]/g, 'x');
+}
+
+function headersOf(req: IncomingMessage) {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] ?? '';
+    const value = req.rawHeaders[i + 1] ?? '';
+    headers[name] = value;
+    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+  }
+  return { headers, multiValueHeaders };
+}
+
+function statusOf(result: InvokeResult): number {
+  if (!result.ok) return 500;
+  const status = Number((result.value as { statusCode?: unknown } | null)?.statusCode ?? 200);
+  return Number.isInteger(status) ? status : 500;
+}
+
+/** Starts the WebSocket API and its management endpoint. */
+export async function startWebSocketServer(options: WebSocketServerOptions): Promise<LocalWebSocketServer> {
+  const { api } = options;
+  const host = options.host ?? '127.0.0.1';
+  const routes = new Map<string, WebSocketRoutePlan>(api.routes.map((r) => [r.routeKey, r]));
+  const connections = new Map<string, Connection>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES });
+  let domainName = host;
+  let closing = false;
+
+  const requestContext = (
+    connection: Pick<Connection, 'id' | 'connectedAt' | 'sourceIp' | 'userAgent'>,
+    routeKey: string,
+    eventType: string,
+  ) => {
+    const now = new Date();
+    const requestId = randomUUID();
+    return {
+      routeKey,
+      eventType,
+      extendedRequestId: requestId,
+      requestTime: now.toISOString(),
+      messageDirection: 'IN',
+      stage: api.stageName,
+      connectedAt: connection.connectedAt,
+      requestTimeEpoch: now.getTime(),
+      identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+      requestId,
+      domainName,
+      connectionId: connection.id,
+      apiId: LOCAL_WEBSOCKET_API_ID,
+    };
+  };
+
+  const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pending = {
+      id: newConnectionId(),
+      connectedAt: Date.now(),
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      userAgent: req.headers['user-agent'] ?? '',
+    };
+    const route = routes.get('$connect');
+    if (route) {
+      const query = Object.fromEntries(new URL(req.url ?? '/', 'http://localhost').searchParams);
+      const result = await options.invoke(route.functionLogicalId, {
+        ...headersOf(req),
+        queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
+        requestContext: requestContext(pending, '$connect', 'CONNECT'),
+        isBase64Encoded: false,
+      });
+      const status = statusOf(result);
+      if (status < 200 || status > 299) {
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Connection refused'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+        );
+        return;
+      }
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const connection: Connection = { ...pending, socket: ws, lastActiveAt: Date.now(), queue: Promise.resolve() };
+      connections.set(connection.id, connection);
+      ws.on('message', (data, isBinary) => {
+        connection.lastActiveAt = Date.now();
+        const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString();
+        connection.queue = connection.queue.then(() => onMessage(connection, body, isBinary));
+      });
+      ws.on('close', (code, reason) => {
+        connections.delete(connection.id);
+        const disconnect = routes.get('$disconnect');
+        if (!disconnect || closing) return;
+        void options.invoke(disconnect.functionLogicalId, {
+          headers: {},
+          multiValueHeaders: {},
+          requestContext: {
+            ...requestContext(connection, '$disconnect', 'DISCONNECT'),
+            disconnectStatusCode: code,
+            disconnectReason: reason.toString(),
+          },
+          isBase64Encoded: false,
+        });
+      });
+    });
+  };
+
+  const onMessage = async (connection: Connection, body: string, isBinary: boolean) => {
+    const selected = selectRouteKey(api.routeSelectionExpression, body);
+    const route = (selected === undefined ? undefined : routes.get(selected)) ?? routes.get('$default');
+    const context = requestContext(connection, route?.routeKey ?? '$default', 'MESSAGE');
+    const reply = (payload: string) => {
+      if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(payload);
+    };
+    if (!route) {
+      reply(JSON.stringify({ message: 'Forbidden', connectionId: connection.id, requestId: context.requestId }));
+      return;
+    }
+    const result = await options.invoke(route.functionLogicalId, {
+      requestContext: { ...context, messageId: randomUUID() },
+      body,
+      isBase64Encoded: isBinary,
+    });
+    if (!result.ok) {
+      options.log?.(`WebSocket ${route.routeKey}: ${result.errorType}: ${result.errorMessage}`);
+      reply(
+        JSON.stringify({ message: 'Internal server error', connectionId: connection.id, requestId: context.requestId }),
+      );
+      return;
+    }
+    const responseBody = (result.value as { body?: unknown } | null)?.body;
+    if (route.returnResponse && typeof responseBody === 'string' && responseBody.length > 0) reply(responseBody);
+  };
+
+  const management = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const match = /\/@connections\/([^/]+)$/.exec(path);
+    const send = (status: number, payload?: unknown, errorType?: string) => {
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'x-amzn-requestid': randomUUID(),
+        ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+      });
+      res.end(payload === undefined ? '' : JSON.stringify(payload));
+    };
+    if (!match?.[1]) {
+      send(req.headers.upgrade ? 400 : 426, {
+        message: 'Expected a WebSocket upgrade or /@connections/{connectionId}',
+      });
+      return;
+    }
+    const connection = connections.get(decodeURIComponent(match[1]));
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (!connection || connection.socket.readyState !== WebSocket.OPEN) {
+      send(410, { message: null }, 'GoneException');
+      return;
+    }
+    switch (req.method) {
+      case 'POST': {
+        const data = Buffer.concat(chunks);
+        if (data.length > MAX_WEBSOCKET_MESSAGE_BYTES) {
+          send(413, { message: 'Payload too large' }, 'PayloadTooLargeException');
+          return;
+        }
+        connection.socket.send(data.toString('utf8'));
+        send(200);
+        return;
+      }
+      case 'GET':
+        send(200, {
+          ConnectedAt: new Date(connection.connectedAt).toISOString(),
+          Identity: { SourceIp: connection.sourceIp, UserAgent: connection.userAgent },
+          LastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+        });
+        return;
+      case 'DELETE':
+        connection.socket.close(1000, 'Going away');
+        send(204);
+        return;
+      default:
+        send(405, { message: `${req.method} is not supported on /@connections` });
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    management(req, res).catch((error: unknown) => {
+      options.log?.(`management API: ${(error as Error).message}`);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  server.on('upgrade', (req, socket, head) => {
+    onUpgrade(req, socket, head).catch((error: unknown) => {
+      options.log?.(`WebSocket $connect: ${(error as Error).message}`);
+      socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  domainName = `${host}:${port}`;
+  return {
+    url: `ws://${host}:${port}`,
+    managementUrl: `http://${host}:${port}`,
+    port,
+    connections: () => [...connections.keys()],
+    close: async () => {
+      closing = true;
+      for (const connection of connections.values()) connection.socket.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
