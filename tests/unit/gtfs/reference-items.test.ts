@@ -44,7 +44,10 @@ describe('referenceItems', () => {
     expect(Object.keys(find('STOP#R1N02', 'META')!).sort()).toEqual(
       ['pk', 'sk', 'stopId', 'name', 'lat', 'lon', 'routeIds'].sort(),
     );
-    const shape = find('ROUTE#R1', 'SHAPE#R1-out') as { points: ShapePoint[]; stops: Record<string, unknown>[] };
+    const shape = find('ROUTE#R1', 'SHAPE#R1-out') as unknown as {
+      points: ShapePoint[];
+      stops: Record<string, unknown>[];
+    };
     expect(Object.keys(shape).sort()).toEqual(['pk', 'sk', 'shapeId', 'points', 'stops'].sort());
     expect(shape.points[1]).toHaveLength(3);
     expect(Object.keys(shape.stops[0]!).sort()).toEqual(['stopId', 'name', 'lat', 'lon', 'distM', 'seq'].sort());
