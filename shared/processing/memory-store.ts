@@ -18,6 +18,8 @@ export class MemoryStore implements ReadModelStore {
   readonly lateEvents = new Map<string, LateEvent>();
   /** Write requests (items written or deleted), conditional ones included whether or not they succeeded. */
   writeRequests = 0;
+  /** The same requests by read model. */
+  readonly writesByModel = { windows: 0, states: 0, anomalies: 0, etas: 0, lateEvents: 0 };
   conditionalFailures = 0;
   /** Makes the next N window writes lose a race, as if another writer got there first. */
   injectWindowConflicts = 0;
@@ -41,7 +43,7 @@ export class MemoryStore implements ReadModelStore {
   }
 
   async putWindow(window: StoredWindow, expectedVersion: number | undefined) {
-    this.writeRequests++;
+    this.count('windows', 1);
     const key = windowKey(window);
     const current = this.windows.get(key);
     if (this.injectWindowConflicts > 0 || current?.version !== expectedVersion) {
@@ -62,7 +64,7 @@ export class MemoryStore implements ReadModelStore {
   }
 
   async putVehicleState(state: VehicleState) {
-    this.writeRequests++;
+    this.count('states', 1);
     const current = this.states.get(state.vehicleId);
     if (current && current.ts >= state.ts) {
       this.conditionalFailures++;
@@ -77,7 +79,7 @@ export class MemoryStore implements ReadModelStore {
   }
 
   async putAnomaly(anomaly: Anomaly) {
-    this.writeRequests++;
+    this.count('anomalies', 1);
     const id = this.anomalyId(anomaly);
     if (this.anomalies.has(id)) {
       this.conditionalFailures++;
@@ -88,14 +90,19 @@ export class MemoryStore implements ReadModelStore {
   }
 
   async writeEtas(puts: StopEta[], deletes: Array<{ stopId: string; vehicleId: string }>) {
-    this.writeRequests += puts.length + deletes.length;
+    this.count('etas', puts.length + deletes.length);
     for (const d of deletes) this.etas.delete(`${d.stopId}|${d.vehicleId}`);
     for (const eta of puts) this.etas.set(`${eta.stopId}|${eta.vehicleId}`, clone(eta));
   }
 
   async putLateEvents(events: LateEvent[]) {
-    this.writeRequests += events.length;
+    this.count('lateEvents', events.length);
     for (const e of events) this.lateEvents.set(e.eventId, clone(e));
+  }
+
+  private count(model: keyof MemoryStore['writesByModel'], requests: number) {
+    this.writeRequests += requests;
+    this.writesByModel[model] += requests;
   }
 
   private anomalyId(anomaly: Anomaly) {
