@@ -46,6 +46,31 @@ export class BroadcastError extends Error {
 
 const KINDS: readonly string[] = ['vehicle', 'window', 'anomaly'];
 
+/** Posts in flight per record: a popular topic must not open thousands of sockets at once or trip the API's throttle. */
+const POST_CONCURRENCY = 32;
+
+/** `Promise.allSettled` over `items`, running at most `limit` of `task` at a time, results in input order. */
+async function settleWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        results[index] = { status: 'fulfilled', value: await task(items[index] as T) };
+      } catch (reason) {
+        results[index] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 /** Decodes a Kinesis record of the output stream. */
 export function decodeOutputRecord(record: KinesisStreamRecord): OutputRecord {
   let value: unknown;
@@ -93,22 +118,20 @@ export function createFanout({ store, poster, metrics }: BroadcastDeps) {
       for (const id of ids) if (!gone.has(id) && !targets.has(id)) targets.set(id, topics[i]!);
     });
 
-    const results = await Promise.allSettled(
-      [...targets].map(async ([connectionId, topic]) => {
-        const message: BroadcastMessage = { topic, kind: output.kind, data: output.data };
-        try {
-          await poster.send(
-            new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(message)) }),
-          );
-          return 'sent' as const;
-        } catch (error) {
-          if (!isGone(error)) throw error;
-          gone.add(connectionId);
-          await store.disconnect(connectionId);
-          return 'gone' as const;
-        }
-      }),
-    );
+    const results = await settleWithConcurrency([...targets], POST_CONCURRENCY, async ([connectionId, topic]) => {
+      const message: BroadcastMessage = { topic, kind: output.kind, data: output.data };
+      try {
+        await poster.send(
+          new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(message)) }),
+        );
+        return 'sent' as const;
+      } catch (error) {
+        if (!isGone(error)) throw error;
+        gone.add(connectionId);
+        await store.disconnect(connectionId);
+        return 'gone' as const;
+      }
+    });
 
     const sent = results.filter((r) => r.status === 'fulfilled' && r.value === 'sent').length;
     const forgotten = results.filter((r) => r.status === 'fulfilled' && r.value === 'gone').length;

@@ -128,3 +128,28 @@ describe('broadcastBatch', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
   });
 });
+
+describe('broadcastBatch with many subscribers', () => {
+  it('delivers to every subscriber while keeping at most 32 posts in flight', async () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `c${i}`);
+    const { deps } = await setup(Object.fromEntries(ids.map((id) => [id, ['vehicles']])));
+    let inFlight = 0;
+    let peak = 0;
+    const delivered: string[] = [];
+    const poster = {
+      async send(command: { input: { ConnectionId?: string } }) {
+        peak = Math.max(peak, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        inFlight--;
+        delivered.push(command.input.ConnectionId ?? '');
+        return {};
+      },
+    };
+
+    const result = await broadcastBatch(outputStreamEvent([vehicleRecord()]), { ...deps, poster });
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(delivered.sort()).toEqual([...ids].sort());
+    expect(peak).toBe(32);
+  });
+});
