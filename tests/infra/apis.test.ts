@@ -1,0 +1,155 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { synthTemplate, synthTemplateJson } from '../helpers/synth.js';
+
+const template = synthTemplate();
+const resources = synthTemplateJson().Resources;
+
+/** Full path of an API Gateway resource, following ParentId up to the root. */
+function resourcePath(logicalId: string): string {
+  const resource = resources[logicalId];
+  if (resource?.Type !== 'AWS::ApiGateway::Resource') return '';
+  const parent = resource.Properties?.['ParentId'] as { Ref?: string };
+  return `${parent.Ref ? resourcePath(parent.Ref) : ''}/${resource.Properties?.['PathPart'] as string}`;
+}
+
+/** Every REST method as `VERB /path`, with the method's properties. */
+function restMethods(): Map<string, Record<string, unknown>> {
+  const methods = new Map<string, Record<string, unknown>>();
+  for (const resource of Object.values(resources)) {
+    if (resource.Type !== 'AWS::ApiGateway::Method' || !resource.Properties) continue;
+    const parent = resource.Properties['ResourceId'] as { Ref?: string };
+    const path = parent.Ref ? resourcePath(parent.Ref) : '/';
+    methods.set(`${resource.Properties['HttpMethod'] as string} ${path}`, resource.Properties);
+  }
+  return methods;
+}
+
+function functionId(prefix: string): string {
+  const id = Object.keys(resources).find(
+    (logicalId) => resources[logicalId]?.Type === 'AWS::Lambda::Function' && logicalId.startsWith(prefix),
+  );
+  if (!id) throw new Error(`no function ${prefix}`);
+  return id;
+}
+
+describe('REST API', () => {
+  const methods = restMethods();
+
+  it('declares exactly the routes of the contract', () => {
+    expect([...methods.keys()].sort()).toEqual(
+      [
+        'POST /v1/events',
+        'GET /v1/vehicles',
+        'GET /v1/vehicles/{vehicleId}',
+        'GET /v1/routes/{routeId}/metrics',
+        'GET /v1/stops/{stopId}/eta',
+        'GET /v1/anomalies',
+        'GET /health',
+      ].sort(),
+    );
+  });
+
+  it('requires the API key on POST /v1/events only', () => {
+    for (const [route, method] of methods) {
+      expect(method['ApiKeyRequired'], route).toBe(route === 'POST /v1/events');
+    }
+  });
+
+  it.each([
+    ['POST /v1/events', 'IngestFunction'],
+    ['GET /v1/vehicles', 'ApiFunction'],
+    ['GET /v1/vehicles/{vehicleId}', 'ApiFunction'],
+    ['GET /v1/routes/{routeId}/metrics', 'ApiFunction'],
+    ['GET /v1/stops/{stopId}/eta', 'ApiFunction'],
+    ['GET /v1/anomalies', 'ApiFunction'],
+    ['GET /health', 'ApiFunction'],
+  ])('sends %s to %s as a Lambda proxy integration', (route, fn) => {
+    const integration = methods.get(route)?.['Integration'] as { Type: string; Uri: unknown };
+
+    expect(integration.Type).toBe('AWS_PROXY');
+    expect(JSON.stringify(integration.Uri)).toContain(`"${functionId(fn)}"`);
+  });
+
+  it('requires path parameters and validates requests', () => {
+    expect(methods.get('GET /v1/stops/{stopId}/eta')?.['RequestParameters']).toEqual({
+      'method.request.path.stopId': true,
+    });
+    for (const method of methods.values()) expect(method['RequestValidatorId']).toBeDefined();
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+  });
+
+  it('has a usage plan with throttling that covers the API key', () => {
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 50, BurstLimit: 100 },
+      ApiStages: [Match.objectLike({ Stage: Match.anyValue() })],
+    });
+    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+  });
+
+  it('has a prod stage with throttling, tracing, execution and access logs', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+      MethodSettings: [
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        }),
+      ],
+    });
+  });
+});
+
+describe('WebSocket API', () => {
+  it('routes on $request.body.action', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
+  });
+
+  it('has exactly the routes of the contract, all integrated with the connection function', () => {
+    const routes = Object.values(resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route');
+    const integrations = Object.values(resources).filter(
+      (resource) => resource.Type === 'AWS::ApiGatewayV2::Integration',
+    );
+
+    expect(routes.map((route) => route.Properties?.['RouteKey']).sort()).toEqual(
+      ['$connect', '$default', '$disconnect', 'subscribe', 'unsubscribe'].sort(),
+    );
+    expect(integrations).toHaveLength(1);
+    expect(JSON.stringify(integrations[0]?.Properties?.['IntegrationUri'])).toContain(
+      `"${functionId('WsConnectionFunction')}"`,
+    );
+  });
+
+  it('returns the function response on subscribe, unsubscribe and $default', () => {
+    const routes = Object.values(resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route');
+    const returning = routes
+      .filter((route) => route.Properties?.['RouteResponseSelectionExpression'] === '$default')
+      .map((route) => route.Properties?.['RouteKey'])
+      .sort();
+
+    expect(returning).toEqual(['$default', 'subscribe', 'unsubscribe']);
+    template.resourceCountIs('AWS::ApiGatewayV2::RouteResponse', 3);
+  });
+
+  it('has an auto-deployed prod stage with throttling and access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'prod',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('connectionId') },
+    });
+  });
+});

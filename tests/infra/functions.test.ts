@@ -1,0 +1,184 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { synthTemplate, synthTemplateJson } from '../helpers/synth.js';
+
+const template = synthTemplate();
+const resources = synthTemplateJson().Resources;
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Logical id of the one resource of `type` whose id starts with `prefix`. */
+function logicalId(type: string, prefix: string): string {
+  const ids = Object.keys(resources).filter((id) => resources[id]?.Type === type && id.startsWith(prefix));
+  if (ids.length !== 1) throw new Error(`expected one ${type} ${prefix}*, found ${ids.join(', ') || 'none'}`);
+  return ids[0]!;
+}
+
+const FUNCTIONS = {
+  IngestFunction: 'functions/ingest.ts',
+  ProcessorFunction: 'functions/processor.ts',
+  ApiFunction: 'functions/api.ts',
+  WsConnectionFunction: 'functions/ws-connection.ts',
+  BroadcasterFunction: 'functions/broadcaster.ts',
+} as const;
+
+function environmentOf(name: keyof typeof FUNCTIONS): Record<string, unknown> {
+  const fn = resources[logicalId('AWS::Lambda::Function', name)];
+  const environment = fn?.Properties?.['Environment'] as { Variables: Record<string, unknown> } | undefined;
+  return environment?.Variables ?? {};
+}
+
+describe('Lambda functions', () => {
+  it('are exactly the five of the contract', () => {
+    template.resourceCountIs('AWS::Lambda::Function', Object.keys(FUNCTIONS).length);
+  });
+
+  it('all run Node.js 24 on arm64 with active tracing, source maps and the Powertools namespace', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      MemorySize: 1024,
+      Environment: {
+        Variables: Match.objectLike({
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_METRICS_NAMESPACE: 'Streamfold',
+          POWERTOOLS_SERVICE_NAME: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  it.each(Object.entries(FUNCTIONS))('%s carries streamfold:entry metadata naming %s, which exists', (name, entry) => {
+    const fn = resources[logicalId('AWS::Lambda::Function', name)];
+
+    expect(fn?.Metadata?.['streamfold:entry']).toBe(entry);
+    expect(existsSync(`${repoRoot}${entry}`)).toBe(true);
+  });
+
+  it.each(Object.keys(FUNCTIONS))('%s logs to its own log group kept for a month', (name) => {
+    const logGroup = logicalId('AWS::Logs::LogGroup', `${name}LogGroup`);
+    const fn = resources[logicalId('AWS::Lambda::Function', name)];
+
+    expect(resources[logGroup]?.Properties?.['RetentionInDays']).toBe(30);
+    expect(fn?.Properties?.['LoggingConfig']).toEqual({ LogGroup: { Ref: logGroup } });
+  });
+
+  it('attaches no AWS-managed policy to function roles', () => {
+    for (const name of Object.keys(FUNCTIONS)) {
+      const role = resources[logicalId('AWS::IAM::Role', `${name}ServiceRole`)];
+      expect(role?.Properties?.['ManagedPolicyArns']).toBeUndefined();
+    }
+  });
+});
+
+describe('function configuration (bind methods set env and grant together)', () => {
+  const ref = (prefix: string, type: string) => ({ Ref: logicalId(type, prefix) });
+  const table = (prefix: string) => ref(prefix, 'AWS::DynamoDB::Table');
+  const stream = (prefix: string) => ref(prefix, 'AWS::Kinesis::Stream');
+
+  it('gives ingest the input stream and the dead-letter queue', () => {
+    expect(environmentOf('IngestFunction')).toMatchObject({
+      INPUT_STREAM_NAME: stream('InputStream'),
+      DEAD_LETTER_QUEUE_URL: ref('DeadLetterQueue', 'AWS::SQS::Queue'),
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId('AWS::IAM::Role', 'IngestFunctionServiceRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['kinesis:PutRecords']),
+            Resource: { 'Fn::GetAtt': [logicalId('AWS::Kinesis::Stream', 'InputStream'), 'Arn'] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('gives the processor every read-model table, the output stream, the DLQ and the window settings', () => {
+    expect(environmentOf('ProcessorFunction')).toMatchObject({
+      VEHICLE_STATE_TABLE: table('VehicleStateTable'),
+      WINDOWS_TABLE: table('WindowsTable'),
+      ANOMALIES_TABLE: table('AnomaliesTable'),
+      ETA_TABLE: table('EtaTable'),
+      REFERENCE_TABLE: table('ReferenceTable'),
+      LATE_EVENTS_TABLE: table('LateEventsTable'),
+      OUTPUT_STREAM_NAME: stream('OutputStream'),
+      DEAD_LETTER_QUEUE_URL: ref('DeadLetterQueue', 'AWS::SQS::Queue'),
+      WINDOW_SIZE_SECONDS: '60',
+      ALLOWED_LATENESS_SECONDS: '120',
+      SPEED_Z_THRESHOLD: '3',
+      STALL_MINUTES: '5',
+      MAX_PLAUSIBLE_SPEED_KMH: '160',
+      OFF_ROUTE_METERS: '150',
+    });
+  });
+
+  it('gives the API read-only access to the read models', () => {
+    const policy = Object.values(resources).find(
+      (resource) =>
+        resource.Type === 'AWS::IAM::Policy' &&
+        JSON.stringify(resource.Properties?.['Roles']).includes(logicalId('AWS::IAM::Role', 'ApiFunctionServiceRole')),
+    );
+    const actions = JSON.stringify(policy?.Properties?.['PolicyDocument']);
+
+    expect(environmentOf('ApiFunction')).toMatchObject({ VEHICLE_STATE_TABLE: table('VehicleStateTable') });
+    expect(actions).toContain('dynamodb:Query');
+    expect(actions).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
+  });
+
+  it('gives the WebSocket functions the connections table', () => {
+    expect(environmentOf('WsConnectionFunction')).toMatchObject({ CONNECTIONS_TABLE: table('ConnectionsTable') });
+    expect(environmentOf('BroadcasterFunction')).toMatchObject({ CONNECTIONS_TABLE: table('ConnectionsTable') });
+  });
+
+  it('points the broadcaster at the WebSocket stage callback URL and lets it manage connections', () => {
+    const api = logicalId('AWS::ApiGatewayV2::Api', 'WebSocketApi');
+    const endpoint = JSON.stringify(environmentOf('BroadcasterFunction')['WS_MANAGEMENT_ENDPOINT']);
+
+    expect(endpoint).toMatch(/^\{"Fn::Join":\["",\["https:\/\/",\{"Ref":"WebSocketApi/);
+    expect(endpoint).toContain(`{"Ref":"${api}"}`);
+    expect(endpoint).toContain('.execute-api.');
+    expect(endpoint).toMatch(/\/prod"\]\]\}$/);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId('AWS::IAM::Role', 'BroadcasterFunctionServiceRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: 'execute-api:ManageConnections', Effect: 'Allow' })]),
+      },
+    });
+  });
+});
+
+describe('Kinesis event-source mappings', () => {
+  it('exist only for the processor and the broadcaster', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+  });
+
+  it('all bisect failing batches, report item failures, bound retries and record age, and keep shard order', () => {
+    template.allResourcesProperties('AWS::Lambda::EventSourceMapping', {
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: 5,
+      MaximumRecordAgeInSeconds: 3600,
+      ParallelizationFactor: 1,
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 500,
+      MaximumBatchingWindowInSeconds: 1,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it.each([
+    ['ProcessorFunction', 'InputStream', 'ProcessorFailureQueue'],
+    ['BroadcasterFunction', 'OutputStream', 'BroadcasterFailureQueue'],
+  ])('connects %s to %s with failures going to %s', (fn, stream, queue) => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId('AWS::Lambda::Function', fn) },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId('AWS::Kinesis::Stream', stream), 'Arn'] },
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', queue), 'Arn'] } },
+      },
+    });
+  });
+});

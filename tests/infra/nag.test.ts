@@ -1,0 +1,32 @@
+import { Validations } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { buildApp, NAG_CONTEXT_KEY } from '../../infra/streamfold-app.js';
+import { buildStack, NO_BUNDLING, nagFindings } from '../helpers/synth.js';
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged error or warning', () => {
+    const { errors, warnings } = nagFindings();
+
+    expect(errors.map((finding) => `${finding.ruleName} at ${finding.constructPaths.join(', ')}`)).toEqual([]);
+    expect(warnings.map((finding) => `${finding.ruleName} at ${finding.constructPaths.join(', ')}`)).toEqual([]);
+  });
+
+  it('gives every acknowledgment a written reason', () => {
+    const acknowledgments = buildStack()
+      .node.findAll()
+      .flatMap((construct) =>
+        construct.node.metadata
+          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((entry) => Object.entries(entry.data as Record<string, string>)),
+      );
+
+    expect(acknowledgments.length).toBeGreaterThan(0);
+    for (const [rule, reason] of acknowledgments) expect(reason.trim().length, rule).toBeGreaterThanOrEqual(20);
+  });
+
+  it('runs in the app when the streamfold:nag context is true, and the app still synthesizes', () => {
+    const { app } = buildApp({ context: { ...NO_BUNDLING, [NAG_CONTEXT_KEY]: true } });
+
+    expect(() => app.synth()).not.toThrow();
+  });
+});
