@@ -131,6 +131,46 @@ export class UnsupportedTemplateError extends Error {
   }
 }
 
+/** Resource types the local runtime creates or serves (see {@link planLocalStack}). */
+export const WIRED_RESOURCE_TYPES: ReadonlySet<string> = new Set([
+  'AWS::Kinesis::Stream',
+  'AWS::DynamoDB::Table',
+  'AWS::DynamoDB::GlobalTable',
+  'AWS::SQS::Queue',
+  'AWS::Lambda::Function',
+  'AWS::Lambda::EventSourceMapping',
+  'AWS::ApiGateway::Method',
+  'AWS::ApiGatewayV2::Api',
+  'AWS::ApiGatewayV2::Route',
+]);
+
+/**
+ * Resource types the local runtime knowingly does not emulate, and why. A type in neither list is new to
+ * the runtime: the parity test fails until someone decides which list it belongs to.
+ */
+export const IGNORED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
+  'AWS::IAM::Role': 'no IAM locally: every function may call every local resource',
+  'AWS::IAM::Policy': 'no IAM locally',
+  'AWS::Lambda::Permission': 'no IAM locally',
+  'AWS::SQS::QueuePolicy': 'no IAM locally',
+  'AWS::Logs::LogGroup': 'function output goes to .local/logs/<LogicalId>.log',
+  'AWS::CloudWatch::Dashboard': 'metrics are counted in memory from EMF lines',
+  'AWS::CloudWatch::Alarm': 'no alarms locally',
+  'AWS::ApiGateway::RestApi': 'its methods are served (AWS::ApiGateway::Method)',
+  'AWS::ApiGateway::Resource': 'read to rebuild method paths',
+  'AWS::ApiGateway::Deployment': 'methods are served as soon as the stack starts',
+  'AWS::ApiGateway::Stage': 'read for the stage name; throttling and access logs are not emulated',
+  'AWS::ApiGateway::Account': 'account-level logging role',
+  'AWS::ApiGateway::RequestValidator': 'request validation is not emulated; functions validate themselves',
+  'AWS::ApiGateway::ApiKey': 'one local key: STREAMFOLD_API_KEY or local-dev-key',
+  'AWS::ApiGateway::UsagePlan': 'throttling and quotas are not emulated',
+  'AWS::ApiGateway::UsagePlanKey': 'throttling and quotas are not emulated',
+  'AWS::ApiGatewayV2::Integration': "read to find each route's function",
+  'AWS::ApiGatewayV2::RouteResponse': 'read: routes with one send their response back',
+  'AWS::ApiGatewayV2::Stage': 'read for the stage name; throttling and access logs are not emulated',
+  'AWS::CDK::Metadata': 'CDK bookkeeping',
+};
+
 /** Metadata key naming a function's source entry (set by the CDK construct). */
 export const ENTRY_METADATA_KEY = 'streamfold:entry';
 

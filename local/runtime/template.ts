@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** One resource of a CloudFormation template. */
 export interface CfnResource {
@@ -67,7 +67,7 @@ export async function synthesizeTemplate(options: SynthesizeOptions): Promise<Cf
     child.on('close', resolve);
   });
   if (code !== 0) throw new SynthesisError(`${app} exited with ${code}:\n${stderr.join('').slice(-4000)}`);
-  const path = join(options.root, outdir, `${STACK_NAME}.template.json`);
+  const path = join(resolve(options.root, outdir), `${STACK_NAME}.template.json`);
   return readTemplate(path);
 }
 

@@ -1,0 +1,80 @@
+// The local runtime must run the same template as AWS: every function, event-source mapping, table,
+// stream, queue, REST method and WebSocket route of the synthesized stack has to be wired locally, and
+// every other resource type has to be known to be safe to ignore.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  IGNORED_RESOURCE_TYPES,
+  type LocalStackPlan,
+  planLocalStack,
+  WIRED_RESOURCE_TYPES,
+} from '../../local/runtime/plan.js';
+import { type CfnTemplate, synthesizeTemplate } from '../../local/runtime/template.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const outdir = mkdtempSync(join(tmpdir(), 'streamfold-parity-'));
+let template: CfnTemplate;
+let plan: LocalStackPlan;
+
+const idsOfType = (type: string) =>
+  Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === type)
+    .map(([id]) => id)
+    .sort();
+
+beforeAll(async () => {
+  // Synthesized without bundling, as `npm start` does, into a private directory so parallel runs don't collide.
+  template = await synthesizeTemplate({ root, outdir });
+  plan = planLocalStack(template);
+});
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+describe('local runtime parity with the synthesized template', () => {
+  it('runs every Lambda function from its source entry', () => {
+    expect(plan.functions.map((f) => f.logicalId).sort()).toEqual(idsOfType('AWS::Lambda::Function'));
+    expect(idsOfType('AWS::Lambda::Function').length).toBeGreaterThan(0);
+  });
+
+  it('polls every event-source mapping, into a running function', () => {
+    expect(plan.kinesisMappings.map((m) => m.logicalId).sort()).toEqual(idsOfType('AWS::Lambda::EventSourceMapping'));
+    const functions = new Set(plan.functions.map((f) => f.logicalId));
+    for (const mapping of plan.kinesisMappings) expect(functions).toContain(mapping.functionLogicalId);
+  });
+
+  it('creates every table, stream and queue', () => {
+    expect(plan.tables.map((t) => t.logicalId).sort()).toEqual(
+      [...idsOfType('AWS::DynamoDB::Table'), ...idsOfType('AWS::DynamoDB::GlobalTable')].sort(),
+    );
+    expect(plan.streams.map((s) => s.logicalId).sort()).toEqual(idsOfType('AWS::Kinesis::Stream'));
+    expect(plan.queues.map((q) => q.logicalId).sort()).toEqual(idsOfType('AWS::SQS::Queue'));
+  });
+
+  it('serves every REST method', () => {
+    expect(plan.restRoutes.map((r) => r.methodLogicalId).sort()).toEqual(idsOfType('AWS::ApiGateway::Method'));
+  });
+
+  it('serves every WebSocket route', () => {
+    expect(plan.webSocketApis.map((a) => a.logicalId).sort()).toEqual(idsOfType('AWS::ApiGatewayV2::Api'));
+    expect(plan.webSocketApis.flatMap((a) => a.routes.map((r) => r.routeLogicalId)).sort()).toEqual(
+      idsOfType('AWS::ApiGatewayV2::Route'),
+    );
+  });
+
+  it('sends every on-failure destination to a queue it creates', () => {
+    const queues = new Set(plan.queues.map((q) => q.logicalId));
+    for (const mapping of plan.kinesisMappings) {
+      if (mapping.onFailureQueueLogicalId) expect(queues).toContain(mapping.onFailureQueueLogicalId);
+    }
+  });
+
+  it('knows every resource type of the template, wired or deliberately ignored', () => {
+    const unknown = [...new Set(Object.values(template.Resources).map((r) => r.Type))].filter(
+      (type) => !WIRED_RESOURCE_TYPES.has(type) && !(type in IGNORED_RESOURCE_TYPES),
+    );
+
+    expect(unknown).toEqual([]);
+  });
+});
