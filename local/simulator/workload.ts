@@ -440,11 +440,10 @@ export function createWorkload(options: WorkloadOptions): WorkloadStream {
     if (v.mode === 'off-route') return;
     if (v.mode === 'stall' || (v.mode === 'dwell' && !speeding)) {
       v.speedMs = 0;
-      if (t < v.until) return;
+      // A stall still holds at its last instant, so the episode's final fix is as still as the rest.
+      if (t < v.until || (v.mode === 'stall' && t === v.until)) return;
       if (v.mode === 'dwell' && v.distM >= length - 0.5) turnAround(v);
-      v.mode = 'drive';
       v.legCruiseMs = Math.min(MAX_CRUISE_MS, Math.max(MIN_CRUISE_MS, v.baseCruiseMs * rng.range(0.8, 1.25)));
-      return;
     }
     v.mode = 'drive';
     const stop = shape.stops[v.nextStop];
