@@ -5,6 +5,7 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MetricCounters } from './emf.js';
 import {
   createQueue,
@@ -53,7 +54,7 @@ export interface LocalStackOptions {
   environment?: Record<string, string>;
   /** GTFS directory to load into `referenceTable` through `local/load-gtfs.ts`. @default none */
   gtfsDir?: string;
-  /** Logical id of the table the GTFS data goes to. @default 'ReferenceTable' */
+  /** Logical id of the table the GTFS data goes to. @default the table bound to `REFERENCE_TABLE` */
   referenceTable?: string;
   /** Pause of a shard poller between empty reads. @default 200 */
   pollIntervalMs?: number;
@@ -213,13 +214,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       webSocketUrl: ws?.url ?? `ws://${host}:0`,
     };
 
-    if (options.gtfsDir)
-      await loadReferenceData(
-        root,
-        resolve(root, options.gtfsDir),
-        options.referenceTable ?? 'ReferenceTable',
-        emulators,
-      );
+    if (options.gtfsDir) {
+      const table = options.referenceTable ?? referenceTableName(template, plan);
+      await loadReferenceData(root, resolve(root, options.gtfsDir), table, emulators, log);
+    }
 
     const metrics = new MetricCounters();
     cleanup.push(async () => {
@@ -301,26 +299,40 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /**
- * Loads GTFS reference data with the colleague's `local/load-gtfs.ts` (`loadGtfs(dir, tableName)`). It runs
- * in this process and uses the shared SDK clients, so their endpoint variables must point at the emulators.
+ * The table GTFS reference data goes to: the one functions receive as `REFERENCE_TABLE` (CDK adds a hash
+ * to logical ids, so the contract's `ReferenceTable` is only the fallback).
  */
+function referenceTableName(template: CfnTemplate, plan: LocalStackPlan): string {
+  for (const fn of plan.functions) {
+    const binding = fn.environment.REFERENCE_TABLE;
+    if (binding !== undefined) {
+      return resolveEnvironment(template, { ...fn, environment: { REFERENCE_TABLE: binding } }, PLACEHOLDER_ADDRESSES)
+        .REFERENCE_TABLE as string;
+    }
+  }
+  return 'ReferenceTable';
+}
+
+const PLACEHOLDER_ADDRESSES: LocalAddresses = { sqsEndpoint: '', webSocketManagementUrl: '', webSocketUrl: '' };
+
+/** Loads GTFS reference data with `local/load-gtfs.ts` (`loadGtfs(dir, tableName, { client })`) into dynalite. */
 async function loadReferenceData(
   root: string,
   dir: string,
-  tableLogicalId: string,
+  tableName: string,
   emulators: Emulators,
+  log: (message: string) => void,
 ): Promise<void> {
   const loaderPath = join(root, 'local', 'load-gtfs.ts');
   if (!existsSync(loaderPath)) throw new Error(`cannot load GTFS: ${loaderPath} does not exist`);
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = emulators.endpoints.dynamodb;
-  process.env.AWS_ENDPOINT_URL_KINESIS = emulators.endpoints.kinesis;
-  process.env.AWS_ENDPOINT_URL_SQS = emulators.endpoints.sqs;
-  process.env.AWS_REGION ??= LOCAL_REGION;
-  process.env.AWS_ACCESS_KEY_ID ??= LOCAL_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY ??= LOCAL_CREDENTIALS.secretAccessKey;
   const loader = (await import(pathToFileURL(loaderPath).href)) as {
-    loadGtfs?: (dir: string, tableName: string) => Promise<unknown>;
+    loadGtfs?: (
+      dir: string,
+      tableName: string,
+      options: { client: DynamoDBDocumentClient; log: typeof log },
+    ) => Promise<unknown>;
   };
   if (typeof loader.loadGtfs !== 'function') throw new Error(`${loaderPath} does not export loadGtfs(dir, tableName)`);
-  await loader.loadGtfs(dir, tableLogicalId);
+  const client = DynamoDBDocumentClient.from(emulators.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  await loader.loadGtfs(dir, tableName, { client, log });
 }
