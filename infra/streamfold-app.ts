@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { StreamfoldStackProps } from './stack-props.js';
@@ -5,6 +6,20 @@ import { StreamfoldStack } from './streamfold-stack.js';
 
 /** Context key that turns on the cdk-nag AwsSolutions checks (`cdk synth -c streamfold:nag=true`). */
 export const NAG_CONTEXT_KEY = 'streamfold:nag';
+
+/** Context that skips asset bundling for every stack (what the local runtime and the tests use). */
+export const NO_BUNDLING_CONTEXT = { 'aws:cdk:bundling-stacks': [] } as const;
+
+/**
+ * The `context` of cdk.json (feature flags). The CLI passes it to the app; anything that builds the app
+ * in-process must pass it too, or it synthesizes a different template than `cdk synth`.
+ */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
 
 /** Options of {@link buildApp}. */
 export interface BuildAppOptions {
@@ -18,11 +33,19 @@ export interface BuildAppOptions {
    * @default the stack's defaults
    */
   readonly props?: StreamfoldStackProps;
+  /**
+   * Where the cloud assembly is written.
+   * @default the CLI's `CDK_OUTDIR`, or a temporary directory
+   */
+  readonly outdir?: string;
 }
 
 /** The Streamfold app and its one stack; shared by `infra/app.ts` and the tests so both build the same thing. */
 export function buildApp(options: BuildAppOptions = {}): { app: App; stack: StreamfoldStack } {
-  const app = new App(options.context ? { context: options.context } : {});
+  const app = new App({
+    ...(options.context ? { context: options.context } : {}),
+    ...(options.outdir ? { outdir: options.outdir } : {}),
+  });
   // Environment-agnostic on purpose: synth needs no credentials and no lookups.
   const stack = new StreamfoldStack(app, 'Streamfold', {
     stackName: 'Streamfold',

@@ -2,20 +2,14 @@
  * Synthesizes the Streamfold stack in-process for template tests, without bundling (the functions'
  * code is irrelevant to the template and esbuild would only slow the tests down).
  */
-import { readFileSync } from 'node:fs';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { StreamfoldStackProps } from '../../infra/stack-props.js';
-import { buildApp } from '../../infra/streamfold-app.js';
+import { buildApp, cdkJsonContext, NO_BUNDLING_CONTEXT } from '../../infra/streamfold-app.js';
 import type { StreamfoldStack } from '../../infra/streamfold-stack.js';
 
 /** Context that skips asset bundling for every stack. */
-export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] } as const;
-
-// The CLI passes cdk.json's context (feature flags) to the app; do the same so tests see what `cdk synth` emits.
-const cdkJsonContext = (
-  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context?: Record<string, unknown> }
-).context;
+export const NO_BUNDLING = NO_BUNDLING_CONTEXT;
 
 /** A synthesized CloudFormation template as plain JSON. */
 export interface TemplateJson {
@@ -34,7 +28,7 @@ export interface NagFinding {
 
 /** A freshly built stack (not cached); use it to synth with non-default props. */
 export function buildStack(props?: StreamfoldStackProps): StreamfoldStack {
-  return buildApp({ context: { ...cdkJsonContext, ...NO_BUNDLING }, ...(props ? { props } : {}) }).stack;
+  return buildApp({ context: { ...cdkJsonContext(), ...NO_BUNDLING }, ...(props ? { props } : {}) }).stack;
 }
 
 let cached: { template: Template; json: TemplateJson } | undefined;
