@@ -7,7 +7,7 @@ import { StreamfoldStack } from './streamfold-stack.js';
 /** Context key that turns on the cdk-nag AwsSolutions checks (`cdk synth -c streamfold:nag=true`). */
 export const NAG_CONTEXT_KEY = 'streamfold:nag';
 
-/** Context that skips asset bundling for every stack (what the local runtime and the tests use). */
+/** Context that skips asset bundling for every stack (the tests use it; local/runtime passes the same context). */
 export const NO_BUNDLING_CONTEXT = { 'aws:cdk:bundling-stacks': [] } as const;
 
 /**
@@ -33,19 +33,11 @@ export interface BuildAppOptions {
    * @default the stack's defaults
    */
   readonly props?: StreamfoldStackProps;
-  /**
-   * Where the cloud assembly is written.
-   * @default the CLI's `CDK_OUTDIR`, or a temporary directory
-   */
-  readonly outdir?: string;
 }
 
 /** The Streamfold app and its one stack; shared by `infra/app.ts` and the tests so both build the same thing. */
 export function buildApp(options: BuildAppOptions = {}): { app: App; stack: StreamfoldStack } {
-  const app = new App({
-    ...(options.context ? { context: options.context } : {}),
-    ...(options.outdir ? { outdir: options.outdir } : {}),
-  });
+  const app = new App(options.context ? { context: options.context } : {});
   // Environment-agnostic on purpose: synth needs no credentials and no lookups.
   const stack = new StreamfoldStack(app, 'Streamfold', {
     stackName: 'Streamfold',
