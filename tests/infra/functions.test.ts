@@ -70,7 +70,8 @@ describe('Lambda functions', () => {
       .filter((resource) => resource.Type === 'AWS::IAM::Policy')
       .flatMap(
         (policy) =>
-          (policy.Properties?.['PolicyDocument'] as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+          (policy.Properties?.['PolicyDocument'] as { Statement: { Action: unknown; Resource: unknown }[] } | undefined)
+            ?.Statement ?? [],
       )
       .filter((statement) => statement.Resource === '*')
       .flatMap((statement) => [statement.Action].flat());
