@@ -5,9 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type MetricCounters, parseEmfLine } from './emf.js';
 import { localArn } from './intrinsics.js';
@@ -69,6 +70,10 @@ export interface LocalFunctionOptions {
 }
 
 const WORKER_PATH = fileURLToPath(new URL('./function-worker.ts', import.meta.url));
+// An absolute URL, so workers load TypeScript whatever the current directory is.
+const TSX_LOADER = pathToFileURL(
+  join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs'),
+).href;
 
 interface Pending {
   resolve: (result: InvokeResult) => void;
@@ -131,7 +136,7 @@ export class LocalFunction {
     const worker = new Worker(WORKER_PATH, {
       workerData: init,
       env,
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', TSX_LOADER],
       stdout: true,
       stderr: true,
     });

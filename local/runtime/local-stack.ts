@@ -27,6 +27,11 @@ import { type LocalWebSocketServer, startWebSocketServer } from './ws-server.js'
 /** The repository root (this file is `local/runtime/local-stack.ts`). */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** Raised when the local runtime runs on a Node version that cannot host the functions. */
+export class UnsupportedNodeError extends Error {
+  override name = 'UnsupportedNodeError';
+}
+
 /** The API key accepted when `STREAMFOLD_API_KEY` is not set. */
 export const DEFAULT_API_KEY = 'local-dev-key';
 
@@ -141,6 +146,12 @@ async function loadTemplate(options: LocalStackOptions, root: string): Promise<C
 /** Starts the local stack for the template (synthesized from `infra/app.ts` unless one is given). */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const started = Date.now();
+  // Older Node versions ignore `--import` in a worker's execArgv, so functions could not load TypeScript.
+  if (Number(process.versions.node.split('.')[0]) < 24) {
+    throw new UnsupportedNodeError(
+      `the local runtime needs Node 24 (found ${process.version}); run it through npm or npx so node_modules/.bin/node is used`,
+    );
+  }
   const root = resolve(options.root ?? REPO_ROOT);
   const host = options.host ?? '127.0.0.1';
   const logDir = resolve(root, options.logDir ?? join('.local', 'logs'));
