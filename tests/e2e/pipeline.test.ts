@@ -1,0 +1,212 @@
+/**
+ * The whole pipeline offline: the local stack from the synthesized template, a seeded simulation with
+ * duplicates, out-of-order, late and invalid events and injected anomalies sent through the real REST
+ * ingest, then every read model checked through the REST API, a WebSocket client and the DLQ.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
+import { paceAndSend, restSender } from '../../local/simulator/senders.js';
+import {
+  type Emission,
+  generateWorkload,
+  simNetworkFromFeed,
+  type WorkloadSummary,
+} from '../../local/simulator/workload.js';
+import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
+import type { Anomaly, StopEta, VehicleState, WindowAggregate } from '../../shared/model.js';
+import { type ExpectedFold, expectedFold } from '../helpers/expected-fold.js';
+import { startTestStack, type TestStack } from '../helpers/local-stack.js';
+
+const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000 };
+const MINUTES = 8;
+
+let stack: TestStack;
+let emissions: Emission[];
+let summary: WorkloadSummary;
+let expected: ExpectedFold;
+const pushed: Array<{ topic: string; kind: string; data: Anomaly }> = [];
+let socket: WebSocket;
+
+const get = async <T>(path: string): Promise<{ status: number; body: T }> => {
+  const response = await fetch(`${stack.restUrl}${path}`);
+  return { status: response.status, body: (await response.json()) as T };
+};
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  stack = await startTestStack({ gtfsDir: DEFAULT_GTFS_DIR });
+  const feed = await parseGtfsFeed(DEFAULT_GTFS_DIR);
+  const generated = generateWorkload({
+    network: simNetworkFromFeed(feed),
+    vehicles: 24,
+    rate: 1,
+    minutes: MINUTES,
+    startTime: Date.now() - (MINUTES + 2) * 60_000,
+    seed: 20261121,
+    duplicates: 0.02,
+    outOfOrder: 0.02,
+    late: 0.004,
+    invalid: 0.01,
+    anomalies: true,
+  });
+  emissions = generated.emissions;
+  summary = generated.summary;
+  expected = expectedFold(emissions, SETTINGS);
+
+  socket = new WebSocket(stack.wsUrl);
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const subscribed = new Promise((resolve) => socket.once('message', resolve));
+  socket.on('message', (raw) => {
+    const message = JSON.parse(String(raw));
+    if (message.kind === 'anomaly') pushed.push(message);
+  });
+  socket.send(JSON.stringify({ action: 'subscribe', topic: 'anomalies' }));
+  expect(JSON.parse(String(await subscribed))).toMatchObject({ type: 'subscribed', topic: 'anomalies' });
+
+  // One batch at a time keeps each vehicle's events in order, as one producer per vehicle would.
+  const counters = await paceAndSend(emissions, restSender({ target: stack.restUrl, apiKey: stack.apiKey }), {
+    speedup: 1000,
+    concurrency: 1,
+  });
+  expect(counters.failed).toBe(0);
+  expect(counters.rejected).toBe(expected.invalid);
+
+  const lastVehicle = [...expected.latest.values()].at(-1)!;
+  await until(
+    async () => {
+      const totals = stack.metrics().totals;
+      return (
+        (totals['EventsProcessed'] ?? 0) + (totals['LateEvents'] ?? 0) + (totals['DuplicatesSkipped'] ?? 0) >=
+          expected.folded + expected.late + expected.duplicates &&
+        (await get<VehicleState>(`/v1/vehicles/${lastVehicle.vehicleId}`)).status === 200
+      );
+    },
+    240_000,
+    'the processor to fold every event',
+  );
+});
+
+afterAll(async () => {
+  socket?.close();
+  await stack?.stop();
+});
+
+describe('pipeline end to end', () => {
+  it('generated the injected faults it is about to check', () => {
+    expect(summary.byKind.duplicate).toBeGreaterThan(0);
+    expect(summary.byKind['out-of-order']).toBeGreaterThan(0);
+    expect(expected.late).toBeGreaterThan(0);
+    expect(expected.invalid).toBeGreaterThan(0);
+    expect(summary.anomalies.map((a) => a.expectedType).sort()).toEqual([
+      'impossible-jump',
+      'off-route',
+      'speed-zscore',
+      'stalled',
+    ]);
+  });
+
+  it('keeps the latest state of every vehicle', async () => {
+    for (const [vehicleId, latest] of expected.latest) {
+      const { status, body } = await get<VehicleState>(`/v1/vehicles/${vehicleId}`);
+      expect(status).toBe(200);
+      expect(body).toMatchObject({
+        vehicleId,
+        ts: latest.ts,
+        eventId: latest.eventId,
+        lat: latest.lat,
+        lon: latest.lon,
+      });
+    }
+    expect((await get(`/v1/vehicles/NOPE`)).status).toBe(404);
+  });
+
+  it('aggregates every route window exactly as a recomputation from the generated events', async () => {
+    const routes = new Set([...expected.windows.values()].map((w) => w.routeId));
+    const from = Math.min(...[...expected.windows.values()].map((w) => w.windowStart));
+    for (const routeId of routes) {
+      const { status, body } = await get<{ items: Array<WindowAggregate & { lateEvents: number }> }>(
+        `/v1/routes/${routeId}/metrics?from=${from}&to=${Date.now()}&limit=500`,
+      );
+      expect(status).toBe(200);
+      const want = [...expected.windows.values()].filter((w) => w.routeId === routeId && w.count > 0);
+      expect(body.items.map((w) => w.windowStart).sort()).toEqual(want.map((w) => w.windowStart).sort());
+      for (const window of body.items) {
+        const w = expected.windows.get(`${routeId}|${window.windowStart}`)!;
+        expect(window).toMatchObject({
+          count: w.count,
+          minSpeedKmh: w.minSpeedKmh,
+          maxSpeedKmh: w.maxSpeedKmh,
+          distinctVehicles: w.vehicles.size,
+        });
+        expect(window.avgSpeedKmh).toBeCloseTo(w.sumSpeedKmh / w.count, 6);
+        expect(window.lateEvents).toBe(w.late);
+      }
+    }
+  });
+
+  it('serves ETAs for stops ahead of the vehicles', async () => {
+    // The simulation's event time lies minutes in the past and the API leaves out arrivals already
+    // passed, so check the vehicle with the most road left to the last stop of its shape.
+    const feed = await parseGtfsFeed(DEFAULT_GTFS_DIR);
+    const candidates = await Promise.all(
+      [...expected.latest.keys()].map(async (vehicleId) => {
+        const { body: state } = await get<VehicleState>(`/v1/vehicles/${vehicleId}`);
+        const stop = feed.routeShapes.find((s) => s.shapeId === state.shapeId)?.stops.at(-1);
+        return { state, stop, remaining: stop ? stop.distM - (state.distanceAlongM ?? 0) : 0 };
+      }),
+    );
+    const { state, stop, remaining } = candidates.sort((a, b) => b.remaining - a.remaining)[0]!;
+    expect(remaining).toBeGreaterThan(1000);
+
+    const { status, body } = await get<{ items: StopEta[] }>(`/v1/stops/${stop!.stopId}/eta`);
+    expect(status).toBe(200);
+    const eta = body.items.find((e) => e.vehicleId === state.vehicleId)!;
+    expect(eta).toMatchObject({ routeId: state.routeId, computedFromTs: state.ts });
+    expect(eta.distanceM).toBeCloseTo(remaining, -1);
+    expect(eta.secondsAway).toBeCloseTo(eta.distanceM / (eta.speedKmh / 3.6), -1);
+    expect(eta.etaTs).toBe(state.ts + eta.secondsAway * 1000);
+  });
+
+  it('detects every injected anomaly, stores it and pushes it to WebSocket subscribers', async () => {
+    const since = summary.startTime;
+    const { body } = await get<{ items: Anomaly[] }>(`/v1/anomalies?since=${since}&limit=500`);
+    for (const injected of summary.anomalies) {
+      const match = (a: Anomaly) =>
+        a.type === injected.expectedType &&
+        a.vehicleId === injected.vehicleId &&
+        a.ts >= injected.startTs - 60_000 &&
+        a.ts <= injected.endTs + 60_000;
+      expect(body.items.find(match), `${injected.expectedType} of ${injected.vehicleId}`).toBeDefined();
+      await until(
+        async () => pushed.some((m) => m.topic === 'anomalies' && match(m.data)),
+        30_000,
+        `push of ${injected.expectedType}`,
+      );
+    }
+  });
+
+  it('puts every invalid event in the dead-letter queue with its reason', async () => {
+    const queue = Object.keys(stack.resources).find((id) => id.startsWith('DeadLetterQueue'))!;
+    const messages = (await stack.drainQueue(queue, 2000)) as Array<{
+      source: string;
+      reason: string;
+      errors: Array<{ field: string; reason: string }>;
+    }>;
+    expect(messages).toHaveLength(expected.invalid);
+    for (const m of messages) {
+      expect(m.source).toBe('ingest');
+      expect(m.errors.length).toBeGreaterThan(0);
+      expect(m.errors[0]!.field).not.toBe('');
+      expect(m.reason).toMatch(/invalid event at index \d+/);
+    }
+  });
+});

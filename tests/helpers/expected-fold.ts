@@ -1,0 +1,87 @@
+/**
+ * What the read models must hold after a generated workload, recomputed from the emissions alone with
+ * the pipeline's documented rules (docs/exactly-once.md), independently of the processor's code paths.
+ */
+
+import type { Emission } from '../../local/simulator/workload.js';
+import { validateVehiclePosition } from '../../shared/events/validate.js';
+import type { VehiclePosition } from '../../shared/model.js';
+
+export interface ExpectedWindow {
+  routeId: string;
+  windowStart: number;
+  count: number;
+  minSpeedKmh: number;
+  maxSpeedKmh: number;
+  sumSpeedKmh: number;
+  vehicles: Set<string>;
+  late: number;
+}
+
+export interface ExpectedFold {
+  invalid: number;
+  duplicates: number;
+  late: number;
+  folded: number;
+  windows: Map<string, ExpectedWindow>;
+  latest: Map<string, VehiclePosition>;
+}
+
+export function expectedFold(
+  emissions: Emission[],
+  settings: { windowSizeMs: number; allowedLatenessMs: number },
+  now = Date.now(),
+): ExpectedFold {
+  const result: ExpectedFold = { invalid: 0, duplicates: 0, late: 0, folded: 0, windows: new Map(), latest: new Map() };
+  const seen = new Set<string>();
+  const watermark = new Map<string, number>();
+  const windowOf = (routeId: string, windowStart: number) => {
+    const key = `${routeId}|${windowStart}`;
+    let w = result.windows.get(key);
+    if (!w) {
+      w = {
+        routeId,
+        windowStart,
+        count: 0,
+        minSpeedKmh: Infinity,
+        maxSpeedKmh: -Infinity,
+        sumSpeedKmh: 0,
+        vehicles: new Set(),
+        late: 0,
+      };
+      result.windows.set(key, w);
+    }
+    return w;
+  };
+  for (const emission of emissions) {
+    const validation = validateVehiclePosition(emission.event, now);
+    if (!validation.ok) {
+      result.invalid++;
+      continue;
+    }
+    const event = validation.event;
+    if (seen.has(event.eventId)) {
+      result.duplicates++;
+      continue;
+    }
+    seen.add(event.eventId);
+    const windowStart = Math.floor(event.ts / settings.windowSizeMs) * settings.windowSizeMs;
+    const mark = watermark.get(event.vehicleId) ?? Number.NEGATIVE_INFINITY;
+    const w = windowOf(event.routeId, windowStart);
+    if (windowStart + settings.windowSizeMs + settings.allowedLatenessMs <= mark) {
+      result.late++;
+      w.late++;
+      continue;
+    }
+    result.folded++;
+    w.count++;
+    w.sumSpeedKmh += event.speedKmh;
+    w.minSpeedKmh = Math.min(w.minSpeedKmh, event.speedKmh);
+    w.maxSpeedKmh = Math.max(w.maxSpeedKmh, event.speedKmh);
+    w.vehicles.add(event.vehicleId);
+    watermark.set(event.vehicleId, Math.max(mark, event.ts));
+    const latest = result.latest.get(event.vehicleId);
+    if (!latest || event.ts > latest.ts) result.latest.set(event.vehicleId, event);
+  }
+  return result;
+}
