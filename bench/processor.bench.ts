@@ -24,7 +24,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '1' },
     minutes: { type: 'string', default: '10' },
     shards: { type: 'string', default: '2' },
-    'batch-size': { type: 'string', default: '2000' },
+    'batch-size': { type: 'string', default: '500' },
     seed: { type: 'string', default: '7' },
   },
 });

@@ -7,10 +7,12 @@
  * against AWS the table name is the `ReferenceTableName` output of the CloudFormation stack
  * (default `Streamfold`).
  */
+
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseGtfsFeed } from '../shared/gtfs/parse-feed.js';
 import { referenceItems, type ShapeSimplification } from '../shared/gtfs/reference-items.js';
@@ -79,6 +81,21 @@ export async function resolveReferenceTable(stackName: string, client = new Clou
   return value;
 }
 
+/**
+ * Offline, tables are named by their template logical id (`ReferenceTable` plus CDK's hash suffix):
+ * the one table on the endpoint whose name starts with `ReferenceTable`.
+ */
+export async function resolveOfflineReferenceTable(client = new DynamoDBClient({})): Promise<string> {
+  const { TableNames = [] } = await client.send(new ListTablesCommand({}));
+  const matches = TableNames.filter((name) => name.startsWith(OFFLINE_TABLE_NAME));
+  if (matches.length !== 1) {
+    throw new Error(
+      `expected one table named ${OFFLINE_TABLE_NAME}* on the local endpoint, found: ${matches.join(', ') || 'none'}`,
+    );
+  }
+  return matches[0]!;
+}
+
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -104,7 +121,9 @@ async function main() {
   }
   const tableName =
     values.table ??
-    (offline && !values.stack ? OFFLINE_TABLE_NAME : await resolveReferenceTable(values.stack ?? DEFAULT_STACK_NAME));
+    (offline && !values.stack
+      ? await resolveOfflineReferenceTable()
+      : await resolveReferenceTable(values.stack ?? DEFAULT_STACK_NAME));
   await loadGtfs(path.resolve(dir), tableName);
 }
 

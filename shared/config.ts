@@ -15,13 +15,13 @@ export function requireEnv(name: string): string {
   return value;
 }
 
-/** A positive number from the environment, or the default when unset. */
-export function numberEnv(name: string, fallback: number): number {
+/** A number from the environment (at least `min`: positive by default), or the default when unset. */
+export function numberEnv(name: string, fallback: number, min = Number.MIN_VALUE): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigurationError(`environment variable ${name} must be a positive number, got "${raw}"`);
+  if (!Number.isFinite(value) || value < min) {
+    throw new ConfigurationError(`environment variable ${name} must be a number >= ${min}, got "${raw}"`);
   }
   return value;
 }
@@ -78,7 +78,7 @@ export interface ProcessingSettings {
 export function processingSettings(): ProcessingSettings {
   return {
     windowSizeMs: numberEnv('WINDOW_SIZE_SECONDS', 60) * 1000,
-    allowedLatenessMs: numberEnv('ALLOWED_LATENESS_SECONDS', 120) * 1000,
+    allowedLatenessMs: numberEnv('ALLOWED_LATENESS_SECONDS', 120, 0) * 1000,
     speedZThreshold: numberEnv('SPEED_Z_THRESHOLD', 3),
     stallMs: numberEnv('STALL_MINUTES', 5) * 60_000,
     maxPlausibleSpeedKmh: numberEnv('MAX_PLAUSIBLE_SPEED_KMH', 160),
