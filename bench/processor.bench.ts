@@ -79,7 +79,11 @@ async function run(label: string, size: number) {
   const deps = {
     store,
     reference,
-    publisher: { publish: async (records: OutputRecord[]) => void (published += records.length) },
+    publisher: {
+      publish: async (records: OutputRecord[]) => {
+        published += records.length;
+      },
+    },
     deadLetters: { send: async () => [] },
     settings: {
       windowSizeMs: 60_000,
