@@ -25,6 +25,8 @@ export interface VehicleState {
   lastMovedLon: number;
   /** `lastMovedTs` of the stall already reported, so one stall yields one anomaly. */
   stallReportedFor?: number;
+  /** Event time of the fix the vehicle's current ETA rows were computed from. */
+  etaComputedTs?: number;
   /** Position along the route shape, when the route is known. */
   distanceAlongM?: number;
   offRouteM?: number;

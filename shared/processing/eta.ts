@@ -1,7 +1,7 @@
 /**
  * Stop ETAs from a vehicle's position along its shape: distance to each stop ahead divided by the
  * vehicle's smoothed recent speed, or by the route's current window average when the vehicle is
- * (nearly) standing. Also names the ETA items that became obsolete: stops passed since the previous
+ * (nearly) standing, at most every ETA_REFRESH_MS of event time. Also names the ETA items that became obsolete: stops passed since the previous
  * fix, and every stop ahead on a shape the vehicle left (new trip).
  */
 import type { StopEta, VehicleState } from '../model.js';
@@ -9,12 +9,20 @@ import type { ShapeRef } from './ports.js';
 
 /** Below this speed a vehicle's own speed says little about when it will arrive. */
 export const MIN_USEFUL_SPEED_KMH = 5;
+/**
+ * A vehicle's ETAs are recomputed at most this often in event time (and whenever it starts a new trip):
+ * rows for every stop ahead are most of the processor's writes, and arrival times do not need 1 Hz updates.
+ * Stops the vehicle passes are deleted on every fix regardless.
+ */
+export const ETA_REFRESH_MS = 30_000;
 /** How long an ETA item lives if nothing refreshes or deletes it (processing time). */
 export const ETA_TTL_SECONDS = 3600;
 
 export interface EtaUpdate {
   puts: StopEta[];
   deletes: Array<{ stopId: string; vehicleId: string }>;
+  /** Event time of the fix the vehicle's ETA rows now come from (keep it in the vehicle state). */
+  computedTs?: number;
 }
 
 export function computeEtas(
@@ -36,6 +44,10 @@ export function computeEtas(
     }
   }
   if (!shape || state.distanceAlongM === undefined) return { puts: [], deletes };
+  const lastComputed = sameRun ? prev?.etaComputedTs : undefined;
+  if (lastComputed !== undefined && state.ts - lastComputed < ETA_REFRESH_MS) {
+    return { puts: [], deletes, computedTs: lastComputed };
+  }
 
   const useVehicle = state.recentSpeedKmh >= MIN_USEFUL_SPEED_KMH;
   const speedKmh = useVehicle ? state.recentSpeedKmh : routeAverageKmh;
@@ -66,5 +78,9 @@ export function computeEtas(
   // A stop both passed on the old shape and ahead on the new one keeps its fresh ETA (and one batch
   // may not put and delete the same key).
   const ahead = new Set(puts.map((p) => p.stopId));
-  return { puts, deletes: deletes.filter((d) => !ahead.has(d.stopId)) };
+  return {
+    puts,
+    deletes: deletes.filter((d) => !ahead.has(d.stopId)),
+    ...(puts.length > 0 ? { computedTs: state.ts } : {}),
+  };
 }

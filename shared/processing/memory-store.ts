@@ -16,6 +16,7 @@ export class MemoryStore implements ReadModelStore {
   readonly anomalies = new Map<string, Anomaly>();
   readonly etas = new Map<string, StopEta>();
   readonly lateEvents = new Map<string, LateEvent>();
+  private readonly windowStarts = new Map<string, Set<number>>();
   /** Write requests (items written or deleted), conditional ones included whether or not they succeeded. */
   writeRequests = 0;
   /** The same requests by read model. */
@@ -52,15 +53,19 @@ export class MemoryStore implements ReadModelStore {
       return false;
     }
     this.windows.set(key, clone(window));
+    const starts = this.windowStarts.get(window.pk) ?? new Set<number>();
+    starts.add(window.windowStart);
+    this.windowStarts.set(window.pk, starts);
     return true;
   }
 
   async queryRouteWindows(routeId: string, from: number, to: number) {
-    const pk = routeWindowPk(routeId);
-    return [...this.windows.values()]
-      .filter((w) => w.pk === pk && w.windowStart >= from && w.windowStart <= to)
-      .sort((a, b) => a.windowStart - b.windowStart)
-      .map(clone);
+    // Like a DynamoDB Query: one partition, a range of sort keys (not a scan of every window).
+    const found: StoredWindow[] = [];
+    for (const start of this.windowStarts.get(routeWindowPk(routeId)) ?? []) {
+      if (start >= from && start <= to) found.push(clone(this.windows.get(`${routeWindowPk(routeId)}|${start}`)!));
+    }
+    return found.sort((a, b) => a.windowStart - b.windowStart);
   }
 
   async putVehicleState(state: VehicleState) {

@@ -351,6 +351,7 @@ export async function processBatch(records: SourceRecord[], deps: ProcessorDeps)
       windowKey({ pk: routeWindowPk(state.routeId), windowStart: windowStartOf(state.ts, size) }),
     );
     const update = computeEtas(prev, state, shape, previousShape, routeWindow?.avgSpeedKmh, nowMs);
+    if (update.computedTs !== undefined) state.etaComputedTs = update.computedTs;
     if (update.puts.length + update.deletes.length === 0) return;
     await store.writeEtas(update.puts, update.deletes);
     stats.etasWritten += update.puts.length;

@@ -103,6 +103,19 @@ describe('ETAs', () => {
     expect(p.store.etas.has(`${stop1.stopId}|V1`)).toBe(false);
   });
 
+  it("refreshes a vehicle's ETAs at most every 30 s of event time", async () => {
+    const p = pipeline();
+    const stop3 = SHAPE.stops[3]!;
+    const fix = (i: number, seconds: number) =>
+      sourceRecords([position({ eventId: `f${i}`, ts: T0 + seconds * 1000, lon: lonAt(500 + seconds * 10) })], i);
+    await p.run(fix(1, 0));
+    const first = p.store.etas.get(`${stop3.stopId}|V1`)!;
+    await p.run(fix(2, 10));
+    expect(p.store.etas.get(`${stop3.stopId}|V1`)).toEqual(first);
+    await p.run(fix(3, 30));
+    expect(p.store.etas.get(`${stop3.stopId}|V1`)!.computedFromTs).toBe(T0 + 30_000);
+  });
+
   it('falls back to the route window average when the vehicle stands still', async () => {
     const p = pipeline();
     await p.run(
