@@ -2,19 +2,15 @@
  * ReferenceTable access: the bulk writer used by `npm run load-gtfs`, and the small typed readers
  * the processor and API use. Item layout: docs/contracts.md.
  */
-import {
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDocumentClient } from '../aws-clients.js';
 import { tableNames } from '../config.js';
+import { type BatchWriteOptions, batchWriteAll } from '../dynamo/batch.js';
 import type { ShapePoint } from '../geo.js';
 import type { StopOnShape } from './parse-feed.js';
 import type { ReferenceItem, RouteListItem, ShapeItem, TripItem } from './reference-items.js';
 
+export { UnprocessedItemsError } from '../dynamo/batch.js';
 export type { StopOnShape };
 
 /** One shape of a route: points with cumulative distance and the stops along it. */
@@ -41,65 +37,24 @@ export interface ReferenceStoreOptions {
   client?: DynamoDBDocumentClient;
 }
 
-/** Some items stayed unprocessed after every retry (sustained throttling). */
-export class UnprocessedItemsError extends Error {
-  override name = 'UnprocessedItemsError';
-}
+/** Table and client plus the batch writer's retry and concurrency settings (`baseDelayMs` defaults to 50 here). */
+export interface WriteOptions extends ReferenceStoreOptions, BatchWriteOptions {}
 
-export interface WriteOptions extends ReferenceStoreOptions {
-  /** Attempts per batch of 25, including the first. @default 8 */
-  maxAttempts?: number;
-  /** Base delay of the exponential backoff in ms. @default 50 */
-  baseDelayMs?: number;
-  /** Batches written concurrently. @default 4 */
-  concurrency?: number;
-  /** Called after each batch with the running total. */
-  onProgress?: (written: number, total: number) => void;
-}
-
-const BATCH_SIZE = 25;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const clientOf = (o: ReferenceStoreOptions) => o.client ?? dynamoDocumentClient();
 const tableOf = (o: ReferenceStoreOptions) => o.tableName ?? tableNames.reference;
 
 /**
- * Writes items with BatchWriteItem, 25 per request, retrying UnprocessedItems with exponential
- * backoff and full jitter. Items with the same key are deduplicated (last wins), because one batch
- * may not contain the same key twice.
+ * Writes items with BatchWriteItem (see `batchWriteAll`). Items with the same key are deduplicated
+ * (last wins), because one batch may not contain the same key twice.
  */
 export async function writeReferenceItems(items: ReferenceItem[], options: WriteOptions = {}): Promise<number> {
-  const client = clientOf(options);
-  const tableName = tableOf(options);
-  const maxAttempts = options.maxAttempts ?? 8;
-  const baseDelayMs = options.baseDelayMs ?? 50;
   const unique = [...new Map(items.map((item) => [`${item.pk}\u0000${item.sk}`, item])).values()];
-  const batches: ReferenceItem[][] = [];
-  for (let i = 0; i < unique.length; i += BATCH_SIZE) batches.push(unique.slice(i, i + BATCH_SIZE));
-
-  let written = 0;
-  const writeBatch = async (batch: ReferenceItem[]) => {
-    let requests = batch.map((item) => ({ PutRequest: { Item: item as unknown as Record<string, unknown> } }));
-    for (let attempt = 1; requests.length > 0; attempt++) {
-      if (attempt > maxAttempts) {
-        throw new UnprocessedItemsError(`${requests.length} items still unprocessed after ${maxAttempts} attempts`);
-      }
-      if (attempt > 1) await sleep(Math.random() * baseDelayMs * 2 ** (attempt - 1));
-      const out: BatchWriteCommandOutput = await client.send(
-        new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
-      );
-      const left = out.UnprocessedItems?.[tableName] ?? [];
-      written += requests.length - left.length;
-      requests = left as typeof requests;
-    }
-    options.onProgress?.(written, unique.length);
-  };
-
-  let next = 0;
-  const worker = async () => {
-    while (next < batches.length) await writeBatch(batches[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
-  return written;
+  return batchWriteAll(
+    clientOf(options),
+    tableOf(options),
+    unique.map((item) => ({ PutRequest: { Item: item as unknown as Record<string, unknown> } })),
+    { baseDelayMs: 50, ...options },
+  );
 }
 
 /** All shapes of a route, or undefined when the route has none loaded. */

@@ -4,6 +4,7 @@
  * docs/exactly-once.md for why a retried batch, a redelivered record and a duplicated event are not
  * counted twice, and what the limits are.
  */
+import { forEachLimited } from '../concurrency.js';
 import type { ProcessingSettings } from '../config.js';
 import {
   type DecodedCandidate,
@@ -84,14 +85,6 @@ interface ValidEvent {
   event: VehiclePosition;
   record: SourceRecord;
   position: string;
-}
-
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function deadLetterFor(candidate: Pick<DecodedCandidate, 'record' | 'position'>, now: string) {

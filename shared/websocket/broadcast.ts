@@ -3,10 +3,12 @@
  * topic, a connection gets each record once however many of its topics match, and a connection found gone
  * (410) is forgotten and skipped for the rest of the batch.
  */
+
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { PartialItemFailureResponse } from '@aws-lambda-powertools/batch/types';
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { forEachLimited } from '../concurrency.js';
 import type { OutputRecord } from '../model.js';
 import type { ConnectionStore } from './connection-store.js';
 import { topicsForRecord } from './topics.js';
@@ -56,18 +58,13 @@ async function settleWithConcurrency<T, R>(
   task: (item: T) => Promise<R>,
 ): Promise<PromiseSettledResult<R>[]> {
   const results: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      try {
-        results[index] = { status: 'fulfilled', value: await task(items[index] as T) };
-      } catch (reason) {
-        results[index] = { status: 'rejected', reason };
-      }
+  await forEachLimited(items, limit, async (item, index) => {
+    try {
+      results[index] = { status: 'fulfilled', value: await task(item) };
+    } catch (reason) {
+      results[index] = { status: 'rejected', reason };
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  });
   return results;
 }
 

@@ -1,20 +1,12 @@
-/** `ItemTable` over DynamoDB: batched writes with retry of unprocessed items, paginated partition reads. */
+/** `ItemTable` over DynamoDB: batched writes (shared `batchWriteAll`), paginated partition reads. */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll, type WriteRequest } from '../dynamo/batch.js';
 import type { ConnectionItem, ItemTable } from './connection-store.js';
 
-/** BatchWriteItem's per-request cap. */
-const BATCH_SIZE = 25;
 const MAX_ATTEMPTS = 5;
 
-/** Thrown when DynamoDB keeps returning unprocessed items after every retry. */
-export class UnprocessedItemsError extends Error {
-  override name = 'UnprocessedItemsError';
-}
-
-type WriteRequest =
-  | { PutRequest: { Item: ConnectionItem } }
-  | { DeleteRequest: { Key: Pick<ConnectionItem, 'pk' | 'sk'> } };
+export { UnprocessedItemsError } from '../dynamo/batch.js';
 
 /**
  * Creates the DynamoDB item table. `table` may be a getter, so a missing table variable fails the first
@@ -24,26 +16,12 @@ export function createDynamoItemTable(client: DynamoDBDocumentClient, table: str
   const name = typeof table === 'string' ? () => table : table;
 
   async function write(requests: WriteRequest[]): Promise<void> {
-    const tableName = name();
-    const chunks: WriteRequest[][] = [];
-    for (let i = 0; i < requests.length; i += BATCH_SIZE) chunks.push(requests.slice(i, i + BATCH_SIZE));
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        let pending = chunk;
-        for (let attempt = 1; pending.length > 0; attempt++) {
-          if (attempt > MAX_ATTEMPTS) throw new UnprocessedItemsError(`${pending.length} writes still unprocessed`);
-          // Unprocessed items mean throttling: back off before asking again.
-          if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-          const out = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
-          pending = (out.UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
-        }
-      }),
-    );
+    await batchWriteAll(client, name(), requests, { maxAttempts: MAX_ATTEMPTS, baseDelayMs: 50 });
   }
 
   return {
     putAll(items) {
-      return write(uniqueByKey(items).map((Item) => ({ PutRequest: { Item } })));
+      return write(uniqueByKey(items).map((item) => ({ PutRequest: { Item: { ...item } } })));
     },
 
     deleteAll(keys) {
