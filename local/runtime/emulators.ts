@@ -3,9 +3,9 @@
  * (DynamoDB) and our SQS emulator, plus SDK v3 clients for them and the creation of the template's
  * streams, tables and queues.
  */
+
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -17,6 +17,7 @@ import {
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LOCAL_REGION } from './intrinsics.js';
+import { listen } from './listen.js';
 import type { QueuePlan, StreamPlan, TablePlan } from './plan.js';
 import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
 
@@ -45,12 +46,8 @@ export interface Emulators {
   close(): Promise<void>;
 }
 
-async function listen(server: Server, port: number, host: string): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolve);
-  });
-  return `http://${host}:${(server.address() as AddressInfo).port}`;
+async function listenUrl(server: Server, port: number, host: string): Promise<string> {
+  return `http://${host}:${await listen(server, port, host)}`;
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -75,8 +72,8 @@ export async function startEmulators(ports: EmulatorPorts = {}, host = '127.0.0.
   let sqsEmulator: SqsEmulator | undefined;
   try {
     const [kinesisEndpoint, dynamoEndpoint, sqs] = await Promise.all([
-      listen(kinesisServer, ports.kinesis ?? 0, host),
-      listen(dynamoServer, ports.dynamodb ?? 0, host),
+      listenUrl(kinesisServer, ports.kinesis ?? 0, host),
+      listenUrl(dynamoServer, ports.dynamodb ?? 0, host),
       startSqsEmulator({ port: ports.sqs ?? 0, host }),
     ]);
     sqsEmulator = sqs;

@@ -1,8 +1,9 @@
 /** Serves the template's REST API methods over HTTP, the way API Gateway's Lambda proxy integration does. */
+
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { InvokeResult } from './function-host.js';
+import { listen } from './listen.js';
 import type { RestRoutePlan } from './plan.js';
 import {
   BAD_GATEWAY,
@@ -143,11 +144,7 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, host);
   domainName = `${host}:${port}`;
   return {
     url: `http://${host}:${port}`,

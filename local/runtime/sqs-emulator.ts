@@ -3,10 +3,11 @@
  * SDK v3 speaks. No maintained npm emulator does: sqslite only speaks the XML query protocol. Standard
  * queues only: visibility timeout, long polling, delays, retention and redrive are emulated; FIFO is not.
  */
+
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { LOCAL_ACCOUNT_ID, localArn } from './intrinsics.js';
+import { listen } from './listen.js';
 
 /** A running SQS emulator. */
 export interface SqsEmulator {
@@ -99,6 +100,25 @@ export function md5OfMessageAttributes(attributes: Record<string, MessageAttribu
 }
 
 /** Starts the emulator on loopback. */
+/** A batch action's answer: each entry succeeds or fails on its own, as SQS reports it. */
+function perEntry(entries: Record<string, unknown>[], act: (entry: Record<string, unknown>) => object) {
+  const Successful: unknown[] = [];
+  const Failed: unknown[] = [];
+  for (const entry of entries) {
+    try {
+      Successful.push({ Id: entry.Id, ...act(entry) });
+    } catch (error) {
+      Failed.push({
+        Id: entry.Id,
+        SenderFault: true,
+        Code: (error as SqsApiError).code,
+        Message: (error as Error).message,
+      });
+    }
+  }
+  return { Successful, Failed };
+}
+
 export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promise<SqsEmulator> {
   const queues = new Map<string, Queue>();
   let endpoint = '';
@@ -306,21 +326,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
           'a batch holds 1 to 10 entries',
         );
       }
-      const Successful: unknown[] = [];
-      const Failed: unknown[] = [];
-      for (const entry of entries) {
-        try {
-          Successful.push({ Id: entry.Id, ...enqueue(queue, entry) });
-        } catch (error) {
-          Failed.push({
-            Id: entry.Id,
-            SenderFault: true,
-            Code: (error as SqsApiError).code,
-            Message: (error as Error).message,
-          });
-        }
-      }
-      return { Successful, Failed };
+      return perEntry(entries, (entry) => enqueue(queue, entry));
     },
     ReceiveMessage: (body, closed) => receive(body, closed),
     DeleteMessage: (body) => {
@@ -330,22 +336,10 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     DeleteMessageBatch: (body) => {
       const queue = queueOf(body);
       const entries = Array.isArray(body.Entries) ? (body.Entries as Record<string, unknown>[]) : [];
-      const Successful: unknown[] = [];
-      const Failed: unknown[] = [];
-      for (const entry of entries) {
-        try {
-          deleteByHandle(queue, entry.ReceiptHandle);
-          Successful.push({ Id: entry.Id });
-        } catch (error) {
-          Failed.push({
-            Id: entry.Id,
-            SenderFault: true,
-            Code: (error as SqsApiError).code,
-            Message: (error as Error).message,
-          });
-        }
-      }
-      return { Successful, Failed };
+      return perEntry(entries, (entry) => {
+        deleteByHandle(queue, entry.ReceiptHandle);
+        return {};
+      });
     },
     ChangeMessageVisibility: (body) => {
       const queue = queueOf(body);
@@ -422,11 +416,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   const server: Server = createServer((req, res) => {
     void handle(req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   endpoint = `http://${options.host ?? '127.0.0.1'}:${port}`;
   return {
     endpoint,

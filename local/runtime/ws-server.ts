@@ -3,13 +3,14 @@
  * routes invoke their functions, and the management API (`/@connections/{id}`) lets functions push to
  * clients with the SDK's ApiGatewayManagementApiClient.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { InvokeResult } from './function-host.js';
 import { LOCAL_WEBSOCKET_API_ID } from './intrinsics.js';
+import { listen } from './listen.js';
 import type { WebSocketApiPlan, WebSocketRoutePlan } from './plan.js';
 
 /** API Gateway's WebSocket message size limit. */
@@ -262,11 +263,7 @@ export async function startWebSocketServer(options: WebSocketServerOptions): Pro
       socket.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, host);
   domainName = `${host}:${port}`;
   return {
     url: `ws://${host}:${port}`,
