@@ -57,11 +57,49 @@ export function parseSchemaFileName(file: string): { base: string; version: numb
 const camel = (base: string) => base.replace(/\.(\w)/g, (_, c: string) => c.toUpperCase());
 const pascal = (base: string) => camel(base).replace(/^\w/, (c) => c.toUpperCase());
 
+interface Registry {
+  schemas: { id: number; file: string }[];
+  topics: { name: string; partitions: number; doc?: string }[];
+}
+
+/** Thrown when `schemas/registry.json` and the `.avsc` files disagree. */
+export class RegistryError extends Error {
+  override name = 'RegistryError';
+}
+
+/** Checks the registry against the schema files: every file has exactly one id, every id one existing file. */
+export function checkRegistry(registry: Registry, schemaFiles: string[]): string[] {
+  const problems: string[] = [];
+  const ids = new Set<number>();
+  const files = new Set<string>();
+  for (const { id, file } of registry.schemas) {
+    if (!Number.isInteger(id) || id < 1 || id > 0x7fffffff)
+      problems.push(`id ${id} of ${file} is not a positive 32-bit integer`);
+    if (ids.has(id)) problems.push(`id ${id} is assigned twice`);
+    if (files.has(file)) problems.push(`${file} has more than one id`);
+    if (!schemaFiles.includes(file)) problems.push(`${file} (id ${id}) does not exist in schemas/`);
+    ids.add(id);
+    files.add(file);
+  }
+  for (const file of schemaFiles) if (!files.has(file)) problems.push(`${file} has no id in schemas/registry.json`);
+  for (const topic of registry.topics) {
+    if (!Number.isInteger(topic.partitions) || topic.partitions < 1)
+      problems.push(`topic ${topic.name} needs partitions >= 1`);
+  }
+  return problems;
+}
+
 export function generate(): string {
   const families = new Map<string, Map<number, AvroRecord>>();
-  for (const file of readdirSync(schemasDir).sort()) {
+  const schemaFiles = readdirSync(schemasDir)
+    .filter((file) => parseSchemaFileName(file))
+    .sort();
+  const registry = JSON.parse(readFileSync(join(schemasDir, 'registry.json'), 'utf8')) as Registry;
+  const problems = checkRegistry(registry, schemaFiles);
+  if (problems.length > 0) throw new RegistryError(`schemas/registry.json: ${problems.join('; ')}`);
+  for (const file of schemaFiles) {
     const parsed = parseSchemaFileName(file);
-    if (!parsed) continue;
+    if (!parsed) throw new Error(`codegen: ${file} is not a schema file name`);
     const schema = JSON.parse(readFileSync(join(schemasDir, file), 'utf8')) as AvroRecord;
     const versions = families.get(parsed.base) ?? new Map<number, AvroRecord>();
     versions.set(parsed.version, schema);
@@ -85,6 +123,18 @@ export function generate(): string {
     }
     out.push('}', '');
   }
+  out.push('/** Confluent wire-format schema ids (schemas/registry.json) → schema family and version. */');
+  out.push('export const schemaIds = {');
+  for (const { id, file } of [...registry.schemas].sort((a, b) => a.id - b.id)) {
+    const { base, version } = parseSchemaFileName(file)!;
+    out.push(`  ${id}: { family: '${base}', version: ${version} },`);
+  }
+  out.push('} as const;', '');
+  out.push('/** Kafka topics (schemas/registry.json). */');
+  out.push(
+    `export const kafkaTopics = ${JSON.stringify(registry.topics.map(({ name, partitions }) => ({ name, partitions })))} as const;`,
+    '',
+  );
   return out.join('\n');
 }
 

@@ -1,10 +1,11 @@
 /**
  * Source adapters: turn what an event source delivers into ordered `SourceRecord`s, and a record's
- * payload into candidate events. The Kinesis adapter lives here; another source (Kafka) only needs
- * its own `toSourceRecords`.
+ * payload into candidate events. One adapter per source (Kinesis, Kafka); the processor core sees
+ * only `SourceRecord`s.
  */
 import { createRequire } from 'node:module';
-import type { KinesisStreamRecord } from 'aws-lambda';
+import type { KinesisStreamRecord, MSKEvent } from 'aws-lambda';
+import { decodeConfluentAvro, isConfluentFramed, WireFormatError } from './wire-format.js';
 
 /** One record of a stream partition, in the partition's order. */
 export interface SourceRecord {
@@ -93,17 +94,48 @@ export function kinesisSourceRecords(records: KinesisStreamRecord[]): SourceReco
 }
 
 /**
- * A record's payload → candidate events. Accepts one JSON event, a JSON array of events, or an
- * `{"events": [...]}` envelope, so producers writing to the stream directly need no special format.
- * Throws `RecordDecodeError` when the payload is not JSON.
+ * MSK / Kafka event records → source records: the partition is the event's `topic-partition` key,
+ * the position the offset. A record without a value (a tombstone) goes to the DLQ.
+ */
+export function kafkaSourceRecords(event: Pick<MSKEvent, 'records'>): SourceRecord[] {
+  const out: SourceRecord[] = [];
+  for (const [partition, records] of Object.entries(event.records)) {
+    for (const record of [...records].sort((a, b) => a.offset - b.offset)) {
+      const itemIdentifier = `${partition}@${record.offset}`;
+      const position = padPosition(record.offset, 20);
+      if (record.value == null) {
+        const decodeError = 'Kafka record has no value (a tombstone)';
+        out.push({ itemIdentifier, partition, position, data: Buffer.alloc(0), decodeError });
+      } else {
+        out.push({ itemIdentifier, partition, position, data: Buffer.from(record.value, 'base64') });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A record's payload → candidate events. Accepts Avro in the Confluent wire format (one event), one
+ * JSON event, a JSON array of events, or an `{"events": [...]}` envelope, so producers writing to the
+ * stream or topic directly need no special format. Throws `RecordDecodeError` when the payload is neither.
  */
 export function decodeCandidates(record: SourceRecord): DecodedCandidate[] {
   if (record.decodeError) throw new RecordDecodeError(record.decodeError);
+  if (isConfluentFramed(record.data)) {
+    try {
+      return [{ record, position: record.position, value: decodeConfluentAvro(record.data) }];
+    } catch (error) {
+      if (error instanceof WireFormatError) throw new RecordDecodeError(error.message, { cause: error });
+      throw error;
+    }
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(record.data.toString('utf8'));
   } catch (error) {
-    throw new RecordDecodeError(`record is not valid JSON: ${(error as Error).message}`);
+    throw new RecordDecodeError(
+      `record is neither JSON nor Avro in the Confluent wire format (first byte 0x${(record.data[0] ?? 0).toString(16).padStart(2, '0')}): ${(error as Error).message}`,
+    );
   }
   const envelope = parsed as { events?: unknown };
   const values = Array.isArray(parsed)

@@ -29,3 +29,12 @@ export interface VehiclePosition {
   /** Horizontal accuracy of the fix in metres. */
   accuracyM?: null | number;
 }
+
+/** Confluent wire-format schema ids (schemas/registry.json) → schema family and version. */
+export const schemaIds = {
+  1: { family: 'vehicle.position', version: 1 },
+  2: { family: 'vehicle.position', version: 2 },
+} as const;
+
+/** Kafka topics (schemas/registry.json). */
+export const kafkaTopics = [{"name":"vehicle.position.v1","partitions":2}] as const;

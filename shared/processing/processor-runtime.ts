@@ -1,0 +1,46 @@
+/**
+ * What every processor handler (Kinesis, Kafka) shares: the processing core's AWS dependencies,
+ * built once per container from the environment, and the batch metrics they publish.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { dynamoDocumentClient, kinesisClient, sqsClient } from '../aws-clients.js';
+import { processingSettings, queueUrls, streamNames, tableNames } from '../config.js';
+import { logger, metrics } from '../observability.js';
+import { DynamoReferenceSource, KinesisPublisher, SqsDeadLetterSink } from './aws-adapters.js';
+import { DynamoStore } from './dynamo-store.js';
+import type { BatchStats, ProcessorDeps } from './process-batch.js';
+
+/** The processing core's dependencies on DynamoDB, Kinesis and SQS, from the function's environment. */
+export function processorDeps(): ProcessorDeps {
+  const dynamo = dynamoDocumentClient();
+  return {
+    store: new DynamoStore(dynamo, {
+      vehicleState: tableNames.vehicleState,
+      windows: tableNames.windows,
+      anomalies: tableNames.anomalies,
+      etas: tableNames.etas,
+      lateEvents: tableNames.lateEvents,
+    }),
+    reference: new DynamoReferenceSource(dynamo, tableNames.reference),
+    publisher: new KinesisPublisher(kinesisClient(), streamNames.output),
+    deadLetters: new SqsDeadLetterSink(sqsClient(), queueUrls.deadLetter),
+    settings: processingSettings(),
+  };
+}
+
+const METRICS: Array<[keyof BatchStats, string]> = [
+  ['folded', 'EventsProcessed'],
+  ['rejected', 'EventsRejected'],
+  ['duplicates', 'DuplicatesSkipped'],
+  ['late', 'LateEvents'],
+  ['windowsWritten', 'WindowsWritten'],
+  ['anomalies', 'AnomaliesDetected'],
+  ['etasWritten', 'EtasWritten'],
+  ['conditionalRetries', 'ConditionalRetries'],
+];
+
+/** Publishes a batch's counters as metrics and logs them. */
+export function recordBatch(stats: BatchStats, source: 'kinesis' | 'kafka'): void {
+  for (const [stat, name] of METRICS) metrics.addMetric(name, MetricUnit.Count, stats[stat]);
+  logger.info('batch processed', { source, ...stats });
+}
