@@ -32,7 +32,7 @@ export interface IntrinsicLocation {
   property: string;
 }
 
-type ArnService = 'kinesis' | 'dynamodb' | 'sqs' | 'lambda';
+type ArnService = 'kinesis' | 'dynamodb' | 'sqs' | 'lambda' | 'kafka';
 
 /** A fake but well-formed ARN of a local resource. */
 export function localArn(service: ArnService, name: string): string {
@@ -46,6 +46,8 @@ export function localArn(service: ArnService, name: string): string {
       return `${prefix}:${name}`;
     case 'lambda':
       return `${prefix}:function:${name}`;
+    case 'kafka':
+      return `${prefix}:cluster/${name}/local`;
   }
 }
 
@@ -156,6 +158,9 @@ function ref(template: CfnTemplate, id: string, addresses: LocalAddresses, where
       return localQueueUrl(addresses.sqsEndpoint, id);
     case 'AWS::ApiGatewayV2::Api':
       return WS_API_MARKER;
+    case 'AWS::MSK::ServerlessCluster':
+    case 'AWS::MSK::Cluster':
+      return localArn('kafka', id);
     case 'AWS::ApiGatewayV2::Stage': {
       const stageName = resource.Properties?.StageName;
       return typeof stageName === 'string' ? stageName : fail(where, `${id} has no literal StageName`);
@@ -190,6 +195,9 @@ function getAtt(
       return id;
     case 'AWS::Lambda::Function.Arn':
       return localArn('lambda', id);
+    case 'AWS::MSK::ServerlessCluster.Arn':
+    case 'AWS::MSK::Cluster.Arn':
+      return localArn('kafka', id);
     case 'AWS::ApiGatewayV2::Api.ApiEndpoint':
       return addresses.webSocketUrl;
     default:

@@ -6,13 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type _Record, GetRecordsCommand, GetShardIteratorCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import {
-  decideAfterInvocation,
-  type FailureCondition,
-  type InvocationOutcome,
-  type Segment,
-  splitExpired,
-} from './esm-decisions.js';
+import { runBatch } from './batch-runner.js';
+import type { FailureCondition, InvocationOutcome } from './esm-decisions.js';
 import type { InvokeResult } from './function-host.js';
 import { buildKinesisEvent, buildOnFailureRecord, type ShardRecord, type ShardSource } from './kinesis-events.js';
 import type { KinesisMappingPlan } from './plan.js';
@@ -178,42 +173,16 @@ export class ShardPoller {
 
   /** Runs one batch to completion: every record ends checkpointed or sent to the on-failure destination. */
   private async processBatch(batch: ShardRecord[]): Promise<void> {
-    const { mapping } = this.options;
-    const pending: Segment<ShardRecord>[] = [{ records: batch, retries: 0 }];
-    while (pending.length > 0) {
-      const next = pending.shift();
-      if (!next) break;
-      const { expired, fresh } = splitExpired(next.records, Date.now(), mapping.maxRecordAgeSeconds);
-      if (expired.length > 0) await this.giveUp(expired, 'RecordAgeExceeded', 0, undefined);
-      if (fresh.length === 0) continue;
-      // When stopping, the batch in flight ends with its current attempt; retries are abandoned.
-      if (this.stopping && next.retries > 0) return;
-      const segment = { records: fresh, retries: next.retries };
-      const outcome = await this.invoke(fresh);
-      const decision = decideAfterInvocation(segment, outcome, mapping);
-      switch (decision.action) {
-        case 'checkpoint':
-          this.stats.checkpoint = decision.through.sequenceNumber;
-          break;
-        case 'bisect':
-          pending.unshift(...decision.halves);
-          break;
-        case 'retry':
-          if (decision.checkpointThrough) this.stats.checkpoint = decision.checkpointThrough.sequenceNumber;
-          pending.unshift(decision.segment);
-          await this.pause(Math.min((this.options.retryDelayMs ?? 100) * decision.segment.retries, 1000));
-          break;
-        case 'give-up':
-          if (decision.checkpointThrough) this.stats.checkpoint = decision.checkpointThrough.sequenceNumber;
-          await this.giveUp(
-            decision.records,
-            decision.condition,
-            segment.retries + 1,
-            outcome.kind === 'error' ? 'Unhandled' : undefined,
-          );
-          break;
-      }
-    }
+    await runBatch(batch, this.options.mapping, {
+      invoke: (records) => this.invoke(records),
+      checkpoint: (through) => {
+        this.stats.checkpoint = through.sequenceNumber;
+      },
+      giveUp: (records, condition, invokeCount, functionError) =>
+        this.giveUp(records, condition, invokeCount, functionError),
+      pauseBeforeRetry: (retries) => this.pause(Math.min((this.options.retryDelayMs ?? 100) * retries, 1000)),
+      stopping: () => this.stopping,
+    });
   }
 
   private async giveUp(

@@ -2,7 +2,7 @@
  * Turns a synthesized template into a plan of what the local runtime creates and wires. Pure: no
  * network, no files. The parity test compares this plan with the template, resource type by type.
  */
-import { findReferencedId, type LocalAddresses, resolveIntrinsic } from './intrinsics.js';
+import { findReferencedId, type LocalAddresses, localArn, resolveIntrinsic } from './intrinsics.js';
 import { type CfnResource, type CfnTemplate, isRecord } from './template.js';
 
 /** A Kinesis stream to create. */
@@ -57,7 +57,7 @@ export interface FunctionPlan {
 }
 
 /** A Kinesis event-source mapping to poll. */
-export interface KinesisMappingPlan {
+export interface KinesisMappingPlan extends FailureHandlingPlan {
   logicalId: string;
   functionLogicalId: string;
   streamLogicalId: string;
@@ -65,14 +65,40 @@ export interface KinesisMappingPlan {
   batchSize: number;
   maxBatchingWindowSeconds: number;
   startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  parallelizationFactor: number;
+}
+
+/** How a mapping handles a failing batch (the fields `esm-decisions.ts` reads, plus the destination). */
+export interface FailureHandlingPlan {
   bisectOnError: boolean;
   /** -1 = retry until the record expires. */
   maxRetryAttempts: number;
   /** -1 = never expires (locally; AWS caps it at the stream retention). */
   maxRecordAgeSeconds: number;
   reportBatchItemFailures: boolean;
-  parallelizationFactor: number;
   onFailureQueueLogicalId?: string;
+}
+
+/** A Kafka event-source mapping (MSK or self-managed) to run with a consumer group on the local broker. */
+export interface KafkaMappingPlan extends FailureHandlingPlan {
+  logicalId: string;
+  functionLogicalId: string;
+  topics: string[];
+  /** `AmazonManagedKafkaEventSourceConfig.ConsumerGroupId`; Lambda's default is the mapping's UUID. */
+  consumerGroupId: string;
+  /** The cluster ARN the template names (a cluster of the template, or an existing one); reported in events. */
+  eventSourceArn: string;
+  enabled: boolean;
+  batchSize: number;
+  maxBatchingWindowSeconds: number;
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+}
+
+/** A Kafka topic to create on the local broker (from a `Custom::KafkaTopic` resource). */
+export interface KafkaTopicPlan {
+  logicalId: string;
+  name: string;
+  partitions: number;
 }
 
 /** What a REST method's integration does. */
@@ -117,6 +143,10 @@ export interface LocalStackPlan {
   queues: QueuePlan[];
   functions: FunctionPlan[];
   kinesisMappings: KinesisMappingPlan[];
+  kafkaMappings: KafkaMappingPlan[];
+  kafkaTopics: KafkaTopicPlan[];
+  /** Logical ids of the template's Kafka clusters; locally they are all the one local broker. */
+  kafkaClusters: string[];
   restRoutes: RestRoutePlan[];
   webSocketApis: WebSocketApiPlan[];
   /** Template features the local runtime knowingly ignores (TTL, streams, PITR...). */
@@ -142,6 +172,9 @@ export const WIRED_RESOURCE_TYPES: ReadonlySet<string> = new Set([
   'AWS::ApiGateway::Method',
   'AWS::ApiGatewayV2::Api',
   'AWS::ApiGatewayV2::Route',
+  'AWS::MSK::ServerlessCluster',
+  'AWS::MSK::Cluster',
+  'Custom::KafkaTopic',
 ]);
 
 /**
@@ -184,6 +217,7 @@ const PLACEHOLDER_ADDRESSES: LocalAddresses = {
 const FUNCTION_TYPES = new Set(['AWS::Lambda::Function']);
 const STREAM_TYPES = new Set(['AWS::Kinesis::Stream']);
 const QUEUE_TYPES = new Set(['AWS::SQS::Queue']);
+const MSK_TYPES = new Set(['AWS::MSK::ServerlessCluster', 'AWS::MSK::Cluster']);
 const _TABLE_TYPES = new Set(['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable']);
 
 /**
@@ -197,6 +231,9 @@ export function planLocalStack(template: CfnTemplate): LocalStackPlan {
     queues: [],
     functions: [],
     kinesisMappings: [],
+    kafkaMappings: [],
+    kafkaTopics: [],
+    kafkaClusters: [],
     restRoutes: [],
     webSocketApis: [],
     warnings: [],
@@ -226,7 +263,17 @@ export function planLocalStack(template: CfnTemplate): LocalStackPlan {
         attempt(id, () => plan.functions.push(planFunction(template, id, resource)));
         break;
       case 'AWS::Lambda::EventSourceMapping':
-        attempt(id, () => plan.kinesisMappings.push(planMapping(template, id, props, plan.warnings)));
+        attempt(id, () => {
+          if (isKafkaMapping(props)) plan.kafkaMappings.push(planKafkaMapping(template, id, props, plan.warnings));
+          else plan.kinesisMappings.push(planMapping(template, id, props, plan.warnings));
+        });
+        break;
+      case 'AWS::MSK::ServerlessCluster':
+      case 'AWS::MSK::Cluster':
+        plan.kafkaClusters.push(id);
+        break;
+      case 'Custom::KafkaTopic':
+        attempt(id, () => plan.kafkaTopics.push(planKafkaTopic(id, props)));
         break;
       case 'AWS::ApiGateway::Method':
         attempt(id, () => plan.restRoutes.push(planRestMethod(template, id, props)));
@@ -345,20 +392,25 @@ function planFunction(template: CfnTemplate, id: string, resource: CfnResource):
   return fn;
 }
 
-function planMapping(
-  template: CfnTemplate,
-  id: string,
-  props: Record<string, unknown>,
-  warnings: string[],
-): KinesisMappingPlan {
-  const streamLogicalId = findReferencedId(template, props.EventSourceArn, STREAM_TYPES);
-  if (!streamLogicalId) throw new Error(`${id}: only Kinesis streams of this template are supported as event sources`);
+function mappingFunction(template: CfnTemplate, id: string, props: Record<string, unknown>): string {
   const fnRef = props.FunctionName;
   const functionLogicalId =
     typeof fnRef === 'string' && template.Resources[fnRef]?.Type === 'AWS::Lambda::Function'
       ? fnRef
       : findReferencedId(template, fnRef, FUNCTION_TYPES);
   if (!functionLogicalId) throw new Error(`${id}.FunctionName must reference a function of the template`);
+  return functionLogicalId;
+}
+
+function startingPositionOf(id: string, props: Record<string, unknown>): 'TRIM_HORIZON' | 'LATEST' {
+  const startingPosition = props.StartingPosition ?? 'LATEST';
+  if (startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST') {
+    throw new Error(`${id}.StartingPosition ${String(startingPosition)} is not supported locally`);
+  }
+  return startingPosition;
+}
+
+function failureHandling(template: CfnTemplate, id: string, props: Record<string, unknown>): FailureHandlingPlan {
   const destination = isRecord(props.DestinationConfig) ? props.DestinationConfig.OnFailure : undefined;
   let onFailureQueueLogicalId: string | undefined;
   if (isRecord(destination)) {
@@ -366,30 +418,100 @@ function planMapping(
     if (!onFailureQueueLogicalId)
       throw new Error(`${id}: the on-failure destination must be an SQS queue of the template`);
   }
-  const parallelizationFactor = props.ParallelizationFactor === undefined ? 1 : Number(props.ParallelizationFactor);
-  if (parallelizationFactor !== 1) {
-    warnings.push(`${id}: ParallelizationFactor ${parallelizationFactor} runs as 1 locally (one batch per shard)`);
-  }
   const responseTypes = Array.isArray(props.FunctionResponseTypes) ? props.FunctionResponseTypes : [];
-  const startingPosition = props.StartingPosition ?? 'LATEST';
-  if (startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST') {
-    throw new Error(`${id}.StartingPosition ${String(startingPosition)} is not supported locally`);
-  }
   return {
-    logicalId: id,
-    functionLogicalId,
-    streamLogicalId,
-    enabled: props.Enabled !== false,
-    batchSize: props.BatchSize === undefined ? 100 : Number(props.BatchSize),
-    maxBatchingWindowSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0),
-    startingPosition,
     bisectOnError: props.BisectBatchOnFunctionError === true,
     maxRetryAttempts: props.MaximumRetryAttempts === undefined ? -1 : Number(props.MaximumRetryAttempts),
     maxRecordAgeSeconds: props.MaximumRecordAgeInSeconds === undefined ? -1 : Number(props.MaximumRecordAgeInSeconds),
     reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
-    parallelizationFactor,
     ...(onFailureQueueLogicalId ? { onFailureQueueLogicalId } : {}),
   };
+}
+
+function planMapping(
+  template: CfnTemplate,
+  id: string,
+  props: Record<string, unknown>,
+  warnings: string[],
+): KinesisMappingPlan {
+  const streamLogicalId = findReferencedId(template, props.EventSourceArn, STREAM_TYPES);
+  if (!streamLogicalId) {
+    throw new Error(`${id}: only Kinesis streams of this template and Kafka topics are supported as event sources`);
+  }
+  const parallelizationFactor = props.ParallelizationFactor === undefined ? 1 : Number(props.ParallelizationFactor);
+  if (parallelizationFactor !== 1) {
+    warnings.push(`${id}: ParallelizationFactor ${parallelizationFactor} runs as 1 locally (one batch per shard)`);
+  }
+  return {
+    logicalId: id,
+    functionLogicalId: mappingFunction(template, id, props),
+    streamLogicalId,
+    enabled: props.Enabled !== false,
+    batchSize: props.BatchSize === undefined ? 100 : Number(props.BatchSize),
+    maxBatchingWindowSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0),
+    startingPosition: startingPositionOf(id, props),
+    parallelizationFactor,
+    ...failureHandling(template, id, props),
+  };
+}
+
+/** A Kafka mapping names topics (MSK: `Topics` + a cluster ARN; self-managed: `SelfManagedEventSource`). */
+function isKafkaMapping(props: Record<string, unknown>): boolean {
+  return Array.isArray(props.Topics) || props.SelfManagedEventSource !== undefined;
+}
+
+/** With an on-failure destination and unlimited retries, Lambda caps Kafka retries at 10. */
+const KAFKA_RETRIES_WITH_DESTINATION = 10;
+
+function planKafkaMapping(
+  template: CfnTemplate,
+  id: string,
+  props: Record<string, unknown>,
+  warnings: string[],
+): KafkaMappingPlan {
+  const topics = props.Topics;
+  if (!Array.isArray(topics) || topics.length === 0 || !topics.every((t) => typeof t === 'string')) {
+    throw new Error(`${id}.Topics must be a literal list of topic names`);
+  }
+  const clusterLogicalId = findReferencedId(template, props.EventSourceArn, MSK_TYPES);
+  const eventSourceArn =
+    typeof props.EventSourceArn === 'string'
+      ? props.EventSourceArn
+      : localArn('kafka', clusterLogicalId ?? 'self-managed');
+  if (props.SelfManagedEventSource !== undefined) {
+    warnings.push(`${id}: the self-managed Kafka cluster is replaced by the local broker`);
+  } else if (!clusterLogicalId) {
+    warnings.push(`${id}: the existing cluster ${eventSourceArn} is replaced by the local broker`);
+  }
+  const config = isRecord(props.AmazonManagedKafkaEventSourceConfig)
+    ? props.AmazonManagedKafkaEventSourceConfig
+    : isRecord(props.SelfManagedKafkaEventSourceConfig)
+      ? props.SelfManagedKafkaEventSourceConfig
+      : {};
+  const handling = failureHandling(template, id, props);
+  if (handling.maxRetryAttempts < 0 && handling.onFailureQueueLogicalId) {
+    handling.maxRetryAttempts = KAFKA_RETRIES_WITH_DESTINATION;
+  }
+  return {
+    logicalId: id,
+    functionLogicalId: mappingFunction(template, id, props),
+    topics: topics as string[],
+    consumerGroupId: typeof config.ConsumerGroupId === 'string' ? config.ConsumerGroupId : `lambda-${id}`,
+    eventSourceArn,
+    enabled: props.Enabled !== false,
+    batchSize: props.BatchSize === undefined ? 100 : Number(props.BatchSize),
+    maxBatchingWindowSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0.5),
+    startingPosition: startingPositionOf(id, props),
+    ...handling,
+  };
+}
+
+function planKafkaTopic(id: string, props: Record<string, unknown>): KafkaTopicPlan {
+  const name = props.Topic;
+  const partitions = Number(props.Partitions);
+  if (typeof name !== 'string' || name === '') throw new Error(`${id}.Topic must be a literal topic name`);
+  if (!Number.isInteger(partitions) || partitions < 1) throw new Error(`${id}.Partitions must be a positive integer`);
+  return { logicalId: id, name, partitions };
 }
 
 /** The full path of an API Gateway resource, following ParentId up to the API's root resource. */

@@ -38,10 +38,17 @@ describe('local runtime parity with the synthesized template', () => {
     expect(idsOfType('AWS::Lambda::Function').length).toBeGreaterThan(0);
   });
 
-  it('polls every event-source mapping, into a running function', () => {
-    expect(plan.kinesisMappings.map((m) => m.logicalId).sort()).toEqual(idsOfType('AWS::Lambda::EventSourceMapping'));
+  it('polls every event-source mapping, Kinesis or Kafka, into a running function', () => {
+    const mappings = [...plan.kinesisMappings, ...plan.kafkaMappings];
+    expect(mappings.map((m) => m.logicalId).sort()).toEqual(idsOfType('AWS::Lambda::EventSourceMapping'));
     const functions = new Set(plan.functions.map((f) => f.logicalId));
-    for (const mapping of plan.kinesisMappings) expect(functions).toContain(mapping.functionLogicalId);
+    for (const mapping of mappings) expect(functions).toContain(mapping.functionLogicalId);
+  });
+
+  it('creates every Kafka topic the template declares, and every topic a mapping reads', () => {
+    expect(plan.kafkaTopics.map((t) => t.logicalId).sort()).toEqual(idsOfType('Custom::KafkaTopic'));
+    const declared = new Set(plan.kafkaTopics.map((t) => t.name));
+    for (const mapping of plan.kafkaMappings) for (const topic of mapping.topics) expect(declared).toContain(topic);
   });
 
   it('creates every table, stream and queue', () => {
@@ -65,7 +72,7 @@ describe('local runtime parity with the synthesized template', () => {
 
   it('sends every on-failure destination to a queue it creates', () => {
     const queues = new Set(plan.queues.map((q) => q.logicalId));
-    for (const mapping of plan.kinesisMappings) {
+    for (const mapping of [...plan.kinesisMappings, ...plan.kafkaMappings]) {
       if (mapping.onFailureQueueLogicalId) expect(queues).toContain(mapping.onFailureQueueLogicalId);
     }
   });
