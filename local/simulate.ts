@@ -5,14 +5,20 @@
  *     [--stream NAME] [--seed 42] [--speedup 1] [--duplicates 0.01] [--out-of-order 0.01] \
  *     [--late 0.005] [--invalid 0.01] [--anomalies] [--gtfs local/gtfs/synthetic-city] [--api-key local-dev-key]
  *
- * `--stream` sends straight to Kinesis instead of the REST ingest. `--minutes 0` runs until Ctrl-C.
+ * `--stream` sends straight to Kinesis instead of the REST ingest; `--kafka host:port[,host:port]` produces
+ * to the Kafka topic (`--format json|avro`, `--topic`, `--msk-iam` for MSK's IAM auth in AWS_REGION).
+ * `--minutes 0` runs until Ctrl-C.
  * The local runtime starts the same thing in-process with {@link runSimulator}.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { WireFormat } from '../shared/events/wire-format.js';
+import { kafkaTopics } from '../shared/generated/schemas.js';
 import { parseGtfsFeed } from '../shared/gtfs/parse-feed.js';
+import { idempotentProducer, kafkaClient } from '../shared/kafka/client.js';
+import { kafkaSender } from './simulator/kafka-sender.js';
 import {
   kinesisSender,
   newSendCounters,
@@ -45,12 +51,45 @@ export interface SimulatorOptions extends Omit<WorkloadOptions, 'network'> {
   /** Kinesis stream name: when set, events go straight onto the stream instead of the REST ingest. */
   stream?: string;
   kinesisClient?: KinesisClient;
-  /** A custom sender (tests); overrides `target` and `stream`. */
+  /** Kafka: when set, events are produced to the topic instead of the REST ingest. */
+  kafka?: SimulatorKafkaOptions;
+  /** A custom sender (tests); overrides `target`, `stream` and `kafka`. */
   sender?: Sender;
   /** Event time runs this many times faster than real time. @default 1 */
   speedup?: number;
   /** Batches in flight at once. @default 4 */
   concurrency?: number;
+}
+
+/** Where and how the simulator produces to Kafka. */
+export interface SimulatorKafkaOptions {
+  brokers: string[];
+  /** @default the first topic of schemas/registry.json (`vehicle.position.v1`) */
+  topic?: string;
+  /** @default 'json' */
+  format?: WireFormat;
+  /** Authenticate to MSK with IAM in this region. @default none (plaintext) */
+  iamRegion?: string;
+}
+
+/** The default Kafka topic: the first of schemas/registry.json. */
+export const DEFAULT_KAFKA_TOPIC: string = kafkaTopics[0].name;
+
+/** A connected idempotent producer and a sender on it. */
+async function kafkaDelivery(options: SimulatorKafkaOptions): Promise<{ sender: Sender; close: () => Promise<void> }> {
+  const client = kafkaClient({
+    brokers: options.brokers,
+    clientId: 'streamfold-simulator',
+    ...(options.iamRegion ? { iamRegion: options.iamRegion } : {}),
+  });
+  const producer = idempotentProducer(client);
+  await producer.connect();
+  const sender = kafkaSender({
+    producer,
+    topic: options.topic ?? DEFAULT_KAFKA_TOPIC,
+    format: options.format ?? 'json',
+  });
+  return { sender, close: () => producer.disconnect() };
 }
 
 /** A running simulator. */
@@ -84,8 +123,10 @@ export async function runSimulator(options: SimulatorOptions = {}): Promise<Simu
     minutes,
     startTime: options.startTime ?? defaultStartTime(minutes, speedup),
   });
+  const kafka = !options.sender && options.kafka ? await kafkaDelivery(options.kafka) : undefined;
   const sender =
     options.sender ??
+    kafka?.sender ??
     (options.stream
       ? kinesisSender({
           streamName: options.stream,
@@ -102,7 +143,7 @@ export async function runSimulator(options: SimulatorOptions = {}): Promise<Simu
     signal: abort.signal,
     counters,
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-  });
+  }).finally(() => kafka?.close());
   return {
     counters,
     summary: workload.summary,
@@ -142,12 +183,17 @@ async function main() {
       gtfs: { type: 'string' },
       'api-key': { type: 'string' },
       concurrency: { type: 'string' },
+      kafka: { type: 'string' },
+      topic: { type: 'string' },
+      format: { type: 'string' },
+      'msk-iam': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(
-      'usage: npm run simulate -- [--vehicles 200] [--rate 1] [--minutes 5 (0 = until Ctrl-C)] [--target URL | --stream NAME]\n' +
+      'usage: npm run simulate -- [--vehicles 200] [--rate 1] [--minutes 5 (0 = until Ctrl-C)]\n' +
+        '  [--target URL | --stream NAME | --kafka BROKERS [--format json|avro] [--topic NAME] [--msk-iam]]\n' +
         '  [--seed 42] [--speedup 1] [--duplicates 0.01] [--out-of-order 0.01] [--late 0.005] [--invalid 0.01]\n' +
         '  [--omit-event-id 0.05] [--anomalies] [--stall-minutes 5] [--start-time ISO] [--gtfs DIR] [--api-key KEY]',
     );
@@ -159,6 +205,19 @@ async function main() {
     process.env['AWS_ACCESS_KEY_ID'] ??= 'local';
     process.env['AWS_SECRET_ACCESS_KEY'] ??= 'local';
   }
+  const format = values.format ?? 'json';
+  if (format !== 'json' && format !== 'avro') throw new Error(`--format must be json or avro, got "${format}"`);
+  if (values.format && !values.kafka) throw new Error('--format applies to --kafka only');
+  const region = process.env['AWS_REGION'];
+  if (values['msk-iam'] && !region) throw new Error('--msk-iam signs with IAM in AWS_REGION; set AWS_REGION');
+  const kafka: SimulatorKafkaOptions | undefined = values.kafka
+    ? {
+        brokers: values.kafka.split(',').map((b) => b.trim()),
+        format,
+        ...(values.topic ? { topic: values.topic } : {}),
+        ...(values['msk-iam'] && region ? { iamRegion: region } : {}),
+      }
+    : undefined;
   const startTime = values['start-time'] ? Date.parse(values['start-time']) : undefined;
   if (Number.isNaN(startTime)) throw new Error(`--start-time must be an ISO-8601 time, got "${values['start-time']}"`);
   const handle = await runSimulator({
@@ -179,6 +238,7 @@ async function main() {
     ...(values.gtfs ? { gtfs: path.resolve(values.gtfs) } : {}),
     ...(values.target ? { target: values.target } : {}),
     ...(values.stream ? { stream: values.stream } : {}),
+    ...(kafka ? { kafka } : {}),
     ...(values['api-key'] ? { apiKey: values['api-key'] } : {}),
   });
   const report = () => {
