@@ -1,6 +1,7 @@
 import { basename, extname, join } from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -58,6 +59,22 @@ export interface StreamfoldFunctionProps {
    * @default the entry path
    */
   readonly description?: string;
+  /**
+   * Network to attach the function to, for functions that talk to something only reachable inside a
+   * VPC (an MSK cluster). Without a NAT such a function reaches AWS APIs only through VPC endpoints.
+   * @default not in a VPC
+   */
+  readonly vpc?: StreamfoldFunctionVpc;
+}
+
+/** Where in a VPC a {@link StreamfoldFunction} runs. */
+export interface StreamfoldFunctionVpc {
+  /** The VPC. */
+  readonly vpc: ec2.IVpc;
+  /** Subnets to place the function's network interfaces in. */
+  readonly subnets: ec2.SubnetSelection;
+  /** Security groups of the function's network interfaces. */
+  readonly securityGroups: readonly ec2.ISecurityGroup[];
 }
 
 /**
@@ -80,6 +97,17 @@ export class StreamfoldFunction extends nodejs.NodejsFunction {
       description: `Execution role of ${props.entry}`,
     });
     logGroup.grantWrite(role);
+    if (props.vpc) {
+      // What CDK attaches itself to a role it creates for a VPC function: the ENI actions (create,
+      // describe, delete, assign addresses) that Lambda needs, which cannot be scoped to resources.
+      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      acknowledgeNag(
+        role,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        'A VPC function needs the EC2 network-interface actions, which take no resource ARNs; the AWS-maintained ' +
+          'policy is the documented minimum and follows changes to what Lambda needs.',
+      );
+    }
     acknowledgeNag(
       role,
       'AwsSolutions-IAM5[Resource::*]',
@@ -99,6 +127,9 @@ export class StreamfoldFunction extends nodejs.NodejsFunction {
       logGroup,
       role,
       description: props.description ?? props.entry,
+      ...(props.vpc
+        ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets, securityGroups: [...props.vpc.securityGroups] }
+        : {}),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? basename(props.entry, extname(props.entry)),
