@@ -1,5 +1,46 @@
 import type { RemovalPolicy, StackProps } from 'aws-cdk-lib';
+import { isMskClusterArn } from './constructs/kafka-cluster-arn.js';
+import type { KafkaPollers } from './constructs/kafka-event-source.js';
 import type { Throttle } from './constructs/streamfold-rest-api.js';
+
+/** How the Kafka processor consumes, whichever cluster it reads. */
+export interface KafkaConsumerProps {
+  /**
+   * Provisioned pollers of the MSK event-source mapping (needed for its bisect, retries, maximum record
+   * age and on-failure queue; billed per poller-hour).
+   * @default { minimum: 1, maximum: 2 }
+   */
+  readonly pollers?: KafkaPollers;
+  /**
+   * Consumer group of the mapping; unique among the consumers of the topic, fixed once created.
+   * @default 'streamfold-processor'
+   */
+  readonly consumerGroupId?: string;
+}
+
+/** Create an MSK Serverless cluster (IAM auth) in its own isolated VPC, and the topic on it. */
+export interface ServerlessKafkaProps extends KafkaConsumerProps {
+  readonly mode: 'serverless';
+}
+
+/**
+ * Consume from an existing MSK cluster with IAM authentication. The stack creates no cluster, VPC or
+ * topic: the topic `vehicle.position.v1` must exist, and the cluster's subnets must reach Lambda, STS
+ * and SQS (VPC endpoints or a NAT), with a security group that admits itself on the broker port.
+ */
+export interface ExistingKafkaProps extends KafkaConsumerProps {
+  readonly mode: 'existing';
+  /** ARN of the cluster, `arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>`. */
+  readonly clusterArn: string;
+}
+
+/** No Kafka path at all, for accounts that don't want MSK's hourly cost. */
+export interface NoKafkaProps {
+  readonly mode: 'none';
+}
+
+/** The Kafka (Amazon MSK) ingest path. */
+export type KafkaProps = ServerlessKafkaProps | ExistingKafkaProps | NoKafkaProps;
 
 /** Settings of the Streamfold stack. Every one is checked at synth time by {@link validateStreamfoldProps}. */
 export interface StreamfoldStackProps extends StackProps {
@@ -68,6 +109,12 @@ export interface StreamfoldStackProps extends StackProps {
    * @default 'Streamfold'
    */
   readonly dashboardName?: string;
+  /**
+   * The Kafka ingest path: an MSK Serverless cluster of its own, an existing MSK cluster, or none.
+   * From the CLI: `-c streamfold:kafka=none|serverless` or `-c streamfold:mskClusterArn=arn:...`.
+   * @default { mode: 'serverless' }
+   */
+  readonly kafka?: KafkaProps;
 }
 
 /** Thrown at synth time when stack props conflict; the message lists every problem. */
@@ -128,6 +175,56 @@ export function validateStreamfoldProps(props: StreamfoldStackProps): string[] {
     if (!(Number.isInteger(throttle.burstLimit) && throttle.burstLimit >= 1)) {
       problems.push(`${name}.burstLimit must be a whole number >= 1, got ${throttle.burstLimit}`);
     }
+  }
+  problems.push(...kafkaProblems(props.kafka));
+  return problems;
+}
+
+const KAFKA_MODES = ['serverless', 'existing', 'none'] as const;
+// Lambda's pattern for a consumer group id (and at most 200 characters).
+const CONSUMER_GROUP_ID = /^[a-zA-Z0-9\-/*:_+=.@]{1,200}$/;
+
+/** Problems with the `kafka` prop; typed loosely because it also comes from CLI context. */
+function kafkaProblems(kafka: KafkaProps | undefined): string[] {
+  if (kafka === undefined) return [];
+  const problems: string[] = [];
+  const { mode } = kafka;
+  const loose = kafka as { clusterArn?: unknown; pollers?: KafkaPollers; consumerGroupId?: unknown };
+  if (!(KAFKA_MODES as readonly string[]).includes(mode)) {
+    problems.push(`kafka.mode must be one of ${KAFKA_MODES.join(', ')}, got ${String(mode)}`);
+    return problems;
+  }
+  if (mode === 'existing') {
+    if (loose.clusterArn === undefined || loose.clusterArn === '') {
+      problems.push("kafka.clusterArn is required when kafka.mode is 'existing'");
+    } else if (typeof loose.clusterArn !== 'string' || !isMskClusterArn(loose.clusterArn)) {
+      problems.push(
+        `kafka.clusterArn must be an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>), got ${String(loose.clusterArn)}`,
+      );
+    }
+  } else if (loose.clusterArn !== undefined) {
+    problems.push(`kafka.clusterArn is only used when kafka.mode is 'existing', not '${mode}'`);
+  }
+  if (mode === 'none') {
+    for (const option of ['pollers', 'consumerGroupId'] as const) {
+      if (loose[option] !== undefined) problems.push(`kafka.${option} has no effect when kafka.mode is 'none'`);
+    }
+    return problems;
+  }
+  // Lambda's ranges for MSK; the defaults are those of KafkaEventSource.
+  const { minimum = 1, maximum = 2 } = loose.pollers ?? {};
+  const minimumValid = Number.isInteger(minimum) && minimum >= 1 && minimum <= 200;
+  const maximumValid = Number.isInteger(maximum) && maximum >= 1 && maximum <= 2000;
+  if (!minimumValid) problems.push(`kafka.pollers.minimum must be a whole number from 1 to 200, got ${minimum}`);
+  if (!maximumValid) problems.push(`kafka.pollers.maximum must be a whole number from 1 to 2000, got ${maximum}`);
+  if (minimumValid && maximumValid && minimum > maximum) {
+    problems.push(`kafka.pollers.minimum (${minimum}) must not exceed kafka.pollers.maximum (${maximum})`);
+  }
+  const group = loose.consumerGroupId;
+  if (group !== undefined && !(typeof group === 'string' && CONSUMER_GROUP_ID.test(group))) {
+    problems.push(
+      `kafka.consumerGroupId must be 1-200 characters of letters, digits and -/*:_+=.@, got ${String(group)}`,
+    );
   }
   return problems;
 }

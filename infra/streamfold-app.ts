@@ -1,11 +1,34 @@
 import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { StreamfoldStackProps } from './stack-props.js';
+import type { KafkaProps, StreamfoldStackProps } from './stack-props.js';
 import { StreamfoldStack } from './streamfold-stack.js';
 
 /** Context key that turns on the cdk-nag AwsSolutions checks (`cdk synth -c streamfold:nag=true`). */
 export const NAG_CONTEXT_KEY = 'streamfold:nag';
+
+/**
+ * Context key choosing the Kafka path: `serverless` (the default), `existing` (needs
+ * {@link MSK_CLUSTER_ARN_CONTEXT_KEY}) or `none` (`cdk synth -c streamfold:kafka=none`).
+ */
+export const KAFKA_CONTEXT_KEY = 'streamfold:kafka';
+
+/** Context key naming an existing MSK cluster to consume from; alone, it implies `streamfold:kafka=existing`. */
+export const MSK_CLUSTER_ARN_CONTEXT_KEY = 'streamfold:mskClusterArn';
+
+/**
+ * The `kafka` stack prop the context asks for, or `undefined` when it asks nothing. Values are passed on
+ * as given (the CLI only has strings); the stack's props validation reports what does not fit.
+ */
+export function kafkaPropsFromContext(app: App): KafkaProps | undefined {
+  const mode: unknown = app.node.tryGetContext(KAFKA_CONTEXT_KEY);
+  const clusterArn: unknown = app.node.tryGetContext(MSK_CLUSTER_ARN_CONTEXT_KEY);
+  if (mode === undefined && clusterArn === undefined) return undefined;
+  return {
+    mode: mode === undefined ? 'existing' : String(mode),
+    ...(clusterArn === undefined ? {} : { clusterArn: String(clusterArn) }),
+  } as KafkaProps;
+}
 
 /** Context that skips asset bundling for every stack (the tests use it; local/runtime passes the same context). */
 export const NO_BUNDLING_CONTEXT = { 'aws:cdk:bundling-stacks': [] } as const;
@@ -38,11 +61,14 @@ export interface BuildAppOptions {
 /** The Streamfold app and its one stack; shared by `infra/app.ts` and the tests so both build the same thing. */
 export function buildApp(options: BuildAppOptions = {}): { app: App; stack: StreamfoldStack } {
   const app = new App(options.context ? { context: options.context } : {});
+  // Props given in code win over the CLI's context.
+  const kafka = options.props?.kafka ?? kafkaPropsFromContext(app);
   // Environment-agnostic on purpose: synth needs no credentials and no lookups.
   const stack = new StreamfoldStack(app, 'Streamfold', {
     stackName: 'Streamfold',
     description: 'Streamfold: real-time vehicle telemetry analytics',
     ...options.props,
+    ...(kafka ? { kafka } : {}),
   });
   const nag = app.node.tryGetContext(NAG_CONTEXT_KEY);
   // cdk-nag v3 is a CDK validation plugin: any unacknowledged finding fails the synth.

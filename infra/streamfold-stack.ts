@@ -1,6 +1,11 @@
 import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
+import { KafkaClusterArn } from './constructs/kafka-cluster-arn.js';
+import { KafkaEventSource } from './constructs/kafka-event-source.js';
+import { KafkaNetwork } from './constructs/kafka-network.js';
+import { KafkaServerlessCluster } from './constructs/kafka-serverless-cluster.js';
+import { KafkaTopic, KafkaTopicFunction } from './constructs/kafka-topic.js';
 import { Observability } from './constructs/observability.js';
 import { StreamEventSource } from './constructs/stream-event-source.js';
 import { StreamfoldFunction } from './constructs/streamfold-function.js';
@@ -9,14 +14,16 @@ import { StreamfoldRestApi } from './constructs/streamfold-rest-api.js';
 import { StreamfoldStream } from './constructs/streamfold-stream.js';
 import { StreamfoldTable } from './constructs/streamfold-table.js';
 import { StreamfoldWebSocketApi } from './constructs/streamfold-websocket-api.js';
-import { assertValidStreamfoldProps, type StreamfoldStackProps } from './stack-props.js';
+import { contractTopic, VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
+import { assertValidStreamfoldProps, type KafkaProps, type StreamfoldStackProps } from './stack-props.js';
 
 const NUMBER = dynamodb.AttributeType.NUMBER;
 
 /**
  * The whole pipeline: REST ingest -> input stream -> processor -> read-model tables and output stream
- * -> broadcaster -> WebSocket clients, plus the query API and the dashboard. Construct ids are the
- * logical-id prefixes named in docs/contracts.md, which the local runtime relies on.
+ * -> broadcaster -> WebSocket clients, plus the query API and the dashboard; and, unless `kafka` is
+ * `none`, a second way in: an MSK topic -> the Kafka processor -> the same tables and output stream.
+ * Construct ids are the logical-id prefixes named in docs/contracts.md, which the local runtime relies on.
  */
 export class StreamfoldStack extends Stack {
   constructor(scope: Construct, id: string, props: StreamfoldStackProps = {}) {
@@ -81,26 +88,30 @@ export class StreamfoldStack extends Stack {
       .bindStream('INPUT_STREAM_NAME', inputStream, 'write')
       .bindQueue('DEAD_LETTER_QUEUE_URL', deadLetterQueue);
 
-    const processor = new StreamfoldFunction(this, 'ProcessorFunction', {
-      entry: 'functions/processor.ts',
-      timeout: Duration.minutes(2),
-      environment: {
-        WINDOW_SIZE_SECONDS: String(props.windowSizeSeconds ?? 60),
-        ALLOWED_LATENESS_SECONDS: String(props.allowedLatenessSeconds ?? 120),
-        SPEED_Z_THRESHOLD: String(props.speedZThreshold ?? 3),
-        STALL_MINUTES: String(props.stallMinutes ?? 5),
-        MAX_PLAUSIBLE_SPEED_KMH: String(props.maxPlausibleSpeedKmh ?? 160),
-        OFF_ROUTE_METERS: String(props.offRouteMeters ?? 150),
-      },
-    })
-      .bindTable('VEHICLE_STATE_TABLE', vehicleStateTable, 'readWrite')
-      .bindTable('WINDOWS_TABLE', windowsTable, 'readWrite')
-      .bindTable('ANOMALIES_TABLE', anomaliesTable, 'readWrite')
-      .bindTable('ETA_TABLE', etaTable, 'readWrite')
-      .bindTable('REFERENCE_TABLE', referenceTable, 'read')
-      .bindTable('LATE_EVENTS_TABLE', lateEventsTable, 'readWrite')
-      .bindStream('OUTPUT_STREAM_NAME', outputStream, 'write')
-      .bindQueue('DEAD_LETTER_QUEUE_URL', deadLetterQueue);
+    // The Kinesis and the Kafka processor run the same core: the same settings, tables, outputs and DLQ.
+    const newProcessor = (id: string, entry: string) =>
+      new StreamfoldFunction(this, id, {
+        entry,
+        timeout: Duration.minutes(2),
+        environment: {
+          WINDOW_SIZE_SECONDS: String(props.windowSizeSeconds ?? 60),
+          ALLOWED_LATENESS_SECONDS: String(props.allowedLatenessSeconds ?? 120),
+          SPEED_Z_THRESHOLD: String(props.speedZThreshold ?? 3),
+          STALL_MINUTES: String(props.stallMinutes ?? 5),
+          MAX_PLAUSIBLE_SPEED_KMH: String(props.maxPlausibleSpeedKmh ?? 160),
+          OFF_ROUTE_METERS: String(props.offRouteMeters ?? 150),
+        },
+      })
+        .bindTable('VEHICLE_STATE_TABLE', vehicleStateTable, 'readWrite')
+        .bindTable('WINDOWS_TABLE', windowsTable, 'readWrite')
+        .bindTable('ANOMALIES_TABLE', anomaliesTable, 'readWrite')
+        .bindTable('ETA_TABLE', etaTable, 'readWrite')
+        .bindTable('REFERENCE_TABLE', referenceTable, 'read')
+        .bindTable('LATE_EVENTS_TABLE', lateEventsTable, 'readWrite')
+        .bindStream('OUTPUT_STREAM_NAME', outputStream, 'write')
+        .bindQueue('DEAD_LETTER_QUEUE_URL', deadLetterQueue);
+
+    const processor = newProcessor('ProcessorFunction', 'functions/processor.ts');
     processor.addEventSource(new StreamEventSource(inputStream, { onFailure: processorFailureQueue }));
 
     const api = new StreamfoldFunction(this, 'ApiFunction', {
@@ -145,16 +156,27 @@ export class StreamfoldStack extends Stack {
     webSocket.grantManageConnections(broadcaster);
     broadcaster.addEventSource(new StreamEventSource(outputStream, { onFailure: broadcasterFailureQueue }));
 
+    const kafka = this.addKafkaIngest(props.kafka ?? { mode: 'serverless' }, newProcessor);
+
     // Observability.
     new Observability(this, 'Observability', {
       ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
-      functions: { ingest, processor, api, wsConnection, broadcaster },
+      functions: {
+        ingest,
+        processor,
+        api,
+        wsConnection,
+        broadcaster,
+        ...(kafka ? { kafkaProcessor: kafka.processor } : {}),
+      },
       consumers: { processor, broadcaster },
+      ...(kafka ? { kafkaConsumers: { kafkaProcessor: kafka.processor } } : {}),
       streams: { InputStream: inputStream, OutputStream: outputStream },
       failureQueues: {
         DeadLetterQueue: deadLetterQueue,
         ProcessorFailureQueue: processorFailureQueue,
         BroadcasterFailureQueue: broadcasterFailureQueue,
+        ...(kafka ? { KafkaProcessorFailureQueue: kafka.failureQueue } : {}),
       },
       // Past the allowed lateness, events arrive too late to be folded into their window.
       iteratorAgeThreshold: Duration.seconds(Math.max(60, props.allowedLatenessSeconds ?? 120)),
@@ -178,7 +200,65 @@ export class StreamfoldStack extends Stack {
       ReferenceTableName: referenceTable.tableName,
       LateEventsTableName: lateEventsTable.tableName,
       ConnectionsTableName: connectionsTable.tableName,
+      ...(kafka
+        ? {
+            KafkaClusterArn: kafka.clusterArn,
+            KafkaTopicName: kafka.topicName,
+            KafkaProcessorFailureQueueUrl: kafka.failureQueue.queueUrl,
+          }
+        : {}),
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
   }
+
+  /**
+   * The Kafka path: `KafkaProcessorFunction` on an MSK event source, with its failure queue, on a
+   * cluster of this stack (`serverless`: network, cluster, topic and its custom-resource function) or
+   * an existing one. Nothing for `none`.
+   */
+  private addKafkaIngest(
+    kafka: KafkaProps,
+    newProcessor: (id: string, entry: string) => StreamfoldFunction,
+  ): KafkaIngest | undefined {
+    if (kafka.mode === 'none') return undefined;
+    const topic = contractTopic(VEHICLE_POSITION_TOPIC);
+    const failureQueue = new StreamfoldQueue(this, 'KafkaProcessorFailureQueue');
+    const processor = newProcessor('KafkaProcessorFunction', 'functions/kafka-processor.ts');
+    const consumer = {
+      topic: topic.name,
+      onFailure: failureQueue,
+      ...(kafka.pollers ? { pollers: kafka.pollers } : {}),
+      ...(kafka.consumerGroupId ? { consumerGroupId: kafka.consumerGroupId } : {}),
+    };
+
+    if (kafka.mode === 'existing') {
+      // The cluster, its network and the topic are the account's (docs/contracts.md, Kafka / MSK).
+      const cluster = new KafkaClusterArn(kafka.clusterArn);
+      processor.addEventSource(new KafkaEventSource({ cluster, ...consumer }));
+      return { processor, failureQueue, clusterArn: cluster.clusterArn, topicName: topic.name };
+    }
+
+    const network = new KafkaNetwork(this, 'KafkaNetwork');
+    const cluster = new KafkaServerlessCluster(this, 'KafkaCluster', { network });
+    const topicFunction = new KafkaTopicFunction(this, 'KafkaTopicFunction', { network });
+    const kafkaTopic = new KafkaTopic(this, 'KafkaTopic', {
+      provider: topicFunction,
+      cluster: cluster.arns,
+      topicName: topic.name,
+      partitions: topic.partitions,
+      dependsOn: [network.endpoints],
+    });
+    processor.addEventSource(
+      new KafkaEventSource({ cluster: cluster.arns, ...consumer, dependsOn: [kafkaTopic, network.endpoints] }),
+    );
+    return { processor, failureQueue, clusterArn: cluster.attrArn, topicName: kafkaTopic.topicName };
+  }
+}
+
+/** What the Kafka path adds, for the dashboard and the outputs. */
+interface KafkaIngest {
+  processor: StreamfoldFunction;
+  failureQueue: StreamfoldQueue;
+  clusterArn: string;
+  topicName: string;
 }

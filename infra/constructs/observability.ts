@@ -24,6 +24,16 @@ export interface ObservabilityProps {
   readonly functions: Record<string, lambda.IFunction>;
   /** Stream consumers: their iterator age is charted, and the processor's is alarmed on. */
   readonly consumers: { readonly processor: lambda.IFunction; readonly broadcaster: lambda.IFunction };
+  /**
+   * Kafka consumers (functions on MSK event sources): their `OffsetLag` is charted and alarmed on.
+   * @default none
+   */
+  readonly kafkaConsumers?: Record<string, lambda.IFunction>;
+  /**
+   * `OffsetLag` (records behind the newest offset, highest partition) above which a Kafka consumer's alarm fires.
+   * @default 10_000 (20 full batches of 500)
+   */
+  readonly offsetLagThreshold?: number;
   /** Streams to chart the read iterator age of, by display name. */
   readonly streams: Record<string, kinesis.IStream>;
   /** Failure queues: charted, and alarmed on as soon as they hold a message. */
@@ -44,7 +54,10 @@ function applicationMetric(metricName: string): cloudwatch.MathExpression {
   });
 }
 
-/** The Streamfold dashboard and alarms: application metrics, stream lag, function health and failure queues. */
+/**
+ * The Streamfold dashboard and alarms: application metrics, stream and Kafka lag, function health and
+ * failure queues.
+ */
 export class Observability extends Construct {
   /** The dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
@@ -85,6 +98,19 @@ export class Observability extends Construct {
         ),
       }),
     );
+
+    const kafkaConsumers = Object.entries(props.kafkaConsumers ?? {});
+    if (kafkaConsumers.length > 0) {
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Kafka offset lag (records)',
+          width: 12,
+          left: kafkaConsumers.map(([name, fn]) =>
+            fn.metric('OffsetLag', { label: `${name} OffsetLag`, statistic: 'Maximum' }),
+          ),
+        }),
+      );
+    }
 
     const functions = Object.entries(props.functions);
     this.dashboard.addWidgets(
@@ -128,5 +154,19 @@ export class Observability extends Construct {
         evaluationPeriods: 3,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+
+    const offsetLagThreshold = props.offsetLagThreshold ?? 10_000;
+    for (const [name, fn] of kafkaConsumers) {
+      const id = `${name.charAt(0).toUpperCase()}${name.slice(1)}OffsetLag`;
+      this.alarms[id] = fn
+        .metric('OffsetLag', { statistic: 'Maximum', period: Duration.minutes(1) })
+        .createAlarm(this, `${id}Alarm`, {
+          alarmDescription: `${name} is more than ${offsetLagThreshold} records behind its Kafka topic`,
+          threshold: offsetLagThreshold,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 3,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+    }
   }
 }

@@ -21,7 +21,15 @@ const FUNCTIONS = {
   ApiFunction: 'functions/api.ts',
   WsConnectionFunction: 'functions/ws-connection.ts',
   BroadcasterFunction: 'functions/broadcaster.ts',
+  KafkaProcessorFunction: 'functions/kafka-processor.ts',
+  KafkaTopicFunction: 'functions/kafka-topic.ts',
 } as const;
+
+/** AWS-managed policies a function role may carry: only what Lambda's MSK event source or a VPC needs. */
+const MANAGED_POLICIES: Partial<Record<keyof typeof FUNCTIONS, string[]>> = {
+  KafkaProcessorFunction: ['service-role/AWSLambdaMSKExecutionRole'],
+  KafkaTopicFunction: ['service-role/AWSLambdaVPCAccessExecutionRole'],
+};
 
 function environmentOf(name: keyof typeof FUNCTIONS): Record<string, unknown> {
   const fn = resources[logicalId('AWS::Lambda::Function', name)];
@@ -30,7 +38,7 @@ function environmentOf(name: keyof typeof FUNCTIONS): Record<string, unknown> {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the five of the contract', () => {
+  it('are exactly the seven of the contract (five, plus the Kafka processor and topic handler by default)', () => {
     template.resourceCountIs('AWS::Lambda::Function', Object.keys(FUNCTIONS).length);
   });
 
@@ -80,10 +88,13 @@ describe('Lambda functions', () => {
     expect(wildcardActions.filter((action) => !String(action).startsWith('xray:'))).toEqual([]);
   });
 
-  it('attaches no AWS-managed policy to function roles', () => {
-    for (const name of Object.keys(FUNCTIONS)) {
+  it('attaches AWS-managed policies only where the MSK event source or a VPC needs them', () => {
+    for (const name of Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]) {
       const role = resources[logicalId('AWS::IAM::Role', `${name}ServiceRole`)];
-      expect(role?.Properties?.['ManagedPolicyArns']).toBeUndefined();
+      const arns = (role?.Properties?.['ManagedPolicyArns'] as { 'Fn::Join': [string, unknown[]] }[] | undefined) ?? [];
+      const names = arns.map((arn) => String(arn['Fn::Join'][1].at(-1)).replace(':iam::aws:policy/', ''));
+
+      expect(names, name).toEqual(MANAGED_POLICIES[name] ?? []);
     }
   });
 });
@@ -111,23 +122,53 @@ describe('function configuration (bind methods set env and grant together)', () 
     });
   });
 
-  it('gives the processor every read-model table, the output stream, the DLQ and the window settings', () => {
-    expect(environmentOf('ProcessorFunction')).toMatchObject({
-      VEHICLE_STATE_TABLE: table('VehicleStateTable'),
-      WINDOWS_TABLE: table('WindowsTable'),
-      ANOMALIES_TABLE: table('AnomaliesTable'),
-      ETA_TABLE: table('EtaTable'),
-      REFERENCE_TABLE: table('ReferenceTable'),
-      LATE_EVENTS_TABLE: table('LateEventsTable'),
-      OUTPUT_STREAM_NAME: stream('OutputStream'),
-      DEAD_LETTER_QUEUE_URL: ref('DeadLetterQueue', 'AWS::SQS::Queue'),
-      WINDOW_SIZE_SECONDS: '60',
-      ALLOWED_LATENESS_SECONDS: '120',
-      SPEED_Z_THRESHOLD: '3',
-      STALL_MINUTES: '5',
-      MAX_PLAUSIBLE_SPEED_KMH: '160',
-      OFF_ROUTE_METERS: '150',
-    });
+  it.each(['ProcessorFunction', 'KafkaProcessorFunction'] as const)(
+    'gives %s every read-model table, the output stream, the DLQ and the window settings',
+    (name) => {
+      expect(environmentOf(name)).toMatchObject({
+        VEHICLE_STATE_TABLE: table('VehicleStateTable'),
+        WINDOWS_TABLE: table('WindowsTable'),
+        ANOMALIES_TABLE: table('AnomaliesTable'),
+        ETA_TABLE: table('EtaTable'),
+        REFERENCE_TABLE: table('ReferenceTable'),
+        LATE_EVENTS_TABLE: table('LateEventsTable'),
+        OUTPUT_STREAM_NAME: stream('OutputStream'),
+        DEAD_LETTER_QUEUE_URL: ref('DeadLetterQueue', 'AWS::SQS::Queue'),
+        WINDOW_SIZE_SECONDS: '60',
+        ALLOWED_LATENESS_SECONDS: '120',
+        SPEED_Z_THRESHOLD: '3',
+        STALL_MINUTES: '5',
+        MAX_PLAUSIBLE_SPEED_KMH: '160',
+        OFF_ROUTE_METERS: '150',
+      });
+    },
+  );
+
+  it('gives both processors the same environment and the same table and output-stream grants', () => {
+    const { POWERTOOLS_SERVICE_NAME: kinesisService, ...kinesisEnvironment } = environmentOf('ProcessorFunction');
+    const { POWERTOOLS_SERVICE_NAME: kafkaService, ...kafkaEnvironment } = environmentOf('KafkaProcessorFunction');
+    const dataStatements = (name: string) => {
+      const role = logicalId('AWS::IAM::Role', `${name}ServiceRole`);
+      const policy = Object.values(resources).find(
+        (resource) =>
+          resource.Type === 'AWS::IAM::Policy' &&
+          JSON.stringify(resource.Properties?.['Roles']) === `[{"Ref":"${role}"}]`,
+      );
+      if (!policy) throw new Error(`no policy for ${role}`);
+      const { PolicyDocument } = policy.Properties as {
+        PolicyDocument: { Statement: { Action: string | string[] }[] };
+      };
+      const statements = PolicyDocument.Statement;
+      // The tables and the output stream; each event source adds its own read and failure-queue grants.
+      return statements
+        .map((statement) => JSON.stringify(statement))
+        .filter((statement) => statement.includes('"dynamodb:') || statement.includes('OutputStream'));
+    };
+
+    expect([kinesisService, kafkaService]).toEqual(['processor', 'kafka-processor']);
+    expect(kafkaEnvironment).toEqual(kinesisEnvironment);
+    expect(dataStatements('ProcessorFunction')).toHaveLength(3);
+    expect(dataStatements('KafkaProcessorFunction')).toEqual(dataStatements('ProcessorFunction'));
   });
 
   it('gives the API read-only access to the read models', () => {
@@ -166,22 +207,31 @@ describe('function configuration (bind methods set env and grant together)', () 
 });
 
 describe('Kinesis event-source mappings', () => {
-  it('exist only for the processor and the broadcaster', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+  const mappings = Object.values(resources).filter((resource) => resource.Type === 'AWS::Lambda::EventSourceMapping');
+  const kinesisMappings = mappings.filter((mapping) => mapping.Properties?.['Topics'] === undefined);
+
+  it('exist only for the processor and the broadcaster (the third mapping is the Kafka one)', () => {
+    expect(mappings).toHaveLength(3);
+    expect(kinesisMappings.map((mapping) => mapping.Properties?.['FunctionName'])).toEqual([
+      { Ref: logicalId('AWS::Lambda::Function', 'ProcessorFunction') },
+      { Ref: logicalId('AWS::Lambda::Function', 'BroadcasterFunction') },
+    ]);
   });
 
   it('all bisect failing batches, report item failures, bound retries and record age, and keep shard order', () => {
-    template.allResourcesProperties('AWS::Lambda::EventSourceMapping', {
-      BisectBatchOnFunctionError: true,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      MaximumRetryAttempts: 5,
-      MaximumRecordAgeInSeconds: 3600,
-      ParallelizationFactor: 1,
-      StartingPosition: 'TRIM_HORIZON',
-      BatchSize: 500,
-      MaximumBatchingWindowInSeconds: 1,
-      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
-    });
+    for (const mapping of kinesisMappings) {
+      expect(mapping.Properties).toMatchObject({
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        MaximumRetryAttempts: 5,
+        MaximumRecordAgeInSeconds: 3600,
+        ParallelizationFactor: 1,
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: 500,
+        MaximumBatchingWindowInSeconds: 1,
+        DestinationConfig: { OnFailure: { Destination: expect.anything() } },
+      });
+    }
   });
 
   it.each([

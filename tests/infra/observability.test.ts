@@ -50,7 +50,12 @@ describe('observability', () => {
   });
 
   it('alarms as soon as a failure queue holds a message', () => {
-    for (const queue of ['DeadLetterQueue', 'ProcessorFailureQueue', 'BroadcasterFailureQueue']) {
+    for (const queue of [
+      'DeadLetterQueue',
+      'ProcessorFailureQueue',
+      'BroadcasterFailureQueue',
+      'KafkaProcessorFailureQueue',
+    ]) {
       const queueId = Object.keys(resources).find(
         (id) => resources[id]?.Type === 'AWS::SQS::Queue' && id.startsWith(queue),
       );
@@ -73,6 +78,34 @@ describe('observability', () => {
   });
 });
 
+describe('observability of the Kafka path', () => {
+  const kafkaProcessor = Object.keys(resources).find(
+    (id) => resources[id]?.Type === 'AWS::Lambda::Function' && id.startsWith('KafkaProcessorFunction'),
+  );
+
+  it('charts the Kafka processor with the other functions, and its offset lag', () => {
+    const body = dashboardBody();
+
+    expect(body).toContain('"label":"kafkaProcessor"');
+    expect(body).toContain('"title":"Kafka offset lag (records)"');
+    expect(body).toMatch(
+      /"AWS\/Lambda","OffsetLag","FunctionName","<ref>",\{"label":"kafkaProcessor OffsetLag","stat":"Maximum"/,
+    );
+  });
+
+  it('alarms when the Kafka processor falls 10,000 records behind its topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'OffsetLag',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: kafkaProcessor } }],
+      Statistic: 'Maximum',
+      Threshold: 10_000,
+      EvaluationPeriods: 3,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+});
+
 describe('stack outputs', () => {
   it.each([
     'RestApiUrl',
@@ -88,6 +121,9 @@ describe('stack outputs', () => {
     'EtaTableName',
     'LateEventsTableName',
     'ConnectionsTableName',
+    'KafkaClusterArn',
+    'KafkaTopicName',
+    'KafkaProcessorFailureQueueUrl',
   ])('exports %s', (name) => {
     expect(synthTemplateJson().Outputs?.[name]?.Value).toBeDefined();
   });

@@ -1,7 +1,9 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { InvalidStreamfoldPropsError, validateStreamfoldProps } from '../../infra/stack-props.js';
+import { InvalidStreamfoldPropsError, type KafkaProps, validateStreamfoldProps } from '../../infra/stack-props.js';
 import { buildStack } from '../helpers/synth.js';
+
+const CLUSTER_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/shared-kafka/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab-3';
 
 describe('stack props validation', () => {
   it('accepts the defaults', () => {
@@ -42,6 +44,69 @@ describe('stack props validation', () => {
 
   it('rejects NaN instead of letting it reach the functions', () => {
     expect(validateStreamfoldProps({ offRouteMeters: Number.NaN })).toEqual(['offRouteMeters must be > 0, got NaN']);
+  });
+
+  it('accepts each Kafka mode with valid settings', () => {
+    expect(validateStreamfoldProps({ kafka: { mode: 'serverless', pollers: { minimum: 2, maximum: 4 } } })).toEqual([]);
+    expect(validateStreamfoldProps({ kafka: { mode: 'existing', clusterArn: CLUSTER_ARN } })).toEqual([]);
+    expect(validateStreamfoldProps({ kafka: { mode: 'none' } })).toEqual([]);
+  });
+
+  it('requires a cluster ARN for an existing Kafka cluster', () => {
+    expect(validateStreamfoldProps({ kafka: { mode: 'existing' } as KafkaProps })).toEqual([
+      "kafka.clusterArn is required when kafka.mode is 'existing'",
+    ]);
+  });
+
+  it.each([
+    'arn:aws:kafka:eu-west-1:123456789012:topic/shared-kafka/0b1c2d3e/vehicle.position.v1',
+    'arn:aws:kinesis:eu-west-1:123456789012:stream/input',
+    'shared-kafka',
+  ])('rejects %s as an MSK cluster ARN', (clusterArn) => {
+    expect(validateStreamfoldProps({ kafka: { mode: 'existing', clusterArn } })).toEqual([
+      `kafka.clusterArn must be an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>), got ${clusterArn}`,
+    ]);
+  });
+
+  it('rejects Kafka settings that conflict, listing every problem at synth time', () => {
+    const build = () =>
+      buildStack({
+        kafka: {
+          mode: 'serverless',
+          clusterArn: CLUSTER_ARN,
+          pollers: { minimum: 3, maximum: 2 },
+          consumerGroupId: 'has space',
+        } as KafkaProps,
+      });
+
+    expect(build).toThrow(InvalidStreamfoldPropsError);
+    expect(build).toThrow(
+      [
+        'Invalid Streamfold stack props:',
+        "  - kafka.clusterArn is only used when kafka.mode is 'existing', not 'serverless'",
+        '  - kafka.pollers.minimum (3) must not exceed kafka.pollers.maximum (2)',
+        '  - kafka.consumerGroupId must be 1-200 characters of letters, digits and -/*:_+=.@, got has space',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps pollers within what Lambda allows for MSK, against the defaults when one bound is omitted', () => {
+    expect(validateStreamfoldProps({ kafka: { mode: 'serverless', pollers: { minimum: 0, maximum: 2001 } } })).toEqual([
+      'kafka.pollers.minimum must be a whole number from 1 to 200, got 0',
+      'kafka.pollers.maximum must be a whole number from 1 to 2000, got 2001',
+    ]);
+    expect(validateStreamfoldProps({ kafka: { mode: 'serverless', pollers: { minimum: 5 } } })).toEqual([
+      'kafka.pollers.minimum (5) must not exceed kafka.pollers.maximum (2)',
+    ]);
+  });
+
+  it('rejects an unknown Kafka mode and consumer settings without a Kafka path', () => {
+    expect(validateStreamfoldProps({ kafka: { mode: 'provisioned' } as unknown as KafkaProps })).toEqual([
+      'kafka.mode must be one of serverless, existing, none, got provisioned',
+    ]);
+    expect(validateStreamfoldProps({ kafka: { mode: 'none', pollers: { minimum: 1 } } as KafkaProps })).toEqual([
+      "kafka.pollers has no effect when kafka.mode is 'none'",
+    ]);
   });
 
   it('passes valid custom settings through to the stack', () => {

@@ -36,6 +36,7 @@ describe('SQS queues', () => {
       'DeadLetterQueue',
       'ProcessorFailureQueue',
       'BroadcasterFailureQueue',
+      'KafkaProcessorFailureQueue',
     ]);
   });
 
