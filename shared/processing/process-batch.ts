@@ -15,7 +15,7 @@ import {
 import { summarizeErrors, validateVehiclePosition } from '../events/validate.js';
 import { projectOntoShape } from '../geo.js';
 import type { Anomaly, OutputRecord, VehiclePosition, VehicleState } from '../model.js';
-import { computeEtas } from './eta.js';
+import { computeEtas, type EtaFix } from './eta.js';
 import type {
   DeadLetterMessage,
   DeadLetterSink,
@@ -30,6 +30,7 @@ import type {
 import { advanceTrack, makeAnomaly } from './vehicle-track.js';
 import {
   type Contribution,
+  closedWindowsBefore,
   mergeWindow,
   publicWindow,
   routeWindowPk,
@@ -76,10 +77,16 @@ export class ConcurrentUpdateError extends Error {
 
 const MAX_CONDITIONAL_ATTEMPTS = 8;
 const WRITE_CONCURRENCY = 16;
-/** Route windows before the current one that form the speed baseline, and the data it needs. */
+/**
+ * Closed route windows that form the speed baseline (see `closedWindowsBefore`), and the data it needs.
+ * The baseline also gives the route average a standing vehicle's ETAs fall back on.
+ */
 const BASELINE_WINDOWS = 5;
 const MIN_BASELINE_COUNT = 30;
 const MIN_BASELINE_STD_KMH = 1;
+
+/** Speed statistics of a route's closed windows, and the window starts they span (inclusive). */
+type Baseline = ReturnType<typeof speedBaseline> & { from: number; to: number };
 
 interface ValidEvent {
   event: VehiclePosition;
@@ -206,8 +213,10 @@ export async function processBatch(records: SourceRecord[], deps: ProcessorDeps)
   };
   const lateEvents: LateEvent[] = [];
   const anomalies: Anomaly[] = [];
-  const speedExtremes = new Map<string, { min: VehiclePosition; max: VehiclePosition }>();
-  const updatedStates: Array<{ prev: VehicleState | undefined; state: VehicleState }> = [];
+  /** Per vehicle and window, its folded fixes in order: the first one far from the baseline is the anomaly. */
+  const speedCandidates = new Map<string, { windowStart: number; events: VehiclePosition[] }>();
+  /** Per vehicle whose state moved: the state before the batch and every state its fixes produced, in order. */
+  const updatedStates: Array<{ prev: VehicleState | undefined; state: VehicleState; track: VehicleState[] }> = [];
   const shapesById = new Map<string, ShapeRef>();
 
   for (const [vehicleId, items] of byVehicle) {
@@ -215,6 +224,7 @@ export async function processBatch(records: SourceRecord[], deps: ProcessorDeps)
     let state = prev;
     let watermark = prev?.ts ?? Number.NEGATIVE_INFINITY;
     const seen = new Set<string>();
+    const track: VehicleState[] = [];
     for (const { event, record, position } of items) {
       const windowStart = windowStartOf(event.ts, size);
       const vehicleKey = windowKey({ pk: vehicleWindowPk(vehicleId), windowStart });
@@ -245,42 +255,35 @@ export async function processBatch(records: SourceRecord[], deps: ProcessorDeps)
       contribute({ ...base, pk: vehicleWindowPk(vehicleId), entityType: 'vehicle', entityId: vehicleId }, c);
       contribute({ ...base, pk: routeWindowPk(event.routeId), entityType: 'route', entityId: event.routeId }, c);
 
-      const extremesKey = `${vehicleId}|${event.routeId}|${windowStart}`;
-      const extremes = speedExtremes.get(extremesKey);
-      if (!extremes) speedExtremes.set(extremesKey, { min: event, max: event });
-      else {
-        if (event.speedKmh < extremes.min.speedKmh) extremes.min = event;
-        if (event.speedKmh > extremes.max.speedKmh) extremes.max = event;
-      }
+      const candidatesKey = `${vehicleId}|${windowStart}`;
+      const candidates = speedCandidates.get(candidatesKey);
+      if (candidates) candidates.events.push(event);
+      else speedCandidates.set(candidatesKey, { windowStart, events: [event] });
 
       if (event.ts > (state?.ts ?? Number.NEGATIVE_INFINITY)) {
         const shape = await shapeFor(event, reference);
         if (shape) shapesById.set(shape.shapeId, shape);
         const step = advanceTrack(state, event, shape, settings, nowIso);
         state = step.state;
+        track.push(state);
         anomalies.push(...step.anomalies);
       }
       watermark = Math.max(watermark, event.ts);
     }
-    if (state && state !== prev) updatedStates.push({ prev, state });
+    if (state && state !== prev) updatedStates.push({ prev, state, track });
   }
   stats.late = lateEvents.length;
 
   // 4. One conditional write per (key, window); on a lost race, re-read and re-merge.
   const routeRefs = [...groups.values()].filter((g) => g.id.entityType === 'route').map((g) => g.id);
   const routeWindows = await store.getWindows(routeRefs);
-  const written = new Map<string, StoredWindow>();
   const changed: StoredWindow[] = [];
   await forEachLimited([...groups.entries()], WRITE_CONCURRENCY, async ([key, group]) => {
     let existing = vehicleWindows.get(key) ?? routeWindows.get(key);
     for (let attempt = 0; attempt < MAX_CONDITIONAL_ATTEMPTS; attempt++) {
       const { item, applied } = mergeWindow(existing, group.id, group.contributions, nowIso);
-      if (applied.length === 0) {
-        if (existing) written.set(key, existing);
-        return;
-      }
+      if (applied.length === 0) return;
       if (await store.putWindow(item, existing?.version)) {
-        written.set(key, item);
         changed.push(item);
         stats.windowsWritten++;
         return;
@@ -291,66 +294,75 @@ export async function processBatch(records: SourceRecord[], deps: ProcessorDeps)
     throw new ConcurrentUpdateError(`window ${key} changed ${MAX_CONDITIONAL_ATTEMPTS} times while being written`);
   });
 
-  // 5. Speed z-scores against the route's preceding windows (one anomaly per vehicle and window at most).
-  const baselines = new Map<string, Promise<ReturnType<typeof speedBaseline>>>();
-  const baselineFor = (routeId: string, windowStart: number) => {
-    const key = `${routeId}|${windowStart}`;
-    let baseline = baselines.get(key);
-    if (!baseline) {
-      baseline = store
-        .queryRouteWindows(routeId, windowStart - BASELINE_WINDOWS * size, windowStart - size)
-        .then(speedBaseline);
-      baselines.set(key, baseline);
+  // 5. Baselines from the route's closed windows only: they hold every event they will ever hold (given
+  //    the allowed lateness), so a score does not depend on how far other vehicles and partitions have
+  //    been processed. One query per touched route window, as before.
+  const baselines = new Map<string, Baseline>();
+  await forEachLimited(routeRefs, WRITE_CONCURRENCY, async ({ routeId, windowStart }) => {
+    const range = closedWindowsBefore(windowStart, BASELINE_WINDOWS, settings);
+    const windows = await store.queryRouteWindows(routeId, range.from, range.to);
+    baselines.set(`${routeId}|${windowStart}`, { ...speedBaseline(windows), ...range });
+  });
+  const baselineOf = (routeId: string, windowStart: number) => baselines.get(`${routeId}|${windowStart}`);
+
+  // 6. Speed z-scores: per vehicle and window, the first fix (in the vehicle's order) beyond the threshold.
+  for (const { windowStart, events } of speedCandidates.values()) {
+    for (const event of events) {
+      const baseline = baselineOf(event.routeId, windowStart);
+      if (!baseline || baseline.count < MIN_BASELINE_COUNT || baseline.std < MIN_BASELINE_STD_KMH) continue;
+      const z = (event.speedKmh - baseline.mean) / baseline.std;
+      if (Math.abs(z) <= settings.speedZThreshold) continue;
+      anomalies.push(
+        makeAnomaly(
+          'speed-zscore',
+          windowStart,
+          event,
+          z,
+          {
+            speedKmh: event.speedKmh,
+            baselineMeanKmh: Math.round(baseline.mean * 10) / 10,
+            baselineStdKmh: Math.round(baseline.std * 10) / 10,
+            baselineCount: baseline.count,
+            baselineWindows: BASELINE_WINDOWS,
+            baselineFrom: baseline.from,
+            baselineTo: baseline.to + size,
+            eventId: event.eventId,
+          },
+          settings,
+          nowIso,
+        ),
+      );
+      break;
     }
-    return baseline;
-  };
-  for (const [key, { min, max }] of speedExtremes) {
-    const [, routeId, start] = key.split('|');
-    const baseline = await baselineFor(routeId!, Number(start));
-    if (baseline.count < MIN_BASELINE_COUNT || baseline.std < MIN_BASELINE_STD_KMH) continue;
-    const zOf = (e: VehiclePosition) => (e.speedKmh - baseline.mean) / baseline.std;
-    const worst = Math.abs(zOf(max)) >= Math.abs(zOf(min)) ? max : min;
-    const z = zOf(worst);
-    if (Math.abs(z) <= settings.speedZThreshold) continue;
-    anomalies.push(
-      makeAnomaly(
-        'speed-zscore',
-        Number(start),
-        worst,
-        z,
-        {
-          speedKmh: worst.speedKmh,
-          baselineMeanKmh: Math.round(baseline.mean * 10) / 10,
-          baselineStdKmh: Math.round(baseline.std * 10) / 10,
-          baselineCount: baseline.count,
-          baselineWindows: BASELINE_WINDOWS,
-          eventId: worst.eventId,
-        },
-        settings,
-        nowIso,
-      ),
-    );
   }
 
-  // 6. Late events are kept (idempotent by event id) and ETAs refreshed from each vehicle's newest fix.
+  // 7. Late events are kept (idempotent by event id); ETAs are refreshed fix by fix in each vehicle's order
+  //    and written once, from the last fix that refreshed them.
   if (lateEvents.length > 0) await deps.store.putLateEvents(lateEvents);
-  await forEachLimited(updatedStates, WRITE_CONCURRENCY, async ({ prev, state }) => {
-    const shape = state.shapeId ? shapesById.get(state.shapeId) : undefined;
+  const routeAverageOf = (state: VehicleState) => {
+    const baseline = baselineOf(state.routeId, windowStartOf(state.ts, size));
+    return baseline && baseline.count >= MIN_BASELINE_COUNT ? baseline.mean : undefined;
+  };
+  await forEachLimited(updatedStates, WRITE_CONCURRENCY, async ({ prev, state, track }) => {
     let previousShape = prev?.shapeId ? shapesById.get(prev.shapeId) : undefined;
     if (prev?.shapeId && !previousShape) {
       previousShape = (await reference.routeShapes(prev.routeId))?.get(prev.shapeId);
     }
-    const routeWindow = written.get(
-      windowKey({ pk: routeWindowPk(state.routeId), windowStart: windowStartOf(state.ts, size) }),
+    const fixes = track.map(
+      (fix): EtaFix => ({
+        state: fix,
+        shape: fix.shapeId ? shapesById.get(fix.shapeId) : undefined,
+        routeAverageKmh: routeAverageOf(fix),
+      }),
     );
-    const update = computeEtas(prev, state, shape, previousShape, routeWindow?.avgSpeedKmh, nowMs);
+    const update = computeEtas(prev, fixes, previousShape, nowMs);
     if (update.computedTs !== undefined) state.etaComputedTs = update.computedTs;
     if (update.puts.length + update.deletes.length === 0) return;
     await store.writeEtas(update.puts, update.deletes);
     stats.etasWritten += update.puts.length;
   });
 
-  // 7. Publish, then record anomalies, then states last: a retry after any failure sees the same starting
+  // 8. Publish, then record anomalies, then states last: a retry after any failure sees the same starting
   //    state, re-detects the same anomalies and re-publishes (at least once) what may not have gone out.
   const known = anomalies.length > 0 ? await store.findAnomalies(anomalies) : new Set<string>();
   const newAnomalies = anomalies.filter((a) => !known.has(a.anomalyId));
