@@ -25,7 +25,7 @@ export const settings: ProcessingSettings = {
   offRouteMeters: 150,
 };
 
-/** A straight west-east street of 4 km at lat 52.37 with a stop every kilometre. */
+/** A straight west-east road of 40 km at lat 52.37 with a stop every 10 km. */
 export const SHAPE: ShapeRef = (() => {
   const points = Array.from({ length: 41 }, (_, i) => ({ lat: 52.37, lon: 4.9 + (i * 0.1) / 6.8 }));
   const shape = withCumulativeDistance(points);
@@ -121,6 +121,58 @@ export const reference: ReferenceSource = {
   routeShapes: async (routeId) => (routeId === 'R1' ? new Map([[SHAPE.shapeId, SHAPE]]) : undefined),
   tripShapeId: async () => SHAPE.shapeId,
 };
+
+/** A small seeded random generator (mulberry32): the same seed gives the same batch splits on every run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Cuts records into consecutive batches of 1 to `maxSize` records, at random. */
+export function randomBatches<T>(records: T[], random: () => number, maxSize: number): T[][] {
+  const batches: T[][] = [];
+  for (let i = 0; i < records.length; ) {
+    const size = 1 + Math.floor(random() * maxSize);
+    batches.push(records.slice(i, i + size));
+    i += size;
+  }
+  return batches;
+}
+
+/** Attributes that say how or when an item was written rather than what the events were. */
+const BOOKKEEPING = new Set(['version', 'positions', 'eventIds', 'updatedAt', 'detectedAt', 'receivedAt', 'expiresAt']);
+
+/** Fractional numbers to 12 significant digits: sums added in another order may differ in the last bits. */
+const rounded = (_key: string, value: unknown) =>
+  typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(12)) : value;
+
+const canonical = (item: object) =>
+  JSON.stringify(
+    Object.fromEntries(
+      Object.entries(item)
+        .filter(([key]) => !BOOKKEEPING.has(key))
+        .sort(([a], [b]) => a.localeCompare(b)),
+    ),
+    rounded,
+  );
+
+/** Every read model of a memory store as sorted canonical items, bookkeeping left out, to compare two runs. */
+export function readModels(store: MemoryStore): Record<string, string[]> {
+  const items = (map: Map<string, object>) => [...map.values()].map(canonical).sort();
+  return {
+    states: items(store.states),
+    windows: items(store.windows),
+    anomalies: items(store.anomalies),
+    etas: items(store.etas),
+    lateEvents: items(store.lateEvents),
+  };
+}
 
 /** A processor wired to in-memory ports, with the clock at `now`. */
 export function pipeline(now = T0 + 3_600_000) {
