@@ -1,15 +1,19 @@
 /**
- * `npm start [-- --no-simulator --port 3000 --ws-port 3001 --seed N --vehicles 50]`
+ * `npm start [-- --no-simulator --port 3000 --ws-port 3001 --seed N --vehicles 50 --kafka --format json|avro]`
  *
  * Synthesizes the CDK app without bundling and runs its template offline: emulators, tables, streams,
  * queues, every function from source, the Kinesis event sources, the REST and WebSocket APIs, the GTFS
  * reference data and (unless `--no-simulator`) the vehicle simulator against the local REST API.
  * Prints a status line every 5 s; Ctrl-C stops everything and exits 0.
+ *
+ * `--kafka` also runs the template's MSK event sources: on a local Apache Kafka broker (Java 17 needed),
+ * or on the broker(s) in `KAFKA_BROKERS=host:port,...`; the simulator then produces to the Kafka topic
+ * (`--format json|avro`) instead of posting to the REST ingest.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type LocalStack, REPO_ROOT, startLocalStack } from './runtime/local-stack.js';
-import { runSimulator, type SimulatorHandle } from './simulate.js';
+import { DEFAULT_KAFKA_TOPIC, runSimulator, type SimulatorHandle } from './simulate.js';
 
 const GTFS_DIR = join('local', 'gtfs', 'synthetic-city');
 const STATUS_INTERVAL_MS = 5_000;
@@ -23,6 +27,8 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     vehicles: { type: 'string' },
     template: { type: 'string' },
+    kafka: { type: 'boolean', default: false },
+    format: { type: 'string', default: 'json' },
   },
 });
 
@@ -35,11 +41,15 @@ function integer(name: string, value: string | undefined): number | undefined {
 }
 
 function statusLine(stack: LocalStack, simulator: SimulatorHandle | undefined): string {
-  const { totals, lagMs } = stack.metrics();
+  const { totals, lagMs, kafkaMappings } = stack.metrics();
+  const kafkaLag = Object.values(kafkaMappings)
+    .flatMap((m) => Object.values(m.offsetLag))
+    .reduce((a, b) => a + b, 0);
+  const kafka = Object.keys(kafkaMappings).length > 0 ? `, Kafka lag ${kafkaLag} records` : '';
   const sent = simulator ? ` | simulator sent ${simulator.counters.sent}` : '';
   return (
-    `[${new Date().toISOString().slice(11, 19)}] events in ${totals.EventsAccepted ?? 0}, rejected ${totals.EventsRejected ?? 0}, ` +
-    `windows written ${totals.WindowsWritten ?? 0}, anomalies ${totals.AnomaliesDetected ?? 0}, lag ${Math.round(lagMs)} ms${sent}`
+    `[${new Date().toISOString().slice(11, 19)}] ingested ${totals.EventsAccepted ?? 0}, processed ${totals.EventsProcessed ?? 0}, rejected ${totals.EventsRejected ?? 0}, ` +
+    `windows written ${totals.WindowsWritten ?? 0}, anomalies ${totals.AnomaliesDetected ?? 0}, lag ${Math.round(lagMs)} ms${kafka}${sent}`
   );
 }
 
@@ -49,11 +59,18 @@ async function main(): Promise<void> {
   const seed = integer('seed', values.seed);
   const vehicles = integer('vehicles', values.vehicles);
 
+  const format = values.format;
+  if (format !== 'json' && format !== 'avro') throw new Error(`--format must be json or avro, got "${format}"`);
+  const existingBrokers = process.env.KAFKA_BROKERS?.split(',').map((b) => b.trim());
+  const kafka = values.kafka ? (existingBrokers ? { brokers: existingBrokers } : true) : undefined;
+
   console.log(values.template ? `reading ${values.template}` : 'synthesizing infra/app.ts (no bundling)...');
+  if (kafka === true) console.log('starting a local Apache Kafka broker (first run fetches its jars with Maven)...');
   const stack = await startLocalStack({
     port,
     wsPort,
     gtfsDir: GTFS_DIR,
+    ...(kafka ? { kafka } : {}),
     ...(values.template ? { templatePath: values.template } : {}),
   });
   let simulator: SimulatorHandle | undefined;
@@ -79,6 +96,7 @@ async function main(): Promise<void> {
     simulator = await runSimulator({
       target: stack.restUrl,
       apiKey: stack.apiKey,
+      ...(stack.kafka ? { kafka: { brokers: stack.kafka.brokers, format } } : {}),
       minutes: 0, // endless, in real time
       ...(seed !== undefined ? { seed } : {}),
       ...(vehicles !== undefined ? { vehicles } : {}),
@@ -95,8 +113,9 @@ async function main(): Promise<void> {
       `  Kinesis     ${stack.endpoints.kinesis}`,
       `  DynamoDB    ${stack.endpoints.dynamodb}`,
       `  SQS         ${stack.endpoints.sqs}`,
+      `  Kafka       ${stack.kafka ? `${stack.kafka.brokers.join(',')} (topic ${DEFAULT_KAFKA_TOPIC})` : 'off (--kafka)'}`,
       `  logs        ${logDir}/<LogicalId>.log, runtime.log`,
-      `  simulator   ${simulator ? `on (${vehicles ?? 'default'} vehicles, seed ${seed ?? 'default'})` : 'off'}`,
+      `  simulator   ${simulator ? `on (${vehicles ?? 'default'} vehicles, seed ${seed ?? 'default'}, to ${stack.kafka ? `Kafka as ${format}` : 'REST'})` : 'off'}`,
       ...stack.plan.warnings.map((w) => `  note        ${w}`),
       'Ctrl-C to stop.',
     ].join('\n'),

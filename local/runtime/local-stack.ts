@@ -2,10 +2,12 @@
  * `startLocalStack`: runs a synthesized template offline on one machine. Emulators, resources, functions
  * in worker threads, Kinesis event-source mappings, the REST API and the WebSocket API, all in process.
  */
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type Kafka, logLevel } from 'kafkajs';
+import { kafkaClient } from '../../shared/kafka/client.js';
 import { MetricCounters } from './emf.js';
 import {
   createQueue,
@@ -18,6 +20,8 @@ import {
 } from './emulators.js';
 import { type InvokeResult, LocalFunction } from './function-host.js';
 import { LOCAL_REGION, type LocalAddresses, localArn } from './intrinsics.js';
+import { type KafkaBroker, startKafkaBroker } from './kafka-broker.js';
+import { KafkaMappingPoller, type KafkaMappingStats } from './kafka-poller.js';
 import { ShardPoller, type ShardPoller as ShardPollerType, type ShardStats } from './kinesis-poller.js';
 import { type LocalStackPlan, planLocalStack, resolveEnvironment } from './plan.js';
 import { type RestServer, startRestServer } from './rest-server.js';
@@ -61,6 +65,12 @@ export interface LocalStackOptions {
   gtfsDir?: string;
   /** Logical id of the table the GTFS data goes to. @default the table bound to `REFERENCE_TABLE` */
   referenceTable?: string;
+  /**
+   * Kafka event sources: `true` starts a local Apache Kafka broker (needs Java 17), `{ brokers }` uses
+   * a running one. Without it the template's Kafka mappings do not run (a note says so).
+   * @default off
+   */
+  kafka?: boolean | { brokers: string[] };
   /** Pause of a shard poller between empty reads. @default 200 */
   pollIntervalMs?: number;
   /** Operational messages (poller and server errors). @default appended to `<logDir>/runtime.log` */
@@ -75,6 +85,8 @@ export interface LocalStackMetrics {
   byFunction: Record<string, Record<string, number>>;
   /** Per event-source mapping logical id, the stats of each shard. */
   mappings: Record<string, ShardStats[]>;
+  /** Per Kafka event-source mapping logical id, its consumer's stats. */
+  kafkaMappings: Record<string, KafkaMappingStats>;
   /** Highest lag across shards: max of MillisBehindLatest and the last batch's iterator age. */
   lagMs: number;
 }
@@ -89,6 +101,8 @@ export interface LocalStack {
   wsManagementUrl: string;
   apiKey: string;
   endpoints: { kinesis: string; dynamodb: string; sqs: string };
+  /** The Kafka cluster the Kafka mappings read, when `options.kafka` is on; `broker` when we started it. */
+  kafka?: { brokers: string[]; broker?: KafkaBroker };
   /** Logical id → local name (streams, tables, functions) or URL (queues). */
   resources: Record<string, string>;
   plan: LocalStackPlan;
@@ -277,6 +291,41 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       pollers.set(mapping.logicalId, shardPollers);
     }
 
+    const kafkaPollers = new Map<string, KafkaMappingPoller>();
+    let kafka: LocalStack['kafka'];
+    if (plan.kafkaMappings.length > 0 && !options.kafka) {
+      log('note: Kafka event sources are off (start with --kafka or set KAFKA_BROKERS)');
+    } else if (options.kafka) {
+      kafka = await startKafka(options.kafka, plan, root, log, cleanup);
+      const client = kafkaClient({
+        brokers: kafka.brokers,
+        clientId: 'streamfold-local-esm',
+        logLevel: logLevel.ERROR,
+      });
+      await createKafkaTopics(client, plan, log);
+      cleanup.push(async () => {
+        await Promise.all([...kafkaPollers.values()].map((p) => p.stop()));
+      });
+      for (const mapping of plan.kafkaMappings) {
+        const fn = functions.get(mapping.functionLogicalId);
+        if (!fn || !mapping.enabled) continue;
+        const onFailureQueueUrl = mapping.onFailureQueueLogicalId
+          ? resources[mapping.onFailureQueueLogicalId]
+          : undefined;
+        const poller = new KafkaMappingPoller({
+          kafka: client,
+          sqs: emulators.sqs,
+          mapping,
+          source: { eventSourceArn: mapping.eventSourceArn, bootstrapServers: kafka.brokers.join(',') },
+          fn,
+          ...(onFailureQueueUrl ? { onFailureQueueUrl } : {}),
+          log,
+        });
+        kafkaPollers.set(mapping.logicalId, poller);
+        await poller.start();
+      }
+    }
+
     let stopping: Promise<void> | undefined;
     return {
       restUrl: rest.url,
@@ -284,6 +333,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       wsManagementUrl: ws?.managementUrl ?? '',
       apiKey,
       endpoints: emulators.endpoints,
+      ...(kafka ? { kafka } : {}),
       resources,
       plan,
       startupMs: Date.now() - started,
@@ -295,7 +345,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           0,
           ...[...pollers.values()].flat().map((p) => Math.max(p.stats.millisBehindLatest, p.stats.iteratorAgeMs)),
         );
-        return { ...snapshot, mappings, lagMs };
+        const kafkaMappings = Object.fromEntries([...kafkaPollers].map(([id, p]) => [id, structuredClone(p.stats)]));
+        return { ...snapshot, mappings, kafkaMappings, lagMs };
       },
       stop: () => {
         // Pollers first (drain the batch in flight), then servers, workers, emulators: reverse start order.
@@ -306,6 +357,53 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   } catch (error) {
     await runCleanup();
     throw error;
+  }
+}
+
+/** Starts a broker (in a fresh data dir under `.local/kafka/`) or takes the given one. */
+async function startKafka(
+  option: true | { brokers: string[] },
+  plan: LocalStackPlan,
+  root: string,
+  log: (message: string) => void,
+  cleanup: (() => Promise<void>)[],
+): Promise<{ brokers: string[]; broker?: KafkaBroker }> {
+  if (option !== true) return { brokers: option.brokers };
+  const parent = join(root, '.local', 'kafka');
+  mkdirSync(parent, { recursive: true });
+  // Fresh every start, like the in-memory emulators: committed offsets must not outlive the tables.
+  const dataDir = mkdtempSync(join(parent, 'broker-'));
+  cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const partitions = Math.max(1, ...plan.kafkaTopics.map((t) => t.partitions));
+  const broker = await startKafkaBroker({ dataDir, defaultPartitions: partitions });
+  cleanup.push(() => broker.stop());
+  log(`Kafka broker on ${broker.bootstrapServers} (data ${dataDir})`);
+  return { brokers: [broker.bootstrapServers], broker };
+}
+
+/** Creates the template's topics, and any topic a mapping reads that the template does not declare. */
+async function createKafkaTopics(client: Kafka, plan: LocalStackPlan, log: (message: string) => void): Promise<void> {
+  const topics = new Map(plan.kafkaTopics.map((t) => [t.name, t.partitions]));
+  for (const mapping of plan.kafkaMappings) {
+    for (const topic of mapping.topics) {
+      if (topics.has(topic)) continue;
+      log(`note: topic ${topic} of ${mapping.logicalId} is not declared in the template; creating it with 1 partition`);
+      topics.set(topic, 1);
+    }
+  }
+  const admin = client.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = [...topics].filter(([name]) => !existing.has(name));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map(([topic, numPartitions]) => ({ topic, numPartitions })),
+      });
+    }
+  } finally {
+    await admin.disconnect();
   }
 }
 

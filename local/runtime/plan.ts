@@ -202,6 +202,15 @@ export const IGNORED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::ApiGatewayV2::RouteResponse': 'read: routes with one send their response back',
   'AWS::ApiGatewayV2::Stage': 'read for the stage name; throttling and access logs are not emulated',
   'AWS::CDK::Metadata': 'CDK bookkeeping',
+  'AWS::EC2::VPC': "MSK's network: locally everything is on loopback",
+  'AWS::EC2::Subnet': "MSK's network: locally everything is on loopback",
+  'AWS::EC2::RouteTable': "MSK's network: locally everything is on loopback",
+  'AWS::EC2::SubnetRouteTableAssociation': "MSK's network: locally everything is on loopback",
+  'AWS::EC2::FlowLog': 'no VPC locally',
+  'AWS::EC2::VPCEndpoint': 'the local services are reached on loopback directly',
+  'AWS::EC2::SecurityGroup': 'no network isolation locally',
+  'AWS::EC2::SecurityGroupIngress': 'no network isolation locally',
+  'AWS::EC2::SecurityGroupEgress': 'no network isolation locally',
 };
 
 /** Metadata key naming a function's source entry (set by the CDK construct). */

@@ -5,9 +5,14 @@
 import type { Producer } from 'kafkajs';
 import { encodeEvent, type WireFormat } from '../../shared/events/wire-format.js';
 import type { VehiclePosition } from '../../shared/generated/schemas.js';
-import type { Sender, SendResult } from './senders.js';
+import { backoff, type RetryOptions, type Sender, type SendResult, sleep } from './senders.js';
 
-export interface KafkaSenderOptions {
+/** Longest pause between two sends of a batch. */
+const MAX_RETRY_DELAY_MS = 2_000;
+
+export interface KafkaSenderOptions extends Pick<RetryOptions, 'baseDelayMs'> {
+  /** How long a batch is re-sent while the cluster is unreachable. @default 60_000 */
+  retryForMs?: number;
   /** A connected producer (see `idempotentProducer` in shared/kafka/client.ts). */
   producer: Producer;
   topic: string;
@@ -35,24 +40,50 @@ export function encodeEmission(event: unknown, format: WireFormat): Buffer {
 }
 
 /**
- * Produces batches to `topic`. The idempotent producer retries on its own (a broker restart only
- * delays a send); a send that still throws counts its events as failed.
+ * Whether a kafkajs error may go away by itself (a broker restarting, a leader moving): kafkajs marks
+ * those retriable, and wraps them in a non-retriable error once its own retries ran out or every seed
+ * broker refused the connection, so the whole cause chain is looked at.
+ */
+function transient(error: unknown): boolean {
+  for (
+    let e = error as { retriable?: boolean; name?: string; cause?: unknown } | undefined;
+    e;
+    e = e.cause as typeof e
+  ) {
+    if (e.retriable === true || e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSNumberOfRetriesExceeded') {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Produces batches to `topic`, keyed by vehicleId. kafkajs retries inside a send; when a broker outage
+ * outlasts those retries, the batch is sent again, with backoff, for up to `retryForMs`. A re-sent
+ * batch may repeat records that did reach the log: the processor counts an event id once.
  */
 export function kafkaSender(options: KafkaSenderOptions): Sender {
+  const retryForMs = options.retryForMs ?? 60_000;
+  const baseDelayMs = options.baseDelayMs ?? 250;
   return {
     maxBatch: KAFKA_MAX_BATCH,
     async send(batch): Promise<SendResult> {
-      try {
-        await options.producer.send({
-          topic: options.topic,
-          messages: batch.map((emission) => ({
-            key: emission.vehicleId,
-            value: encodeEmission(emission.event, options.format),
-          })),
-        });
-        return { accepted: batch.length, rejected: 0, failed: 0, rejections: [] };
-      } catch (error) {
-        return { accepted: 0, rejected: 0, failed: batch.length, rejections: [{ error: (error as Error).message }] };
+      const messages = batch.map((emission) => ({
+        key: emission.vehicleId,
+        value: encodeEmission(emission.event, options.format),
+      }));
+      const started = Date.now();
+      for (let attempt = 0; ; attempt++) {
+        if (attempt > 0) await sleep(Math.min(backoff(attempt, baseDelayMs), MAX_RETRY_DELAY_MS));
+        try {
+          await options.producer.send({ topic: options.topic, messages });
+          return { accepted: batch.length, rejected: 0, failed: 0, rejections: [] };
+        } catch (error) {
+          if (!transient(error) || Date.now() - started >= retryForMs) {
+            const problem = `${(error as Error).name}: ${(error as Error).message}`;
+            return { accepted: 0, rejected: 0, failed: batch.length, rejections: [{ error: problem }] };
+          }
+        }
       }
     },
   };

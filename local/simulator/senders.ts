@@ -50,7 +50,7 @@ export const REST_MAX_EVENTS = 500;
 export const REST_MAX_BYTES = 1_000_000;
 const KINESIS_MAX_RECORDS = 500;
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
     const timer = setTimeout(resolve, ms);
@@ -63,7 +63,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
       { once: true },
     );
   });
-const backoff = (attempt: number, base: number) => Math.random() * base * 2 ** attempt;
+/** Full-jitter exponential backoff for attempt `attempt` (1-based retries). */
+export const backoff = (attempt: number, base: number) => Math.random() * base * 2 ** attempt;
 const MAX_REJECTIONS_KEPT = 5;
 
 /** Splits events into request bodies within the ingest limits (count and serialized size). */
