@@ -14,9 +14,9 @@ import {
   type WorkloadSummary,
 } from '../../local/simulator/workload.js';
 import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
-import type { Anomaly, StopEta, VehicleState, WindowAggregate } from '../../shared/model.js';
+import type { Anomaly, StopEta, VehicleState } from '../../shared/model.js';
 import { ETA_REFRESH_MS } from '../../shared/processing/eta.js';
-import { type ExpectedFold, expectedFold } from '../helpers/expected-fold.js';
+import { type ExpectedFold, expectedFold, expectServedWindows } from '../helpers/expected-fold.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000 };
@@ -131,27 +131,7 @@ describe('pipeline end to end', () => {
   });
 
   it('aggregates every route window exactly as a recomputation from the generated events', async () => {
-    const routes = new Set([...expected.windows.values()].map((w) => w.routeId));
-    const from = Math.min(...[...expected.windows.values()].map((w) => w.windowStart));
-    for (const routeId of routes) {
-      const { status, body } = await get<{ items: Array<WindowAggregate & { lateEvents: number }> }>(
-        `/v1/routes/${routeId}/metrics?from=${from}&to=${Date.now()}&limit=500`,
-      );
-      expect(status).toBe(200);
-      const want = [...expected.windows.values()].filter((w) => w.routeId === routeId && w.count > 0);
-      expect(body.items.map((w) => w.windowStart).sort()).toEqual(want.map((w) => w.windowStart).sort());
-      for (const window of body.items) {
-        const w = expected.windows.get(`${routeId}|${window.windowStart}`)!;
-        expect(window).toMatchObject({
-          count: w.count,
-          minSpeedKmh: w.minSpeedKmh,
-          maxSpeedKmh: w.maxSpeedKmh,
-          distinctVehicles: w.vehicles.size,
-        });
-        expect(window.avgSpeedKmh).toBeCloseTo(w.sumSpeedKmh / w.count, 6);
-        expect(window.lateEvents).toBe(w.late);
-      }
-    }
+    await expectServedWindows(stack.restUrl, expected);
   });
 
   it('serves ETAs for stops ahead of the vehicles', async () => {

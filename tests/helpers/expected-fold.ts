@@ -3,6 +3,7 @@
  * the pipeline's documented rules (docs/exactly-once.md), independently of the processor's code paths.
  */
 
+import { expect } from 'vitest';
 import type { Emission } from '../../local/simulator/workload.js';
 import { validateVehiclePosition } from '../../shared/events/validate.js';
 import type { VehiclePosition } from '../../shared/model.js';
@@ -84,4 +85,43 @@ export function expectedFold(
     if (!latest || event.ts > latest.ts) result.latest.set(event.vehicleId, event);
   }
   return result;
+}
+
+/** A route window as `GET /v1/routes/{routeId}/metrics` returns it. */
+interface ServedWindow {
+  windowStart: number;
+  count: number;
+  minSpeedKmh: number;
+  maxSpeedKmh: number;
+  avgSpeedKmh: number;
+  distinctVehicles: number;
+  lateEvents: number;
+}
+
+/**
+ * Asserts that the REST API serves exactly the expected route windows (none missing, none extra, every
+ * count, speed extreme, average, distinct-vehicle and late count equal): nothing lost, nothing twice.
+ */
+export async function expectServedWindows(restUrl: string, expected: ExpectedFold): Promise<void> {
+  const windows = [...expected.windows.values()];
+  const from = Math.min(...windows.map((w) => w.windowStart));
+  for (const routeId of new Set(windows.map((w) => w.routeId))) {
+    const response = await fetch(`${restUrl}/v1/routes/${routeId}/metrics?from=${from}&to=${Date.now()}&limit=500`);
+    expect(response.status).toBe(200);
+    const { items } = (await response.json()) as { items: ServedWindow[] };
+    const want = windows.filter((w) => w.routeId === routeId && w.count > 0);
+    expect(items.map((w) => w.windowStart).sort()).toEqual(want.map((w) => w.windowStart).sort());
+    for (const window of items) {
+      const w = expected.windows.get(`${routeId}|${window.windowStart}`);
+      expect(w, `${routeId} window ${window.windowStart}`).toBeDefined();
+      expect(window).toMatchObject({
+        count: w?.count,
+        minSpeedKmh: w?.minSpeedKmh,
+        maxSpeedKmh: w?.maxSpeedKmh,
+        distinctVehicles: w?.vehicles.size,
+        lateEvents: w?.late,
+      });
+      expect(window.avgSpeedKmh).toBeCloseTo((w?.sumSpeedKmh ?? 0) / (w?.count ?? 1), 6);
+    }
+  }
 }
