@@ -296,7 +296,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (plan.kafkaMappings.length > 0 && !options.kafka) {
       log('note: Kafka event sources are off (start with --kafka or set KAFKA_BROKERS)');
     } else if (options.kafka) {
-      kafka = await startKafka(options.kafka, plan, root, log, cleanup);
+      kafka = await startKafka(options.kafka, plan, root, logDir, log, cleanup);
       const client = kafkaClient({
         brokers: kafka.brokers,
         clientId: 'streamfold-local-esm',
@@ -365,6 +365,7 @@ async function startKafka(
   option: true | { brokers: string[] },
   plan: LocalStackPlan,
   root: string,
+  logDir: string,
   log: (message: string) => void,
   cleanup: (() => Promise<void>)[],
 ): Promise<{ brokers: string[]; broker?: KafkaBroker }> {
@@ -375,7 +376,9 @@ async function startKafka(
   const dataDir = mkdtempSync(join(parent, 'broker-'));
   cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
   const partitions = Math.max(1, ...plan.kafkaTopics.map((t) => t.partitions));
-  const broker = await startKafkaBroker({ dataDir, defaultPartitions: partitions });
+  // The log outlives the data dir, next to the functions' logs.
+  const logFile = join(logDir, 'kafka-broker.log');
+  const broker = await startKafkaBroker({ dataDir, defaultPartitions: partitions, logFile });
   cleanup.push(() => broker.stop());
   log(`Kafka broker on ${broker.bootstrapServers} (data ${dataDir})`);
   return { brokers: [broker.bootstrapServers], broker };
