@@ -1,7 +1,7 @@
 /** The shapes Lambda gives an MSK consumer and its on-failure destination, built from local Kafka messages. */
 import type { MSKEvent, MSKRecord } from 'aws-lambda';
 import type { FailureCondition, SequencedRecord } from './esm-decisions.js';
-import type { FailureDetails } from './kinesis-events.js';
+import { type FailureDetails, failureEnvelope } from './kinesis-events.js';
 
 /** A message read from a local topic-partition; `sequenceNumber` is its offset (for the shared ESM decisions). */
 export interface PartitionRecord extends SequencedRecord {
@@ -83,19 +83,7 @@ export function buildKafkaOnFailureRecord(
   const last = records.at(-1);
   if (!first || !last) throw new RangeError('an on-failure record describes at least one record');
   return {
-    requestContext: {
-      requestId: details.requestId,
-      functionArn: details.functionArn,
-      condition: details.condition,
-      approximateInvokeCount: details.invokeCount,
-    },
-    responseContext: {
-      statusCode: 200,
-      executedVersion: '$LATEST',
-      ...(details.functionError ? { functionError: details.functionError } : {}),
-    },
-    version: '1.0',
-    timestamp: details.now.toISOString(),
+    ...failureEnvelope(details),
     KafkaBatchInfo: {
       batchSize: records.length,
       eventSourceArn: source.eventSourceArn,

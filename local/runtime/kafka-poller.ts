@@ -10,6 +10,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { runBatch } from './batch-runner.js';
 import type { FailureCondition, InvocationOutcome } from './esm-decisions.js';
 import { buildKafkaOnFailureRecord, buildMskEvent, type KafkaSource, type PartitionRecord } from './kafka-events.js';
+import { failureDetails } from './kinesis-events.js';
 import type { InvokableFunction } from './kinesis-poller.js';
 import type { KafkaMappingPlan } from './plan.js';
 
@@ -166,14 +167,11 @@ export class KafkaMappingPoller {
       this.log(`dropped ${records.length} record(s) (${condition}); the mapping has no on-failure destination`);
       return;
     }
-    const record = buildKafkaOnFailureRecord(source, records, {
-      requestId: crypto.randomUUID(),
-      functionArn: fn.arn,
-      condition,
-      invokeCount,
-      ...(functionError ? { functionError } : {}),
-      now: new Date(),
-    });
+    const record = buildKafkaOnFailureRecord(
+      source,
+      records,
+      failureDetails(fn.arn, condition, invokeCount, functionError),
+    );
     // Not sent = not given up on: the error fails the batch, the offset stays uncommitted, it is read again.
     await sqs.send(new SendMessageCommand({ QueueUrl: onFailureQueueUrl, MessageBody: JSON.stringify(record) }));
     this.stats.onFailureMessages += 1;

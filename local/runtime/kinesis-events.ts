@@ -72,15 +72,25 @@ export interface FailureDetails {
   now: Date;
 }
 
-/** Builds the on-failure record for records given up on (in shard order, non-empty). */
-export function buildOnFailureRecord(
-  source: ShardSource,
-  records: readonly ShardRecord[],
-  details: FailureDetails,
-): KinesisOnFailureRecord {
-  const first = records[0];
-  const last = records.at(-1);
-  if (!first || !last) throw new RangeError('an on-failure record describes at least one record');
+/** Details of giving up now, with a fresh request id. */
+export function failureDetails(
+  functionArn: string,
+  condition: FailureCondition,
+  invokeCount: number,
+  functionError: string | undefined,
+): FailureDetails {
+  return {
+    requestId: crypto.randomUUID(),
+    functionArn,
+    condition,
+    invokeCount,
+    ...(functionError ? { functionError } : {}),
+    now: new Date(),
+  };
+}
+
+/** The part of an on-failure record every event source shares: what was invoked and how it ended. */
+export function failureEnvelope(details: FailureDetails) {
   return {
     requestContext: {
       requestId: details.requestId,
@@ -93,8 +103,22 @@ export function buildOnFailureRecord(
       executedVersion: '$LATEST',
       ...(details.functionError ? { functionError: details.functionError } : {}),
     },
-    version: '1.0',
+    version: '1.0' as const,
     timestamp: details.now.toISOString(),
+  };
+}
+
+/** Builds the on-failure record for records given up on (in shard order, non-empty). */
+export function buildOnFailureRecord(
+  source: ShardSource,
+  records: readonly ShardRecord[],
+  details: FailureDetails,
+): KinesisOnFailureRecord {
+  const first = records[0];
+  const last = records.at(-1);
+  if (!first || !last) throw new RangeError('an on-failure record describes at least one record');
+  return {
+    ...failureEnvelope(details),
     KinesisBatchInfo: {
       shardId: source.shardId,
       startSequenceNumber: first.sequenceNumber,

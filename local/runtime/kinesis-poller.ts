@@ -9,7 +9,13 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { runBatch } from './batch-runner.js';
 import type { FailureCondition, InvocationOutcome } from './esm-decisions.js';
 import type { InvokeResult } from './function-host.js';
-import { buildKinesisEvent, buildOnFailureRecord, type ShardRecord, type ShardSource } from './kinesis-events.js';
+import {
+  buildKinesisEvent,
+  buildOnFailureRecord,
+  failureDetails,
+  type ShardRecord,
+  type ShardSource,
+} from './kinesis-events.js';
 import type { KinesisMappingPlan } from './plan.js';
 
 /** The function a poller invokes. */
@@ -194,14 +200,11 @@ export class ShardPoller {
     this.stats.recordsFailed += records.length;
     this.stats.checkpoint = records.at(-1)?.sequenceNumber ?? this.stats.checkpoint;
     const { onFailureQueueUrl, sqs, fn } = this.options;
-    const record = buildOnFailureRecord(this.source, records, {
-      requestId: crypto.randomUUID(),
-      functionArn: fn.arn,
-      condition,
-      invokeCount,
-      ...(functionError ? { functionError } : {}),
-      now: new Date(),
-    });
+    const record = buildOnFailureRecord(
+      this.source,
+      records,
+      failureDetails(fn.arn, condition, invokeCount, functionError),
+    );
     if (!onFailureQueueUrl) {
       this.log(`dropped ${records.length} record(s) (${condition}); the mapping has no on-failure destination`);
       return;
