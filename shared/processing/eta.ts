@@ -148,10 +148,11 @@ export function planEtas(
 }
 
 /**
- * The ETA writes of one batch for one vehicle. `fixes` are the states its fixes produced, in order (the
- * last one is the state after the batch); `previousShape` is the shape of `prev`. Rows come from the
- * last refreshing fix, minus the stops passed since it (processing the fixes one at a time would have
- * put them, then deleted them).
+ * The ETA writes of one batch for one vehicle, exactly as processing its fixes one at a time would leave
+ * them. `fixes` are the states its fixes produced, in order (the last one is the state after the batch);
+ * `previousShape` is the shape of `prev`. Stops are deleted step by step (fix to fix, so a vehicle that
+ * jitters back and forth over a stop ends the same however the fixes were batched); rows come from the
+ * last refreshing fix, minus the stops passed in any step after it.
  */
 export function computeEtas(
   prev: VehicleState | undefined,
@@ -162,20 +163,28 @@ export function computeEtas(
   const last = fixes.at(-1);
   if (!last) return { puts: [], deletes: [] };
   const { anchor, computedTs } = planEtas(prev, fixes);
-  const deletes = obsoleteEtas(prev, last.state, previousShape);
-  let puts: StopEta[] = [];
-  if (anchor?.shape && anchor.state.distanceAlongM !== undefined) {
-    // The anchor is on the final run, so the last fix lies on the same shape.
-    const end = last.state.distanceAlongM ?? anchor.state.distanceAlongM;
-    const passed = new Set(stopsPassed(anchor.shape, anchor.state.distanceAlongM, end));
-    puts = etaRowsFrom(anchor, nowMs).filter((row) => !passed.has(row.stopId));
+  const deletes = new Map<string, EtaDelete>();
+  const passedSinceAnchor = new Set<string>();
+  let before = prev;
+  let beforeShape = previousShape;
+  for (const fix of fixes) {
+    for (const obsolete of obsoleteEtas(before, fix.state, beforeShape)) {
+      deletes.set(obsolete.stopId, obsolete);
+      if (anchor && fixes.indexOf(anchor) < fixes.indexOf(fix)) passedSinceAnchor.add(obsolete.stopId);
+    }
+    before = fix.state;
+    beforeShape = fix.shape;
   }
-  // A stop both passed on the old shape and ahead on the new one keeps its fresh ETA (and one batch
-  // may not put and delete the same key).
+  const puts =
+    anchor?.shape && anchor.state.distanceAlongM !== undefined
+      ? etaRowsFrom(anchor, nowMs).filter((row) => !passedSinceAnchor.has(row.stopId))
+      : [];
+  // A stop passed before the anchor but ahead of it again keeps its fresh ETA (and one batch may not
+  // put and delete the same key).
   const ahead = new Set(puts.map((p) => p.stopId));
   return {
     puts,
-    deletes: deletes.filter((d) => !ahead.has(d.stopId)),
+    deletes: [...deletes.values()].filter((d) => !ahead.has(d.stopId)),
     ...(computedTs !== undefined ? { computedTs } : {}),
   };
 }

@@ -62,6 +62,11 @@ const EMISSIONS: Emission[] = (() => {
   });
   // S stands still from minute 1: its ETAs need the route average, which exists from window 3 on.
   const s = drive('S', { offsetMs: 4000, startMs: 60_000, fromM: 9900, metresPerFix: 0, speed: () => 0 });
+  // J stands at a stop and its GPS jitters 3 m either side of it: the stop is passed, un-passed and
+  // passed again, fix by fix, which must not depend on where batches are cut.
+  const j = drive('J', { offsetMs: 2500, startMs: 120_000, fromM: 10_000, metresPerFix: 0, speed: () => 0 }).map(
+    (emission, i) => ({ ...emission, event: { ...emission.event, lon: lonAt(10_000 + (i % 2 === 0 ? -3 : 3)) } }),
+  );
   const extra: Emission[] = [
     // A late event: its window closed minutes ago for A.
     {
@@ -76,13 +81,13 @@ const EMISSIONS: Emission[] = (() => {
     // A producer retry: the same event of C again.
     { sendTs: T0 + 360_500, event: c[70]!.event },
   ];
-  return [...a, ...b, ...c, ...d, ...f, ...s, ...extra].sort((x, y) => x.sendTs - y.sendTs);
+  return [...a, ...b, ...c, ...d, ...f, ...s, ...j, ...extra].sort((x, y) => x.sendTs - y.sendTs);
 })();
 
 const SHARD = 'shardId-000000000000';
 const PARTITIONS = [
   { shardId: 'shardId-000000000000', vehicles: new Set(['A', 'S', 'F']) },
-  { shardId: 'shardId-000000000001', vehicles: new Set(['B', 'C', 'D']) },
+  { shardId: 'shardId-000000000001', vehicles: new Set(['B', 'C', 'D', 'J']) },
 ];
 /** How far (event time) one partition may run ahead of the other: less than the allowed lateness (120 s). */
 const MAX_SKEW_MS = 60_000;
@@ -135,7 +140,7 @@ describe('read models independent of batching and partitioning', () => {
     // The first fix beyond the threshold in F's order, not the most extreme one of a batch.
     expect(speeding).toHaveLength(1);
     expect(speeding[0]!.evidence).toMatchObject({ eventId: `F-${OUTLIER_FIXES[0]}`, speedKmh: 80 });
-    expect(anomalies.filter((a) => a.type === 'stalled').map((a) => a.vehicleId)).toEqual(['S']);
+    expect(anomalies.filter((a) => a.type === 'stalled').map((a) => a.vehicleId)).toEqual(['S', 'J']);
 
     const etas = [...reference.etas.values()];
     expect(etas.filter((e) => e.vehicleId === 'S').map((e) => e.basis)).toEqual(
