@@ -125,3 +125,15 @@ export async function expectServedWindows(restUrl: string, expected: ExpectedFol
     }
   }
 }
+
+/**
+ * The payloads a stream processor (Kinesis or Kafka) dead-letters for these emissions, as JSON text: one
+ * per invalid event, except that a JSON array on a stream is a batch of events, each judged on its own
+ * (the REST ingest instead rejects the array as one event).
+ */
+export function streamDeadLetterPayloads(emissions: Emission[], now = Date.now()): string[] {
+  return emissions
+    .filter((e) => !validateVehiclePosition(e.event, now).ok)
+    .flatMap((e) => (Array.isArray(e.event) ? e.event : [e.event]))
+    .map((event) => JSON.stringify(event));
+}
