@@ -13,6 +13,11 @@ import {
   splitExpired,
 } from './esm-decisions.js';
 
+/** Pause before retry number `retries` of a failed batch: `baseMs` times the retry number, at most 1 s. */
+export function retryPauseMs(retries: number, baseMs = 100): number {
+  return Math.min(baseMs * retries, 1000);
+}
+
 /** What a source does for the batch runner. */
 export interface BatchCallbacks<R extends SequencedRecord> {
   invoke(records: R[]): Promise<InvocationOutcome>;
@@ -25,7 +30,7 @@ export interface BatchCallbacks<R extends SequencedRecord> {
     invokeCount: number,
     functionError: string | undefined,
   ): Promise<void>;
-  /** Waits before retry number `retries`; resolves early when stopping. */
+  /** Waits before retry number `retries` (see {@link retryPauseMs}); resolves early when stopping. */
   pauseBeforeRetry(retries: number): Promise<void>;
   /** True once the mapping is stopping: retries are abandoned, the attempt in flight finishes. */
   stopping(): boolean;

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { runBatch } from './batch-runner.js';
+import { retryPauseMs, runBatch } from './batch-runner.js';
 import type { FailureCondition, InvocationOutcome } from './esm-decisions.js';
 import { buildKafkaOnFailureRecord, buildMskEvent, type KafkaSource, type PartitionRecord } from './kafka-events.js';
 import { failureDetails } from './kinesis-events.js';
@@ -124,9 +124,9 @@ export class KafkaMappingPoller {
           done = given.at(-1) ?? done;
         },
         pauseBeforeRetry: (retries) =>
-          sleep(Math.min((this.options.retryDelayMs ?? 100) * retries, 1000), undefined, {
-            signal: this.abort.signal,
-          }).catch(() => undefined),
+          sleep(retryPauseMs(retries, this.options.retryDelayMs), undefined, { signal: this.abort.signal }).catch(
+            () => undefined,
+          ),
         stopping: () => this.abort.signal.aborted,
       });
       if (done) await this.commit(batch.topic, batch.partition, done.offset, resolveOffset);

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type _Record, GetRecordsCommand, GetShardIteratorCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { runBatch } from './batch-runner.js';
+import { retryPauseMs, runBatch } from './batch-runner.js';
 import type { FailureCondition, InvocationOutcome } from './esm-decisions.js';
 import type { InvokeResult } from './function-host.js';
 import {
@@ -186,7 +186,7 @@ export class ShardPoller {
       },
       giveUp: (records, condition, invokeCount, functionError) =>
         this.giveUp(records, condition, invokeCount, functionError),
-      pauseBeforeRetry: (retries) => this.pause(Math.min((this.options.retryDelayMs ?? 100) * retries, 1000)),
+      pauseBeforeRetry: (retries) => this.pause(retryPauseMs(retries, this.options.retryDelayMs)),
       stopping: () => this.stopping,
     });
   }

@@ -23,7 +23,7 @@ import { LOCAL_REGION, type LocalAddresses, localArn } from './intrinsics.js';
 import { type KafkaBroker, startKafkaBroker } from './kafka-broker.js';
 import { KafkaMappingPoller, type KafkaMappingStats } from './kafka-poller.js';
 import { ShardPoller, type ShardPoller as ShardPollerType, type ShardStats } from './kinesis-poller.js';
-import { type LocalStackPlan, planLocalStack, resolveEnvironment } from './plan.js';
+import { type FailureHandlingPlan, type LocalStackPlan, planLocalStack, resolveEnvironment } from './plan.js';
 import { type RestServer, startRestServer } from './rest-server.js';
 import { type CfnTemplate, readTemplate, synthesizeTemplate } from './template.js';
 import { type LocalWebSocketServer, startWebSocketServer } from './ws-server.js';
@@ -262,6 +262,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     );
 
+    const onFailureQueueUrlOf = (mapping: FailureHandlingPlan) =>
+      mapping.onFailureQueueLogicalId ? resources[mapping.onFailureQueueLogicalId] : undefined;
     const pollers = new Map<string, ShardPollerType[]>();
     cleanup.push(async () => {
       await Promise.all([...pollers.values()].flat().map((p) => p.stop()));
@@ -269,9 +271,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const mapping of plan.kinesisMappings) {
       const fn = functions.get(mapping.functionLogicalId);
       if (!fn || !mapping.enabled) continue;
-      const onFailureQueueUrl = mapping.onFailureQueueLogicalId
-        ? resources[mapping.onFailureQueueLogicalId]
-        : undefined;
+      const onFailureQueueUrl = onFailureQueueUrlOf(mapping);
       const shardPollers = (shardIds.get(mapping.streamLogicalId) ?? []).map(
         (shardId) =>
           new ShardPoller({
@@ -296,7 +296,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (plan.kafkaMappings.length > 0 && !options.kafka) {
       log('note: Kafka event sources are off (start with --kafka or set KAFKA_BROKERS)');
     } else if (options.kafka) {
-      kafka = await startKafka(options.kafka, plan, root, logDir, log, cleanup);
+      kafka = await startKafka(options.kafka, root, logDir, log, cleanup);
       const client = kafkaClient({
         brokers: kafka.brokers,
         clientId: 'streamfold-local-esm',
@@ -309,9 +309,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       for (const mapping of plan.kafkaMappings) {
         const fn = functions.get(mapping.functionLogicalId);
         if (!fn || !mapping.enabled) continue;
-        const onFailureQueueUrl = mapping.onFailureQueueLogicalId
-          ? resources[mapping.onFailureQueueLogicalId]
-          : undefined;
+        const onFailureQueueUrl = onFailureQueueUrlOf(mapping);
         const poller = new KafkaMappingPoller({
           kafka: client,
           sqs: emulators.sqs,
@@ -363,7 +361,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 /** Starts a broker (in a fresh data dir under `.local/kafka/`) or takes the given one. */
 async function startKafka(
   option: true | { brokers: string[] },
-  plan: LocalStackPlan,
   root: string,
   logDir: string,
   log: (message: string) => void,
@@ -375,10 +372,10 @@ async function startKafka(
   // Fresh every start, like the in-memory emulators: committed offsets must not outlive the tables.
   const dataDir = mkdtempSync(join(parent, 'broker-'));
   cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-  const partitions = Math.max(1, ...plan.kafkaTopics.map((t) => t.partitions));
   // The log outlives the data dir, next to the functions' logs.
   const logFile = join(logDir, 'kafka-broker.log');
-  const broker = await startKafkaBroker({ dataDir, defaultPartitions: partitions, logFile });
+  // Topics are created explicitly (createKafkaTopics), with the template's partition counts.
+  const broker = await startKafkaBroker({ dataDir, logFile });
   cleanup.push(() => broker.stop());
   log(`Kafka broker on ${broker.bootstrapServers} (data ${dataDir})`);
   return { brokers: [broker.bootstrapServers], broker };

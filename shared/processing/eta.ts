@@ -106,8 +106,8 @@ export function stopsPassed(shape: ShapeRef, fromM: number, toM: number): string
 }
 
 /**
- * The ETA items a batch makes obsolete, from the vehicle's state before it to its state after it: stops
- * passed on the same run, or every stop ahead on the shape it left.
+ * The ETA items one step of a vehicle makes obsolete, from one state to the next: stops passed on the
+ * same run, or every stop ahead on the shape it left.
  */
 export function obsoleteEtas(
   prev: VehicleState | undefined,
@@ -163,14 +163,15 @@ export function computeEtas(
   const last = fixes.at(-1);
   if (!last) return { puts: [], deletes: [] };
   const { anchor, computedTs } = planEtas(prev, fixes);
+  const anchorIndex = anchor ? fixes.indexOf(anchor) : fixes.length;
   const deletes = new Map<string, EtaDelete>();
   const passedSinceAnchor = new Set<string>();
   let before = prev;
   let beforeShape = previousShape;
-  for (const fix of fixes) {
+  for (const [index, fix] of fixes.entries()) {
     for (const obsolete of obsoleteEtas(before, fix.state, beforeShape)) {
       deletes.set(obsolete.stopId, obsolete);
-      if (anchor && fixes.indexOf(anchor) < fixes.indexOf(fix)) passedSinceAnchor.add(obsolete.stopId);
+      if (index > anchorIndex) passedSinceAnchor.add(obsolete.stopId);
     }
     before = fix.state;
     beforeShape = fix.shape;
