@@ -88,6 +88,7 @@ async function run(label: string, size: number) {
     settings: {
       windowSizeMs: 60_000,
       allowedLatenessMs: 120_000,
+      maxClockSkewMs: 60_000,
       speedZThreshold: 3,
       stallMs: 300_000,
       maxPlausibleSpeedKmh: 160,

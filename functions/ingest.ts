@@ -2,7 +2,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { kinesisClient, sqsClient } from '../shared/aws-clients.js';
-import { queueUrls, streamNames } from '../shared/config.js';
+import { eventTimeSettings, queueUrls, streamNames } from '../shared/config.js';
 import { json } from '../shared/http/responses.js';
 import { acceptEvents, IngestRequestError, parseIngestBody } from '../shared/ingest/accept-events.js';
 import { withPowertools } from '../shared/lambda.js';
@@ -11,6 +11,7 @@ import { putRecordsReliably, SqsDeadLetterSink } from '../shared/processing/aws-
 
 const kinesis = kinesisClient();
 const inputStream = streamNames.input;
+const validation = eventTimeSettings();
 const ports = {
   writer: {
     write: (events: { vehicleId: string }[]) =>
@@ -26,7 +27,7 @@ const ports = {
 export const handler = withPowertools(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {
     const events = parseIngestBody(event.body, event.isBase64Encoded);
-    const result = await acceptEvents(events, ports);
+    const result = await acceptEvents(events, ports, validation);
     metrics.addMetric('EventsAccepted', MetricUnit.Count, result.accepted);
     metrics.addMetric('EventsRejected', MetricUnit.Count, result.rejected);
     if (result.rejected === 0) return json(202, result);

@@ -69,16 +69,30 @@ export const queueUrls = {
 export interface ProcessingSettings {
   windowSizeMs: number;
   allowedLatenessMs: number;
+  /** How far ahead of the processing clock an event time may be; at most half the allowed lateness. */
+  maxClockSkewMs: number;
   speedZThreshold: number;
   stallMs: number;
   maxPlausibleSpeedKmh: number;
   offRouteMeters: number;
 }
 
+/**
+ * Event-time settings shared by ingest and the processors. The clock-skew tolerance is capped at half
+ * the allowed lateness: an event at most that far ahead cannot push a vehicle's watermark so far that
+ * an on-time event counts as late, with the other half left for the event's own delivery delay
+ * (docs/exactly-once.md, "Clock skew").
+ */
+export function eventTimeSettings(): Pick<ProcessingSettings, 'allowedLatenessMs' | 'maxClockSkewMs'> {
+  const allowedLatenessMs = numberEnv('ALLOWED_LATENESS_SECONDS', 120, 0) * 1000;
+  const skewMs = numberEnv('MAX_CLOCK_SKEW_SECONDS', 60, 0) * 1000;
+  return { allowedLatenessMs, maxClockSkewMs: Math.min(skewMs, allowedLatenessMs / 2) };
+}
+
 export function processingSettings(): ProcessingSettings {
   return {
     windowSizeMs: numberEnv('WINDOW_SIZE_SECONDS', 60) * 1000,
-    allowedLatenessMs: numberEnv('ALLOWED_LATENESS_SECONDS', 120, 0) * 1000,
+    ...eventTimeSettings(),
     speedZThreshold: numberEnv('SPEED_Z_THRESHOLD', 3),
     stallMs: numberEnv('STALL_MINUTES', 5) * 60_000,
     maxPlausibleSpeedKmh: numberEnv('MAX_PLAUSIBLE_SPEED_KMH', 160),

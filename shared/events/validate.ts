@@ -1,10 +1,13 @@
 /**
  * Validation of incoming position events against the latest Avro schema, plus the range checks a
  * schema cannot express. Every problem is reported with the field and the reason; nothing is coerced
- * silently except `ts` given as an ISO-8601 string, which is converted to epoch milliseconds.
+ * silently except `ts` given as an ISO-8601 string with an offset, which is converted to epoch milliseconds.
  */
 import avro from 'avsc';
+import { ISO_INSTANT_RULE, parseIsoInstant } from '../event-time.js';
 import { type VehiclePosition, vehiclePositionLatestVersion, vehiclePositionSchemas } from '../generated/schemas.js';
+import { idProblem } from '../ids.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, stringifyBounded } from '../json-bounds.js';
 import { deriveEventId } from './event-id.js';
 
 export interface FieldError {
@@ -18,14 +21,24 @@ export type ValidationResult =
 
 const latestType = avro.Type.forSchema(vehiclePositionSchemas[vehiclePositionLatestVersion] as unknown as avro.Schema);
 const declaredFields = new Set<string>(vehiclePositionSchemas[vehiclePositionLatestVersion].fields.map((f) => f.name));
-const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 const EARLIEST_TS = Date.UTC(2000, 0, 1);
-/** How far ahead of the processing clock an event time may be (device clocks drift). */
-export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+/** Passengers on one vehicle: more than any train carries. */
+export const MAX_OCCUPANCY = 5_000;
+/** Horizontal accuracy of a fix: beyond 100 km it locates nothing. */
+export const MAX_ACCURACY_M = 100_000;
+
+/** Options of {@link validateVehiclePosition}. */
+export interface ValidationOptions {
+  /**
+   * How far ahead of `now` an event time may be (device clocks drift). Keep it within the allowed
+   * lateness, so that one fast clock cannot make everyone's on-time events late (docs/exactly-once.md).
+   */
+  maxClockSkewMs: number;
+}
 
 function describe(value: unknown): string {
   if (value === undefined) return 'missing';
-  const text = JSON.stringify(value);
+  const text = stringifyBounded(value, 2);
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
@@ -36,27 +49,36 @@ function typeName(type: avro.Type): string {
   return type.typeName;
 }
 
-function rangeErrors(e: VehiclePosition, now: number): FieldError[] {
+function rangeErrors(e: VehiclePosition, now: number, { maxClockSkewMs }: ValidationOptions): FieldError[] {
   const errors: FieldError[] = [];
   const check = (ok: boolean, field: string, reason: string) => {
     if (!ok) errors.push({ field, reason });
   };
-  check(ID_PATTERN.test(e.vehicleId), 'vehicleId', 'must be 1-64 characters of A-Z a-z 0-9 _ . : -');
-  check(ID_PATTERN.test(e.routeId), 'routeId', 'must be 1-64 characters of A-Z a-z 0-9 _ . : -');
-  check(e.tripId == null || ID_PATTERN.test(e.tripId), 'tripId', 'must be 1-64 characters of A-Z a-z 0-9 _ . : -');
-  check(e.eventId.length > 0 && e.eventId.length <= 128, 'eventId', 'must be 1-128 characters');
+  for (const field of ['eventId', 'vehicleId', 'routeId', 'tripId'] as const) {
+    const value = e[field];
+    const problem = field === 'tripId' && value == null ? undefined : idProblem(value);
+    if (problem) errors.push({ field, reason: problem });
+  }
   check(e.lat >= -90 && e.lat <= 90, 'lat', `must be within [-90, 90], got ${e.lat}`);
   check(e.lon >= -180 && e.lon <= 180, 'lon', `must be within [-180, 180], got ${e.lon}`);
   check(e.speedKmh >= 0 && e.speedKmh <= 400, 'speedKmh', `must be within [0, 400], got ${e.speedKmh}`);
   check(e.headingDeg >= 0 && e.headingDeg < 360, 'headingDeg', `must be within [0, 360), got ${e.headingDeg}`);
   check(e.ts >= EARLIEST_TS, 'ts', `must be after 2000-01-01, got ${e.ts}`);
   check(
-    e.ts <= now + MAX_CLOCK_SKEW_MS,
+    e.ts <= now + maxClockSkewMs,
     'ts',
-    `is more than 5 minutes in the future (${new Date(e.ts).toISOString()})`,
+    `is ${Math.round((e.ts - now) / 1000)} s ahead of the processing clock (${new Date(e.ts).toISOString()}); at most ${maxClockSkewMs / 1000} s is accepted`,
   );
-  check(e.occupancy == null || e.occupancy >= 0, 'occupancy', `must not be negative, got ${e.occupancy}`);
-  check(e.accuracyM == null || e.accuracyM >= 0, 'accuracyM', `must not be negative, got ${e.accuracyM}`);
+  check(
+    e.occupancy == null || (e.occupancy >= 0 && e.occupancy <= MAX_OCCUPANCY),
+    'occupancy',
+    `must be within [0, ${MAX_OCCUPANCY}] passengers, got ${e.occupancy}`,
+  );
+  check(
+    e.accuracyM == null || (e.accuracyM >= 0 && e.accuracyM <= MAX_ACCURACY_M),
+    'accuracyM',
+    `must be within [0, ${MAX_ACCURACY_M}] m, got ${e.accuracyM}`,
+  );
   return errors;
 }
 
@@ -65,9 +87,16 @@ function rangeErrors(e: VehiclePosition, now: number): FieldError[] {
  * dropped (a producer on a newer schema version must not be rejected); `eventId` is derived from
  * the content when absent.
  */
-export function validateVehiclePosition(input: unknown, now = Date.now()): ValidationResult {
+export function validateVehiclePosition(
+  input: unknown,
+  options: ValidationOptions,
+  now = Date.now(),
+): ValidationResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, errors: [{ field: '(event)', reason: `must be a JSON object, got ${describe(input)}` }] };
+  }
+  if (nestsDeeperThan(input)) {
+    return { ok: false, errors: [{ field: '(event)', reason: `nests deeper than ${MAX_JSON_DEPTH} levels` }] };
   }
   const raw = input as Record<string, unknown>;
   const candidate: Record<string, unknown> = { tripId: null, occupancy: null, accuracyM: null };
@@ -75,11 +104,13 @@ export function validateVehiclePosition(input: unknown, now = Date.now()): Valid
     if (declaredFields.has(key) && value !== undefined) candidate[key] = value;
   }
   if (typeof candidate['ts'] === 'string') {
-    const parsed = Date.parse(candidate['ts']);
-    if (Number.isNaN(parsed)) {
+    const parsed = parseIsoInstant(candidate['ts']);
+    if (parsed === undefined) {
       return {
         ok: false,
-        errors: [{ field: 'ts', reason: `must be epoch milliseconds or an ISO-8601 time, got ${describe(raw['ts'])}` }],
+        errors: [
+          { field: 'ts', reason: `must be epoch milliseconds or ${ISO_INSTANT_RULE}, got ${describe(raw['ts'])}` },
+        ],
         ...(typeof raw['eventId'] === 'string' ? { eventId: raw['eventId'] } : {}),
       };
     }
@@ -98,7 +129,7 @@ export function validateVehiclePosition(input: unknown, now = Date.now()): Valid
   if (errors.length > 0) return { ok: false, errors, ...(eventId ? { eventId } : {}) };
 
   const event = candidate as unknown as VehiclePosition;
-  const ranges = rangeErrors(event, now);
+  const ranges = rangeErrors(event, now, options);
   if (ranges.length > 0) return { ok: false, errors: ranges, eventId: event.eventId };
   return { ok: true, event, derivedEventId };
 }

@@ -2,15 +2,14 @@
  * Request parameter parsing. Every failure is a `BadRequestError` that names the parameter, so a client
  * can tell which of several query-string values to fix.
  */
+import { ISO_INSTANT_RULE, parseIsoInstant } from '../event-time.js';
+import { idProblem } from '../ids.js';
 import type { AnomalyType } from '../model.js';
 import { BadRequestError } from './errors.js';
 
 /** Page size bounds shared by every list route. */
 export const LIMIT_DEFAULT = 100;
 export const LIMIT_MAX = 500;
-
-/** Ids in paths and topics: the same alphabet the WebSocket topics accept. */
-const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** The anomaly types a client may filter on. */
 export const ANOMALY_TYPES: readonly AnomalyType[] = ['speed-zscore', 'stalled', 'impossible-jump', 'off-route'];
@@ -21,9 +20,8 @@ type Params = Record<string, string | undefined> | null | undefined;
 export function requireId(params: Params, name: string): string {
   const value = params?.[name];
   if (value === undefined || value === '') throw new BadRequestError(name, `${name} is required`);
-  if (!ID_PATTERN.test(value)) {
-    throw new BadRequestError(name, `${name} must be 1 to 64 characters of A-Z a-z 0-9 _ . : -`);
-  }
+  const problem = idProblem(value);
+  if (problem) throw new BadRequestError(name, `${name} ${problem}`);
   return value;
 }
 
@@ -44,21 +42,12 @@ export function parseLimit(params: Params, name = 'limit'): number {
   return value;
 }
 
-/**
- * A point in time given as epoch milliseconds or an ISO-8601 date/time, as epoch ms.
- * Bare `Date.parse` also accepts things like "March 7", so the ISO shape is checked first.
- */
+/** A point in time given as epoch milliseconds or an ISO-8601 date-time with an offset (the events' rule), as epoch ms. */
 export function parseTime(params: Params, name: string, fallback: number): number {
   const raw = params?.[name];
   if (raw === undefined || raw === '') return fallback;
-  let value = Number.NaN;
-  if (/^\d{1,13}$/.test(raw)) value = Number(raw);
-  else if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw)) {
-    value = Date.parse(raw);
-  }
-  if (!Number.isFinite(value)) {
-    throw new BadRequestError(name, `${name} must be epoch milliseconds or an ISO-8601 date-time`);
-  }
+  const value = /^\d{1,13}$/.test(raw) ? Number(raw) : parseIsoInstant(raw);
+  if (value === undefined) throw new BadRequestError(name, `${name} must be epoch milliseconds or ${ISO_INSTANT_RULE}`);
   return value;
 }
 

@@ -2,7 +2,7 @@
  * The ingest contract of `POST /v1/events`: validate each event, put the valid ones on the input stream,
  * send the invalid ones to the dead-letter queue with their reasons, and say which were rejected.
  */
-import { validateVehiclePosition } from '../events/validate.js';
+import { type ValidationOptions, validateVehiclePosition } from '../events/validate.js';
 import type { VehiclePosition } from '../model.js';
 import type { DeadLetterMessage, DeadLetterSink } from '../processing/ports.js';
 
@@ -73,6 +73,7 @@ export function parseIngestBody(body: string | null, isBase64Encoded: boolean): 
 export async function acceptEvents(
   events: unknown[],
   ports: { writer: EventWriter; deadLetters: DeadLetterSink },
+  options: ValidationOptions,
   now = Date.now(),
 ): Promise<IngestResult> {
   const valid: VehiclePosition[] = [];
@@ -80,7 +81,7 @@ export async function acceptEvents(
   const errors: Rejection[] = [];
   const receivedAt = new Date(now).toISOString();
   events.forEach((value, index) => {
-    const result = validateVehiclePosition(value, now);
+    const result = validateVehiclePosition(value, options, now);
     if (result.ok) {
       valid.push(result.event);
       return;

@@ -107,7 +107,7 @@ function deadLetterFor(candidate: Pick<DecodedCandidate, 'record' | 'position'>,
 }
 
 /** Decodes and validates every record; invalid events become dead letters with their reasons. */
-function triage(records: SourceRecord[], nowMs: number, nowIso: string) {
+function triage(records: SourceRecord[], settings: ProcessingSettings, nowMs: number, nowIso: string) {
   const valid: ValidEvent[] = [];
   const dead: DeadLetterMessage[] = [];
   for (const record of records) {
@@ -125,7 +125,7 @@ function triage(records: SourceRecord[], nowMs: number, nowIso: string) {
       continue;
     }
     for (const candidate of candidates) {
-      const result = validateVehiclePosition(candidate.value, nowMs);
+      const result = validateVehiclePosition(candidate.value, settings, nowMs);
       if (result.ok) valid.push({ event: result.event, record, position: candidate.position });
       else {
         dead.push({
@@ -177,7 +177,7 @@ export async function processBatch(records: SourceRecord[], deps: ProcessorDeps)
   };
 
   // 1. Invalid events go to the dead-letter queue; a record whose dead letter cannot be sent is reported failed.
-  const { valid, dead } = triage(records, nowMs, nowIso);
+  const { valid, dead } = triage(records, settings, nowMs, nowIso);
   stats.events = valid.length + dead.length;
   stats.rejected = dead.length;
   const unsent = dead.length > 0 ? await deps.deadLetters.send(dead) : [];

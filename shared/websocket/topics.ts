@@ -1,4 +1,5 @@
 /** WebSocket topics (docs/contracts.md): which exist, and which ones an output record is published on. */
+import { ID_RULE, isValidId } from '../ids.js';
 import type { OutputRecord } from '../model.js';
 
 /** Thrown for a topic a client may not subscribe to; the message is safe to send back. */
@@ -6,26 +7,27 @@ export class InvalidTopicError extends Error {
   override name = 'InvalidTopicError';
 }
 
-const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
-const TOPIC_PATTERN = /^(vehicles|anomalies|(route|vehicle):[A-Za-z0-9_.:-]{1,64})$/;
+const ID_TOPIC = /^(route|vehicle):(.*)$/s;
+const isTopic = (value: string) => {
+  const idTopic = ID_TOPIC.exec(value);
+  return value === 'vehicles' || value === 'anomalies' || (idTopic !== null && isValidId(idTopic[2]));
+};
 
 /** A human-readable list of the topic forms, for error messages. */
 export const TOPIC_FORMS = 'vehicles, anomalies, route:<routeId>, vehicle:<vehicleId>';
 
 /** Returns `value` as a topic, or throws `InvalidTopicError` saying what is allowed. */
 export function parseTopic(value: unknown): string {
-  if (typeof value !== 'string' || !TOPIC_PATTERN.test(value)) {
+  if (typeof value !== 'string' || !isTopic(value)) {
     const shown = typeof value === 'string' ? `"${value.slice(0, 80)}"` : String(typeof value);
-    throw new InvalidTopicError(
-      `invalid topic ${shown}: expected one of ${TOPIC_FORMS} (ids are 1 to 64 of A-Z a-z 0-9 _ . : -)`,
-    );
+    throw new InvalidTopicError(`invalid topic ${shown}: expected one of ${TOPIC_FORMS} (ids are ${ID_RULE})`);
   }
   return value;
 }
 
 /** `<prefix>:<id>`, or nothing when the id is missing or not a valid id (no `route:undefined`). */
 function idTopic(prefix: 'route' | 'vehicle', id: unknown): string[] {
-  return typeof id === 'string' && ID_PATTERN.test(id) ? [`${prefix}:${id}`] : [];
+  return isValidId(id) ? [`${prefix}:${id}`] : [];
 }
 
 /** The topics a record is published on, most general first, without duplicates. */

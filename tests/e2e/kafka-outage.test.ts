@@ -19,7 +19,7 @@ import { expectedFold, expectServedWindows, streamDeadLetterPayloads } from '../
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.js';
 import { resourceId } from '../helpers/read-models.js';
 
-const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000 };
+const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000, maxClockSkewMs: 60_000 };
 const MINUTES = 6;
 /** Event time runs this much faster than the wall clock: 6 minutes of traffic take 45 s to send. */
 const SPEEDUP = 8;
@@ -95,7 +95,7 @@ describe('Kafka broker outage', () => {
     const deadLetters = (await stack.drainQueue(resourceId(stack, 'DeadLetterQueue'), 2_000)) as Array<{
       payload: unknown;
     }>;
-    const invalid = streamDeadLetterPayloads(emissions);
+    const invalid = streamDeadLetterPayloads(emissions, SETTINGS);
     expect(invalid.length).toBeGreaterThanOrEqual(expected.invalid);
     const deadEvents = new Set(deadLetters.map((d) => JSON.stringify(d.payload)));
     expect(deadEvents, `${deadLetters.length} dead letters`).toEqual(new Set(invalid));

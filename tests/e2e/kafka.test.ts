@@ -23,7 +23,7 @@ import { type ExpectedFold, expectedFold, streamDeadLetterPayloads } from '../he
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.js';
 import { readModelSnapshot, resourceId } from '../helpers/read-models.js';
 
-const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000 };
+const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000, maxClockSkewMs: 60_000 };
 const MINUTES = 8;
 const SPEEDUP = 10;
 
@@ -126,7 +126,7 @@ describe('Kafka ingest on a real broker', () => {
         }>;
         return new Set(messages.map((m) => `${m.record.partition}@${m.record.position}`)).size;
       };
-      const invalid = streamDeadLetterPayloads(emissions).length;
+      const invalid = streamDeadLetterPayloads(emissions, SETTINGS).length;
       expect([await deadLetters(kafkaStack), await deadLetters(kinesisStack)]).toEqual([invalid, invalid]);
     } finally {
       await kinesisStack.stop();

@@ -19,7 +19,7 @@ import { ETA_REFRESH_MS } from '../../shared/processing/eta.js';
 import { type ExpectedFold, expectedFold, expectServedWindows } from '../helpers/expected-fold.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
 
-const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000 };
+const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000, maxClockSkewMs: 60_000 };
 const MINUTES = 8;
 
 let stack: TestStack;

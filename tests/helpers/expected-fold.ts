@@ -5,6 +5,7 @@
 
 import { expect } from 'vitest';
 import type { Emission } from '../../local/simulator/workload.js';
+import type { ProcessingSettings } from '../../shared/config.js';
 import { validateVehiclePosition } from '../../shared/events/validate.js';
 import type { VehiclePosition } from '../../shared/model.js';
 
@@ -30,7 +31,7 @@ export interface ExpectedFold {
 
 export function expectedFold(
   emissions: Emission[],
-  settings: { windowSizeMs: number; allowedLatenessMs: number },
+  settings: Pick<ProcessingSettings, 'windowSizeMs' | 'allowedLatenessMs' | 'maxClockSkewMs'>,
   now = Date.now(),
 ): ExpectedFold {
   const result: ExpectedFold = { invalid: 0, duplicates: 0, late: 0, folded: 0, windows: new Map(), latest: new Map() };
@@ -55,7 +56,7 @@ export function expectedFold(
     return w;
   };
   for (const emission of emissions) {
-    const validation = validateVehiclePosition(emission.event, now);
+    const validation = validateVehiclePosition(emission.event, settings, now);
     if (!validation.ok) {
       result.invalid++;
       continue;
@@ -131,9 +132,13 @@ export async function expectServedWindows(restUrl: string, expected: ExpectedFol
  * per invalid event, except that a JSON array on a stream is a batch of events, each judged on its own
  * (the REST ingest instead rejects the array as one event).
  */
-export function streamDeadLetterPayloads(emissions: Emission[], now = Date.now()): string[] {
+export function streamDeadLetterPayloads(
+  emissions: Emission[],
+  settings: Pick<ProcessingSettings, 'maxClockSkewMs'>,
+  now = Date.now(),
+): string[] {
   return emissions
-    .filter((e) => !validateVehiclePosition(e.event, now).ok)
+    .filter((e) => !validateVehiclePosition(e.event, settings, now).ok)
     .flatMap((e) => (Array.isArray(e.event) ? e.event : [e.event]))
     .map((event) => JSON.stringify(event));
 }

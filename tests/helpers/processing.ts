@@ -19,6 +19,7 @@ export const T0 = Date.UTC(2026, 10, 21, 8, 0, 0);
 export const settings: ProcessingSettings = {
   windowSizeMs: 60_000,
   allowedLatenessMs: 120_000,
+  maxClockSkewMs: 60_000,
   speedZThreshold: 3,
   stallMs: 5 * 60_000,
   maxPlausibleSpeedKmh: 160,

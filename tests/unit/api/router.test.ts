@@ -298,7 +298,7 @@ describe('GET /v1/stops/{stopId}/eta', () => {
   it('answers 400 naming stopId when it is not a valid id', async () => {
     const { call } = setup({ stops });
 
-    const response = await call('/v1/stops/{stopId}/eta', { path: { stopId: 'x'.repeat(65) } });
+    const response = await call('/v1/stops/{stopId}/eta', { path: { stopId: 'x'.repeat(129) } });
 
     expect(response.statusCode).toBe(400);
     expect(response.json.parameter).toBe('stopId');
@@ -379,7 +379,7 @@ describe('GET /v1/anomalies', () => {
     ['since', { since: String(NOW - 8 * DAY) }],
     ['since', { since: 'last tuesday' }],
     ['type', { type: 'weird' }],
-    ['routeId', { routeId: 'R 1' }],
+    ['routeId', { routeId: 'R#1' }],
     ['limit', { limit: '0' }],
     ['nextToken', { nextToken: encodeToken({ d: '2020-01-01' }) }],
     ['nextToken', { nextToken: 'bad token!' }],

@@ -7,7 +7,7 @@ import {
   parseIngestBody,
 } from '../../../shared/ingest/accept-events.js';
 import type { VehiclePosition } from '../../../shared/model.js';
-import { CapturingDeadLetters, position, T0 } from '../../helpers/processing.js';
+import { CapturingDeadLetters, position, settings, T0 } from '../../helpers/processing.js';
 
 const NOW = T0 + 60_000;
 const ports = () => {
@@ -51,6 +51,7 @@ describe('acceptEvents', () => {
     const result = await acceptEvents(
       [position({ eventId: 'a' }), { ...position({ eventId: 'b' }), lat: 100 }],
       p,
+      settings,
       NOW,
     );
 
@@ -62,7 +63,9 @@ describe('acceptEvents', () => {
   it('fails the request when the dead letters cannot be recorded, before writing anything', async () => {
     const p = ports();
     p.deadLetters.failAll = true;
-    await expect(acceptEvents([position(), { bad: true }], p, NOW)).rejects.toThrow(DeadLetterUnavailableError);
+    await expect(acceptEvents([position(), { bad: true }], p, settings, NOW)).rejects.toThrow(
+      DeadLetterUnavailableError,
+    );
     expect(p.written).toHaveLength(0);
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { generate, generatedFile, parseSchemaFileName, schemasDir } from '../../../shared/avro/codegen.js';
 import { deriveEventId } from '../../../shared/events/event-id.js';
 import { validateVehiclePosition } from '../../../shared/events/validate.js';
-import { position, T0 } from '../../helpers/processing.js';
+import { position, settings, T0 } from '../../helpers/processing.js';
 
 const NOW = T0 + 60_000;
 const withoutId = () => {
@@ -15,7 +15,7 @@ const withoutId = () => {
 
 describe('validateVehiclePosition', () => {
   it('accepts a valid event', () => {
-    expect(validateVehiclePosition(position({ eventId: 'e1' }), NOW)).toMatchObject({
+    expect(validateVehiclePosition(position({ eventId: 'e1' }), settings, NOW)).toMatchObject({
       ok: true,
       event: { eventId: 'e1' },
     });
@@ -23,7 +23,7 @@ describe('validateVehiclePosition', () => {
 
   it('rejects an event without vehicleId, naming the field', () => {
     const { vehicleId: _v, ...event } = position();
-    const result = validateVehiclePosition(event, NOW);
+    const result = validateVehiclePosition(event, settings, NOW);
     expect(result).toMatchObject({
       ok: false,
       errors: [{ field: 'vehicleId', reason: 'expected string, got missing' }],
@@ -31,37 +31,103 @@ describe('validateVehiclePosition', () => {
   });
 
   it('reports type errors first, then every range error, each naming its field', () => {
-    const result = validateVehiclePosition({ ...position(), lat: 91, speedKmh: -1, headingDeg: 'north' }, NOW);
+    const result = validateVehiclePosition(
+      { ...position(), lat: 91, speedKmh: -1, headingDeg: 'north' },
+      settings,
+      NOW,
+    );
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors.map((e) => e.field)).toEqual(['headingDeg']);
-    const ranges = validateVehiclePosition({ ...position(), lat: 91, speedKmh: -1 }, NOW);
+    const ranges = validateVehiclePosition({ ...position(), lat: 91, speedKmh: -1 }, settings, NOW);
     if (!ranges.ok) expect(ranges.errors.map((e) => e.field)).toEqual(['lat', 'speedKmh']);
   });
 
   it('rejects an event time far in the future', () => {
-    const result = validateVehiclePosition(position({ ts: NOW + 10 * 60_000 }), NOW);
+    const result = validateVehiclePosition(position({ ts: NOW + 10 * 60_000 }), settings, NOW);
     expect(result).toMatchObject({ ok: false, errors: [{ field: 'ts' }] });
   });
 
   it('reads an ISO-8601 ts as epoch milliseconds', () => {
-    const result = validateVehiclePosition({ ...position(), ts: new Date(T0).toISOString() }, NOW);
+    const result = validateVehiclePosition({ ...position(), ts: new Date(T0).toISOString() }, settings, NOW);
     expect(result).toMatchObject({ ok: true, event: { ts: T0 } });
   });
 
   it('rejects a value that is not an object', () => {
-    expect(validateVehiclePosition([1, 2], NOW)).toMatchObject({ ok: false, errors: [{ field: '(event)' }] });
+    expect(validateVehiclePosition([1, 2], settings, NOW)).toMatchObject({ ok: false, errors: [{ field: '(event)' }] });
   });
 
   it('derives the same eventId for the same content and another for other content', () => {
-    const a = validateVehiclePosition(withoutId(), NOW);
-    const b = validateVehiclePosition(withoutId(), NOW);
-    const c = validateVehiclePosition({ ...withoutId(), speedKmh: 31 }, NOW);
+    const a = validateVehiclePosition(withoutId(), settings, NOW);
+    const b = validateVehiclePosition(withoutId(), settings, NOW);
+    const c = validateVehiclePosition({ ...withoutId(), speedKmh: 31 }, settings, NOW);
     expect(a.ok && b.ok && c.ok).toBe(true);
     if (a.ok && b.ok && c.ok) {
       expect(a.event.eventId).toBe(b.event.eventId);
       expect(a.event.eventId).not.toBe(c.event.eventId);
       expect(a.event.eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     }
+  });
+
+  const rejectsField = (event: unknown, field: string) =>
+    expect(validateVehiclePosition(event, settings, NOW)).toMatchObject({ ok: false, errors: [{ field }] });
+
+  it.each([
+    '1',
+    'March 7',
+    '2026-11-21',
+    '2026-11-21T08:00:00',
+    '2026-11-21 08:00:00Z',
+    '2026-02-30T08:00:00Z',
+    '2026-11-21T25:00:00Z',
+    '2026-11-21T08:00:00+24:00',
+    '1763712000000',
+  ])('rejects the ts string %j: only ISO-8601 with an explicit offset is read', (ts) => {
+    rejectsField({ ...position(), ts }, 'ts');
+  });
+
+  it('reads ISO-8601 with a numeric offset and fractions to the millisecond', () => {
+    const result = validateVehiclePosition({ ...position(), ts: '2026-11-21T09:00:00.5+01:00' }, settings, NOW);
+    expect(result).toMatchObject({ ok: true, event: { ts: T0 + 500 } });
+  });
+
+  it('accepts real GTFS ids with colons, spaces and parentheses', () => {
+    const event = { ...position(), vehicleId: 'bus 12 (A)', routeId: 'de:08212:1004:2:2 (U)', tripId: 'T:1-x' };
+    expect(validateVehiclePosition(event, settings, NOW)).toMatchObject({ ok: true });
+  });
+
+  it.each([
+    ['.', 'vehicleId'],
+    ['..', 'routeId'],
+    ['a/b', 'vehicleId'],
+    ['a#b', 'routeId'],
+    [' padded', 'vehicleId'],
+    ['x'.repeat(129), 'tripId'],
+    ['nul\u0000', 'eventId'],
+    ['bell\u0007', 'vehicleId'],
+    ['lone\uD800', 'eventId'],
+  ])('rejects the id %j in %s', (id, field) => {
+    rejectsField({ ...position(), [field]: id }, field);
+  });
+
+  it('bounds occupancy and accuracy by their meaning', () => {
+    rejectsField({ ...position(), occupancy: 2_000_000_000 }, 'occupancy');
+    rejectsField({ ...position(), accuracyM: 1e308 }, 'accuracyM');
+    rejectsField({ ...position(), accuracyM: -1 }, 'accuracyM');
+    expect(validateVehiclePosition({ ...position(), occupancy: 80, accuracyM: 12.5 }, settings, NOW)).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('rejects an event nested 20,000 levels deep with a reason, without throwing', () => {
+    const deep = JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`);
+    const result = validateVehiclePosition({ ...position(), extra: deep }, settings, NOW);
+    expect(result).toMatchObject({ ok: false, errors: [{ field: '(event)', reason: 'nests deeper than 32 levels' }] });
+  });
+
+  it('accepts event times up to the clock-skew tolerance ahead and rejects beyond it', () => {
+    expect(validateVehiclePosition(position({ ts: NOW + 60_000 }), settings, NOW).ok).toBe(true);
+    const result = validateVehiclePosition(position({ ts: NOW + 61_000 }), settings, NOW);
+    expect(result).toMatchObject({ ok: false, errors: [{ field: 'ts', reason: expect.stringMatching(/61 s ahead/) }] });
   });
 
   it('derives the id from the content whatever the key order', () => {

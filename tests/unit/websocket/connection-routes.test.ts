@@ -58,7 +58,7 @@ describe('subscribe', () => {
   });
 
   it.each([
-    ['an invalid topic', { action: 'subscribe', topic: 'route:bad id' }, /invalid topic/],
+    ['an invalid topic', { action: 'subscribe', topic: 'route:bad#id' }, /invalid topic/],
     ['an unknown topic kind', { action: 'subscribe', topic: 'stops' }, /invalid topic/],
     ['no topic', { action: 'subscribe' }, /"topic" or "topics"/],
     ['an empty topics list', { action: 'subscribe', topics: [] }, /topics must be a list/],

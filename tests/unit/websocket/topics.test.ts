@@ -3,18 +3,24 @@ import { InvalidTopicError, parseTopic, topicsForRecord } from '../../../shared/
 import { routeWindow, storedAnomaly, vehicleState } from '../../helpers/api-events.js';
 
 describe('parseTopic', () => {
-  it.each(['vehicles', 'anomalies', 'route:R1', 'vehicle:bus-12.a:b_c', `route:${'x'.repeat(64)}`])(
-    'accepts %s',
-    (topic) => {
-      expect(parseTopic(topic)).toBe(topic);
-    },
-  );
+  it.each([
+    'vehicles',
+    'anomalies',
+    'route:R1',
+    'vehicle:bus-12.a:b_c',
+    `route:${'x'.repeat(128)}`,
+    'route:de:08212:1004:2:2 (U)',
+    'vehicle:bus 12',
+  ])('accepts %s', (topic) => {
+    expect(parseTopic(topic)).toBe(topic);
+  });
 
   it.each([
     'route:',
     'route',
-    'vehicle:has space',
-    `route:${'x'.repeat(65)}`,
+    'vehicle: padded',
+    'vehicle:..',
+    `route:${'x'.repeat(129)}`,
     'stops',
     'VEHICLES',
     'route:R1/x',

@@ -1,0 +1,37 @@
+/**
+ * The one rule for entity ids (vehicle, route, trip, stop, event), shared by validation, storage keys,
+ * URL paths and WebSocket topics, so an id that is accepted can always be stored and read back.
+ *
+ * Real GTFS ids hold colons, spaces and parentheses (`de:08212:1004:2:2 (U)`), so the rule forbids only
+ * what breaks a consumer: control characters and lone surrogates (unprintable, not valid UTF-8), `/`
+ * (a path separator even when percent-encoded, at some proxies), `#` (the separator of our storage
+ * keys), surrounding spaces (lost by CSV tools and forms), and `.` / `..` (dot segments that URL
+ * normalisation removes, so `/v1/vehicles/..` never reaches the route).
+ */
+
+export const MAX_ID_LENGTH = 128;
+
+/** The rule in words, for error messages and docs. */
+export const ID_RULE = `1 to ${MAX_ID_LENGTH} characters without control characters, "/" or "#", no leading or trailing space, not "." or ".."`;
+
+// C0 and C1 controls, DEL, line/paragraph separators and the byte-order mark.
+const FORBIDDEN = /[\p{Cc}\u2028\u2029\uFEFF/#]/u;
+
+/** Why `value` is not a valid id, or undefined when it is. */
+export function idProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `must be a string, got ${value === null ? 'null' : typeof value}`;
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > MAX_ID_LENGTH) return `must be at most ${MAX_ID_LENGTH} characters, got ${value.length}`;
+  if (!value.isWellFormed()) return 'must be valid Unicode (it holds a lone surrogate)';
+  const forbidden = FORBIDDEN.exec(value);
+  if (forbidden) {
+    const code = forbidden[0].codePointAt(0) ?? 0;
+    return `must not contain ${code < 0x20 || code > 0x7e ? `U+${code.toString(16).toUpperCase().padStart(4, '0')}` : `"${forbidden[0]}"`}`;
+  }
+  if (value.trim() !== value) return 'must not start or end with a space';
+  if (value === '.' || value === '..') return `must not be "${value}"`;
+  return undefined;
+}
+
+/** Whether `value` is a valid id. */
+export const isValidId = (value: unknown): value is string => idProblem(value) === undefined;
