@@ -55,6 +55,13 @@ export interface StreamfoldStackProps extends StackProps {
    */
   readonly allowedLatenessSeconds?: number;
   /**
+   * How far ahead of the processing clock, in seconds, an event time may be (`MAX_CLOCK_SKEW_SECONDS`);
+   * later events are dead-lettered. At most half of `allowedLatenessSeconds`, so that one fast device
+   * clock cannot make on-time events late (docs/exactly-once.md).
+   * @default 60, or half of allowedLatenessSeconds when that is less
+   */
+  readonly maxClockSkewSeconds?: number;
+  /**
    * Absolute z-score of a speed that flags an anomaly (`SPEED_Z_THRESHOLD`).
    * @default 3
    */
@@ -145,6 +152,12 @@ export function validateStreamfoldProps(props: StreamfoldStackProps): string[] {
   const lateness = props.allowedLatenessSeconds;
   if (lateness !== undefined && !(Number.isFinite(lateness) && lateness >= 0)) {
     problems.push(`allowedLatenessSeconds must be >= 0, got ${lateness}`);
+  }
+  const skew = props.maxClockSkewSeconds;
+  if (skew !== undefined && !(Number.isFinite(skew) && skew >= 0 && skew <= (lateness ?? 120) / 2)) {
+    problems.push(
+      `maxClockSkewSeconds must be within [0, allowedLatenessSeconds / 2 = ${(lateness ?? 120) / 2}], got ${skew}`,
+    );
   }
   // Windows are aligned to whole seconds, and the processor reads the env var as a number of seconds.
   for (const [name, value] of [

@@ -81,9 +81,17 @@ export class StreamfoldStack extends Stack {
     });
 
     // Functions: each `bind*` grants exactly what the function uses and sets the env var it reads.
+    // Ingest and the processors judge event times by the same rule.
+    const eventTime = {
+      ALLOWED_LATENESS_SECONDS: String(props.allowedLatenessSeconds ?? 120),
+      MAX_CLOCK_SKEW_SECONDS: String(
+        props.maxClockSkewSeconds ?? Math.min(60, (props.allowedLatenessSeconds ?? 120) / 2),
+      ),
+    };
     const ingest = new StreamfoldFunction(this, 'IngestFunction', {
       entry: 'functions/ingest.ts',
       timeout: Duration.seconds(10),
+      environment: eventTime,
     })
       .bindStream('INPUT_STREAM_NAME', inputStream, 'write')
       .bindQueue('DEAD_LETTER_QUEUE_URL', deadLetterQueue);
@@ -95,7 +103,7 @@ export class StreamfoldStack extends Stack {
         timeout: Duration.minutes(2),
         environment: {
           WINDOW_SIZE_SECONDS: String(props.windowSizeSeconds ?? 60),
-          ALLOWED_LATENESS_SECONDS: String(props.allowedLatenessSeconds ?? 120),
+          ...eventTime,
           SPEED_Z_THRESHOLD: String(props.speedZThreshold ?? 3),
           STALL_MINUTES: String(props.stallMinutes ?? 5),
           MAX_PLAUSIBLE_SPEED_KMH: String(props.maxPlausibleSpeedKmh ?? 160),

@@ -136,6 +136,7 @@ describe('function configuration (bind methods set env and grant together)', () 
         DEAD_LETTER_QUEUE_URL: ref('DeadLetterQueue', 'AWS::SQS::Queue'),
         WINDOW_SIZE_SECONDS: '60',
         ALLOWED_LATENESS_SECONDS: '120',
+        MAX_CLOCK_SKEW_SECONDS: '60',
         SPEED_Z_THRESHOLD: '3',
         STALL_MINUTES: '5',
         MAX_PLAUSIBLE_SPEED_KMH: '160',
@@ -143,6 +144,13 @@ describe('function configuration (bind methods set env and grant together)', () 
       });
     },
   );
+
+  it('gives ingest the same event-time rule as the processors', () => {
+    expect(environmentOf('IngestFunction')).toMatchObject({
+      ALLOWED_LATENESS_SECONDS: '120',
+      MAX_CLOCK_SKEW_SECONDS: '60',
+    });
+  });
 
   it('gives both processors the same environment and the same table and output-stream grants', () => {
     const { POWERTOOLS_SERVICE_NAME: kinesisService, ...kinesisEnvironment } = environmentOf('ProcessorFunction');

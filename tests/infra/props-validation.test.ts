@@ -109,6 +109,13 @@ describe('stack props validation', () => {
     ]);
   });
 
+  it('keeps the clock-skew tolerance within half the allowed lateness', () => {
+    expect(validateStreamfoldProps({ allowedLatenessSeconds: 60, maxClockSkewSeconds: 31 })).toEqual([
+      'maxClockSkewSeconds must be within [0, allowedLatenessSeconds / 2 = 30], got 31',
+    ]);
+    expect(validateStreamfoldProps({ allowedLatenessSeconds: 60, maxClockSkewSeconds: 30 })).toEqual([]);
+  });
+
   it('passes valid custom settings through to the stack', () => {
     const stack = buildStack({ inputShardCount: 4, windowSizeSeconds: 30, allowedLatenessSeconds: 0 });
     const template = JSON.stringify(Template.fromStack(stack).toJSON());
@@ -116,5 +123,6 @@ describe('stack props validation', () => {
     expect(template).toContain('"ShardCount":4');
     expect(template).toContain('"WINDOW_SIZE_SECONDS":"30"');
     expect(template).toContain('"ALLOWED_LATENESS_SECONDS":"0"');
+    expect(template).toContain('"MAX_CLOCK_SKEW_SECONDS":"0"');
   });
 });
