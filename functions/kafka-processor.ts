@@ -7,8 +7,7 @@
 import type { MSKEvent } from 'aws-lambda';
 import { kafkaSourceRecords } from '../shared/events/source-records.js';
 import { withPowertools } from '../shared/lambda.js';
-import { processBatch } from '../shared/processing/process-batch.js';
-import { processorDeps, recordBatch } from '../shared/processing/processor-runtime.js';
+import { processAndRecord, processorDeps } from '../shared/processing/processor-runtime.js';
 
 const deps = processorDeps();
 
@@ -18,8 +17,7 @@ export class KafkaBatchError extends Error {
 }
 
 export const handler = withPowertools(async (event: MSKEvent): Promise<void> => {
-  const { failedItemIdentifiers, stats } = await processBatch(kafkaSourceRecords(event), deps);
-  recordBatch(stats, 'kafka');
+  const { failedItemIdentifiers } = await processAndRecord(kafkaSourceRecords(event), deps, 'kafka');
   if (failedItemIdentifiers.length > 0) {
     throw new KafkaBatchError(`dead letters could not be sent for ${failedItemIdentifiers.join(', ')}`);
   }

@@ -6,13 +6,11 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { kinesisSourceRecords } from '../shared/events/source-records.js';
 import { withPowertools } from '../shared/lambda.js';
-import { processBatch } from '../shared/processing/process-batch.js';
-import { processorDeps, recordBatch } from '../shared/processing/processor-runtime.js';
+import { processAndRecord, processorDeps } from '../shared/processing/processor-runtime.js';
 
 const deps = processorDeps();
 
 export const handler = withPowertools(async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
-  const { failedItemIdentifiers, stats } = await processBatch(kinesisSourceRecords(event.Records), deps);
-  recordBatch(stats, 'kinesis');
+  const { failedItemIdentifiers } = await processAndRecord(kinesisSourceRecords(event.Records), deps, 'kinesis');
   return { batchItemFailures: failedItemIdentifiers.map((itemIdentifier) => ({ itemIdentifier })) };
 });

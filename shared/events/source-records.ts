@@ -121,6 +121,7 @@ export function kafkaSourceRecords(event: Pick<MSKEvent, 'records'>): SourceReco
  */
 export function decodeCandidates(record: SourceRecord): DecodedCandidate[] {
   if (record.decodeError) throw new RecordDecodeError(record.decodeError);
+  if (record.data.length === 0) throw new RecordDecodeError('record is empty (0 bytes): no event to read');
   if (isConfluentFramed(record.data)) {
     try {
       return [{ record, position: record.position, value: decodeConfluentAvro(record.data) }];
@@ -143,6 +144,11 @@ export function decodeCandidates(record: SourceRecord): DecodedCandidate[] {
     : typeof parsed === 'object' && parsed !== null && Array.isArray(envelope.events)
       ? envelope.events
       : [parsed];
+  if (values.length === 0) {
+    throw new RecordDecodeError(
+      `record holds ${Array.isArray(parsed) ? 'an empty JSON array' : 'an empty "events" array'}: no event to read`,
+    );
+  }
   if (values.length === 1) return [{ record, position: record.position, value: values[0] }];
   return values.map((value, i) => ({ record, position: `${record.position}#${padPosition(i, 5)}`, value }));
 }

@@ -6,7 +6,7 @@
 import avro from 'avsc';
 import { ISO_INSTANT_RULE, parseIsoInstant } from '../event-time.js';
 import { type VehiclePosition, vehiclePositionLatestVersion, vehiclePositionSchemas } from '../generated/schemas.js';
-import { idProblem } from '../ids.js';
+import { idProblem, isValidId } from '../ids.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, stringifyBounded } from '../json-bounds.js';
 import { deriveEventId } from './event-id.js';
 
@@ -17,6 +17,7 @@ export interface FieldError {
 
 export type ValidationResult =
   | { ok: true; event: VehiclePosition; derivedEventId: boolean }
+  /** `eventId` is the event's own id when it has a valid one, so a rejection can name it. */
   | { ok: false; errors: FieldError[]; eventId?: string };
 
 const latestType = avro.Type.forSchema(vehiclePositionSchemas[vehiclePositionLatestVersion] as unknown as avro.Schema);
@@ -111,7 +112,7 @@ export function validateVehiclePosition(
         errors: [
           { field: 'ts', reason: `must be epoch milliseconds or ${ISO_INSTANT_RULE}, got ${describe(raw['ts'])}` },
         ],
-        ...(typeof raw['eventId'] === 'string' ? { eventId: raw['eventId'] } : {}),
+        ...(isValidId(raw['eventId']) ? { eventId: raw['eventId'] } : {}),
       };
     }
     candidate['ts'] = parsed;
@@ -125,12 +126,13 @@ export function validateVehiclePosition(
       errors.push({ field: path.join('.') || '(event)', reason: `expected ${typeName(type)}, got ${describe(value)}` });
     },
   });
-  const eventId = typeof candidate['eventId'] === 'string' ? candidate['eventId'] : undefined;
+  const eventId = isValidId(candidate['eventId']) ? candidate['eventId'] : undefined;
   if (errors.length > 0) return { ok: false, errors, ...(eventId ? { eventId } : {}) };
 
   const event = candidate as unknown as VehiclePosition;
   const ranges = rangeErrors(event, now, options);
-  if (ranges.length > 0) return { ok: false, errors: ranges, eventId: event.eventId };
+  if (ranges.length > 0)
+    return { ok: false, errors: ranges, ...(isValidId(event.eventId) ? { eventId: event.eventId } : {}) };
   return { ok: true, event, derivedEventId };
 }
 

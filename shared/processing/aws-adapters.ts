@@ -3,6 +3,7 @@ import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadRouteReference, loadTrip } from '../gtfs/reference-store.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, stringifyBounded } from '../json-bounds.js';
 import type { OutputRecord } from '../model.js';
 import type { DeadLetterMessage, DeadLetterSink, Publisher, ReferenceSource, ShapeRef } from './ports.js';
 
@@ -71,16 +72,52 @@ export class KinesisPublisher implements Publisher {
   }
 }
 
-/** SQS bodies are capped at 256 KiB; an oversized payload is cut, the reason and errors never are. */
-const MAX_PAYLOAD_CHARS = 200_000;
+/**
+ * SQS takes 256 KiB per message, body and attributes together, counted in bytes. The body keeps
+ * 8 KiB for the attributes (the reason attribute is cut to 1,000 characters).
+ */
+export const MAX_DEAD_LETTER_BODY_BYTES = 248 * 1024;
 
+/** The first `maxBytes` bytes of `text` as UTF-8, cut at a character boundary. */
+function utf8Prefix(text: string, maxBytes: number): string {
+  const cut = new TextDecoder().decode(Buffer.from(text).subarray(0, maxBytes));
+  return cut.endsWith('\uFFFD') && !text.startsWith(cut) ? cut.slice(0, -1) : cut;
+}
+
+/**
+ * SQS refuses U+FFFE and U+FFFF (and lone surrogates, which JSON.stringify already escapes) anywhere
+ * in a message; in JSON text they can only stand inside strings, where an escape means the same.
+ */
+const escapeForSqs = (json: string) => json.replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+
+/** A message attribute value SQS accepts: at most `max` characters, none that it refuses. */
+export const sqsAttributeText = (text: string, max = 1000) =>
+  text
+    .slice(0, max)
+    .toWellFormed()
+    .replace(/[\uFFFE\uFFFF]/g, '\uFFFD');
+
+/**
+ * The message body of a dead letter. A payload that makes it too large (or that nests too deep to
+ * serialise) is replaced by a note and a preview of its JSON text; the reason and errors are never cut.
+ */
 export function deadLetterBody(message: DeadLetterMessage): string {
-  const payloadText = JSON.stringify(message.payload ?? null);
-  const payload =
-    payloadText.length > MAX_PAYLOAD_CHARS
-      ? { truncated: true, preview: payloadText.slice(0, MAX_PAYLOAD_CHARS) }
-      : message.payload;
-  return JSON.stringify({ ...message, payload });
+  const deep = nestsDeeperThan(message.payload);
+  if (!deep) {
+    const whole = escapeForSqs(JSON.stringify(message));
+    if (Buffer.byteLength(whole) <= MAX_DEAD_LETTER_BODY_BYTES) return whole;
+  }
+  const text = stringifyBounded(message.payload ?? null);
+  const bytes = Buffer.byteLength(text);
+  const reason = deep
+    ? `payload nests deeper than ${MAX_JSON_DEPTH} levels; deeper levels are shown as "…"`
+    : `payload of ${bytes} bytes cut to fit a 256 KiB SQS message`;
+  // JSON escapes can make the preview longer than its bytes, so shrink until the body fits.
+  for (let budget = MAX_DEAD_LETTER_BODY_BYTES; ; budget = Math.floor(budget / 2)) {
+    const preview = utf8Prefix(text, Math.max(0, budget - 1024));
+    const body = escapeForSqs(JSON.stringify({ ...message, payload: { truncated: true, reason, preview } }));
+    if (Buffer.byteLength(body) <= MAX_DEAD_LETTER_BODY_BYTES || preview === '') return body;
+  }
 }
 
 export class SqsDeadLetterSink implements DeadLetterSink {
@@ -102,7 +139,7 @@ export class SqsDeadLetterSink implements DeadLetterSink {
               MessageBody: deadLetterBody(m),
               MessageAttributes: {
                 source: { DataType: 'String', StringValue: m.source },
-                reason: { DataType: 'String', StringValue: m.reason.slice(0, 1000) },
+                reason: { DataType: 'String', StringValue: sqsAttributeText(m.reason) },
               },
             })),
           }),

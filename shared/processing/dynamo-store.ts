@@ -123,13 +123,13 @@ export class DynamoStore implements ReadModelStore {
   }
 
   async putLateEvents(events: LateEvent[]) {
-    // Keyed by event id, so a redelivered late event overwrites itself instead of counting twice.
-    const unique = new Map(events.map((e) => [e.eventId, e]));
+    // Keyed by vehicle and event id, so a redelivered late event overwrites itself instead of counting twice.
+    const unique = new Map(events.map((e) => [lateEventSortKey(e), e]));
     await batchWriteAll(
       this.client,
       this.tables.lateEvents,
       [...unique.values()].map((e) => ({
-        PutRequest: { Item: { ...e, sk: lateEventSortKey(e.windowStart, e.eventId) } as Record<string, unknown> },
+        PutRequest: { Item: { ...e, sk: lateEventSortKey(e) } as Record<string, unknown> },
       })),
     );
   }

@@ -4,7 +4,8 @@
  * PutItem/UpdateItem/DeleteItem, one per item in a BatchWriteItem).
  */
 import type { Anomaly, StopEta, VehicleState } from '../model.js';
-import { anomalyKey } from './keys.js';
+import { routePk } from '../queries/keys.js';
+import { anomalyKey, lateEventSortKey } from './keys.js';
 import type { LateEvent, ReadModelStore, StoredWindow, WindowRef } from './ports.js';
 import { routeWindowPk, windowKey } from './windows.js';
 
@@ -102,7 +103,7 @@ export class MemoryStore implements ReadModelStore {
 
   async putLateEvents(events: LateEvent[]) {
     this.count('lateEvents', events.length);
-    for (const e of events) this.lateEvents.set(e.eventId, clone(e));
+    for (const e of events) this.lateEvents.set(`${routePk(e.routeId)}|${lateEventSortKey(e)}`, clone(e));
   }
 
   private count(model: keyof MemoryStore['writesByModel'], requests: number) {

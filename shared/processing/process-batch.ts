@@ -53,7 +53,10 @@ export interface ProcessorDeps {
 export interface BatchStats {
   records: number;
   events: number;
+  /** Events folded for the first time (counted when their vehicle window is written). */
   folded: number;
+  /** Events of a retried or redelivered batch that were already folded. */
+  redelivered: number;
   rejected: number;
   duplicates: number;
   late: number;
@@ -156,25 +159,37 @@ async function shapeFor(event: VehiclePosition, reference: ReferenceSource): Pro
   return best;
 }
 
-/** Processes one batch. Throws when a write fails; the event source then retries the batch. */
-export async function processBatch(records: SourceRecord[], deps: ProcessorDeps): Promise<BatchOutcome> {
+/** Counters of a batch, all zero. */
+export const emptyBatchStats = (): BatchStats => ({
+  records: 0,
+  events: 0,
+  folded: 0,
+  redelivered: 0,
+  rejected: 0,
+  duplicates: 0,
+  late: 0,
+  windowsWritten: 0,
+  conditionalRetries: 0,
+  anomalies: 0,
+  etasWritten: 0,
+  statesWritten: 0,
+});
+
+/**
+ * Processes one batch. Throws when a write fails; the event source then retries the batch. `stats`
+ * is filled in as the work is done, so a caller can still publish what a failed attempt did: its
+ * retry then counts the events already folded as redelivered, and each event is counted once.
+ */
+export async function processBatch(
+  records: SourceRecord[],
+  deps: ProcessorDeps,
+  stats: BatchStats = emptyBatchStats(),
+): Promise<BatchOutcome> {
   const { store, reference, settings } = deps;
   const nowMs = (deps.clock ?? Date.now)();
   const nowIso = new Date(nowMs).toISOString();
   const size = settings.windowSizeMs;
-  const stats: BatchStats = {
-    records: records.length,
-    events: 0,
-    folded: 0,
-    rejected: 0,
-    duplicates: 0,
-    late: 0,
-    windowsWritten: 0,
-    conditionalRetries: 0,
-    anomalies: 0,
-    etasWritten: 0,
-    statesWritten: 0,
-  };
+  stats.records = records.length;
 
   // 1. Invalid events go to the dead-letter queue; a record whose dead letter cannot be sent is reported failed.
   const { valid, dead } = triage(records, settings, nowMs, nowIso);
@@ -248,7 +263,6 @@ export async function processBatch(records: SourceRecord[], deps: ProcessorDeps)
         });
         continue;
       }
-      stats.folded++;
       const windowEnd = windowStart + size;
       const c = { eventId: event.eventId, vehicleId, partition: record.partition, position, speedKmh: event.speedKmh };
       const base = { windowStart, windowEnd, routeId: event.routeId };
@@ -282,10 +296,17 @@ export async function processBatch(records: SourceRecord[], deps: ProcessorDeps)
     let existing = vehicleWindows.get(key) ?? routeWindows.get(key);
     for (let attempt = 0; attempt < MAX_CONDITIONAL_ATTEMPTS; attempt++) {
       const { item, applied } = mergeWindow(existing, group.id, group.contributions, nowIso);
-      if (applied.length === 0) return;
+      // Each event has exactly one vehicle window, which knows every event it holds: count there.
+      const countFolded = (folded: number) => {
+        if (group.id.entityType !== 'vehicle') return;
+        stats.folded += folded;
+        stats.redelivered += group.contributions.length - folded;
+      };
+      if (applied.length === 0) return countFolded(0);
       if (await store.putWindow(item, existing?.version)) {
         changed.push(item);
         stats.windowsWritten++;
+        countFolded(applied.length);
         return;
       }
       stats.conditionalRetries++;

@@ -5,10 +5,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { dynamoDocumentClient, kinesisClient, sqsClient } from '../aws-clients.js';
 import { processingSettings, queueUrls, streamNames, tableNames } from '../config.js';
+import type { SourceRecord } from '../events/source-records.js';
 import { logger, metrics } from '../observability.js';
 import { DynamoReferenceSource, KinesisPublisher, SqsDeadLetterSink } from './aws-adapters.js';
 import { DynamoStore } from './dynamo-store.js';
-import type { BatchStats, ProcessorDeps } from './process-batch.js';
+import { type BatchStats, emptyBatchStats, type ProcessorDeps, processBatch } from './process-batch.js';
 
 /** The processing core's dependencies on DynamoDB, Kinesis and SQS, from the function's environment. */
 export function processorDeps(): ProcessorDeps {
@@ -30,6 +31,7 @@ export function processorDeps(): ProcessorDeps {
 
 const METRICS: Array<[keyof BatchStats, string]> = [
   ['folded', 'EventsProcessed'],
+  ['redelivered', 'EventsRedelivered'],
   ['rejected', 'EventsRejected'],
   ['duplicates', 'DuplicatesSkipped'],
   ['late', 'LateEvents'],
@@ -38,6 +40,19 @@ const METRICS: Array<[keyof BatchStats, string]> = [
   ['etasWritten', 'EtasWritten'],
   ['conditionalRetries', 'ConditionalRetries'],
 ];
+
+/**
+ * Runs the core on a batch and publishes its counters as metrics, also when it throws: what a failed
+ * attempt folded is counted then, and its retry counts it as redelivered.
+ */
+export async function processAndRecord(records: SourceRecord[], deps: ProcessorDeps, source: 'kinesis' | 'kafka') {
+  const stats = emptyBatchStats();
+  try {
+    return await processBatch(records, deps, stats);
+  } finally {
+    recordBatch(stats, source);
+  }
+}
 
 /** Publishes a batch's counters as metrics and logs them. */
 export function recordBatch(stats: BatchStats, source: 'kinesis' | 'kafka'): void {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { emptyBatchStats, processBatch } from '../../../shared/processing/process-batch.js';
 import { routeWindowPk, vehicleWindowPk } from '../../../shared/processing/windows.js';
 import { lonAt, pipeline, position, sourceRecords, T0 } from '../../helpers/processing.js';
 
@@ -47,6 +48,7 @@ describe('exactly-once in effect', () => {
     expect(p.window(routeWindowPk('R1'), T0)!.count).toBe(10);
     expect(p.window(vehicleWindowPk('V1'), T0)!.count).toBe(10);
     expect(stats.windowsWritten).toBe(0);
+    expect(stats).toMatchObject({ folded: 0, redelivered: 10 });
   });
 
   it('does not count redelivered records twice when batches overlap', async () => {
@@ -88,6 +90,18 @@ describe('exactly-once in effect', () => {
     expect(p.store.states.get('V1')!.ts).toBe(T0 + 9000);
   });
 
+  it('counts each event processed once across a failed attempt and its retry', async () => {
+    const p = pipeline();
+    const records = sourceRecords(drive(10));
+    const first = emptyBatchStats();
+    p.publisher.failNext = 1;
+    await expect(processBatch(records, p.deps, first)).rejects.toThrow('injected publish failure');
+    const { stats: retry } = await p.run(records);
+
+    expect(first).toMatchObject({ folded: 10, redelivered: 0 });
+    expect(retry).toMatchObject({ folded: 0, redelivered: 10 });
+  });
+
   it('re-merges and retries when another writer changed the window', async () => {
     const p = pipeline();
     p.store.injectWindowConflicts = 3;
@@ -114,8 +128,35 @@ describe('event time', () => {
     const { stats } = await p.run(sourceRecords([position({ eventId: 'old', ts: T0 })], 2));
 
     expect(stats.late).toBe(1);
-    expect(p.store.lateEvents.get('old')).toMatchObject({ routeId: 'R1', windowStart: T0 });
+    expect([...p.store.lateEvents.values()]).toMatchObject([{ eventId: 'old', routeId: 'R1', windowStart: T0 }]);
     expect(p.window(routeWindowPk('R1'), T0)).toBeUndefined();
+  });
+
+  it('does not let a fast device clock make the on-time fixes after it late', async () => {
+    const now = T0 + 3_600_000;
+    const p = pipeline(now);
+    const ahead = (s: number) => position({ eventId: `ahead-${s}`, ts: now + s * 1000 });
+    const onTime = drive(10, 'V1', now - 20_000);
+    const { stats } = await p.run(sourceRecords([ahead(299), ahead(59), ...onTime]));
+
+    expect(p.deadLetters.messages.map((m) => m.eventId)).toEqual(['ahead-299']);
+    expect(p.deadLetters.messages[0]!.reason).toMatch(/ts: is 299 s ahead/);
+    expect(stats).toMatchObject({ folded: 11, late: 0 });
+  });
+
+  it('keeps the late events of two vehicles that use the same event id apart', async () => {
+    const p = pipeline();
+    const late = (vehicleId: string) => [
+      position({ vehicleId, eventId: `${vehicleId}-now`, ts: T0 + 10 * 60_000 }),
+      position({ vehicleId, eventId: 'seq-1', ts: T0 }),
+    ];
+    const { stats } = await p.run(sourceRecords([...late('V1'), ...late('V2')]));
+
+    expect(stats.late).toBe(2);
+    expect([...p.store.lateEvents.values()].map((e) => `${e.vehicleId}/${e.eventId}`).sort()).toEqual([
+      'V1/seq-1',
+      'V2/seq-1',
+    ]);
   });
 
   it('folds an out-of-order event within the allowed lateness without moving the state back', async () => {

@@ -7,6 +7,7 @@ import {
   parseIngestBody,
 } from '../../../shared/ingest/accept-events.js';
 import type { VehiclePosition } from '../../../shared/model.js';
+import { deadLetterBody } from '../../../shared/processing/aws-adapters.js';
 import { CapturingDeadLetters, position, settings, T0 } from '../../helpers/processing.js';
 
 const NOW = T0 + 60_000;
@@ -58,6 +59,21 @@ describe('acceptEvents', () => {
     expect(result).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, eventId: 'b', field: 'lat' }] });
     expect(p.written.map((e) => e.eventId)).toEqual(['a']);
     expect(p.deadLetters.messages[0]).toMatchObject({ source: 'ingest', index: 1, eventId: 'b' });
+  });
+
+  it('stores the valid events of a body that also holds an event nested 20,000 levels deep', async () => {
+    const p = ports();
+    const deep = `{"vehicleId":"V1","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const events = parseIngestBody(`{"events":[${JSON.stringify(position({ eventId: 'a' }))},${deep}]}`, false);
+    const result = await acceptEvents(events, p, settings, NOW);
+
+    expect(result).toMatchObject({
+      accepted: 1,
+      rejected: 1,
+      errors: [{ index: 1, reason: 'nests deeper than 32 levels' }],
+    });
+    expect(p.written.map((e) => e.eventId)).toEqual(['a']);
+    expect(deadLetterBody(p.deadLetters.messages[0]!)).toContain('deeper than 32 levels');
   });
 
   it('fails the request when the dead letters cannot be recorded, before writing anything', async () => {

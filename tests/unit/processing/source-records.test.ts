@@ -63,6 +63,26 @@ describe('Kinesis source records', () => {
     expect(decodeCandidates(envelope!)).toHaveLength(1);
   });
 
+  it.each([
+    ['[]', 'record holds an empty JSON array: no event to read'],
+    ['{"events":[]}', 'record holds an empty "events" array: no event to read'],
+  ])('dead-letters the record %s with a reason instead of consuming it without a trace', async (payload, reason) => {
+    const p = pipeline();
+    const { stats } = await p.run(sourceRecords([payload, position({ eventId: 'ok' })]));
+
+    expect(p.deadLetters.messages).toMatchObject([{ reason, record: { position: expect.any(String) } }]);
+    expect(stats).toMatchObject({ rejected: 1, folded: 1 });
+  });
+
+  it('dead-letters an event nested 20,000 levels deep, keeping the good events of the same record', async () => {
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const p = pipeline();
+    const { stats } = await p.run(sourceRecords([`[${JSON.stringify(position({ eventId: 'ok' }))},${deep}]`]));
+
+    expect(stats).toMatchObject({ rejected: 1, folded: 1 });
+    expect(p.deadLetters.messages[0]!.reason).toBe('invalid event: (event): must be a JSON object, got [["…"]]');
+  });
+
   it('orders positions of long sequence numbers correctly as strings', () => {
     const [a, b] = kinesisSourceRecords(kinesisRecords([position(), position()], 999));
     expect(a!.position < b!.position).toBe(true);

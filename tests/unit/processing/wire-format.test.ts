@@ -119,4 +119,10 @@ describe('Kafka source records', () => {
 
     expect(() => decodeCandidates(tombstone!)).toThrow('Kafka record has no value (a tombstone)');
   });
+
+  it('calls an empty value an empty record, not a first byte 0x00', () => {
+    const [empty] = kafkaSourceRecords({ records: { 'vehicle.position.v1-0': [kafkaRecord(0, 1, '')] } });
+
+    expect(() => decodeCandidates(empty!)).toThrow('record is empty (0 bytes): no event to read');
+  });
 });
