@@ -5,17 +5,17 @@
  * Real GTFS ids hold colons, spaces and parentheses (`de:08212:1004:2:2 (U)`), so the rule forbids only
  * what breaks a consumer: control characters and lone surrogates (unprintable, not valid UTF-8), `/`
  * (a path separator even when percent-encoded, at some proxies), `#` (the separator of our storage
- * keys), surrounding spaces (lost by CSV tools and forms), and `.` / `..` (dot segments that URL
+ * keys), `%` (so a path parameter decodes the same whether or not the gateway decoded it already), surrounding spaces (lost by CSV tools and forms), and `.` / `..` (dot segments that URL
  * normalisation removes, so `/v1/vehicles/..` never reaches the route).
  */
 
 export const MAX_ID_LENGTH = 128;
 
 /** The rule in words, for error messages and docs. */
-export const ID_RULE = `1 to ${MAX_ID_LENGTH} characters without control characters, "/" or "#", no leading or trailing space, not "." or ".."`;
+export const ID_RULE = `1 to ${MAX_ID_LENGTH} characters without control characters, "/", "#" or "%", no leading or trailing space, not "." or ".."`;
 
 // C0 and C1 controls, DEL, line/paragraph separators and the byte-order mark.
-const FORBIDDEN = /[\p{Cc}\u2028\u2029\uFEFF/#]/u;
+const FORBIDDEN = /[\p{Cc}\u2028\u2029\uFEFF/#%]/u;
 
 /** Why `value` is not a valid id, or undefined when it is. */
 export function idProblem(value: unknown): string | undefined {
@@ -31,6 +31,20 @@ export function idProblem(value: unknown): string | undefined {
   if (value.trim() !== value) return 'must not start or end with a space';
   if (value === '.' || value === '..') return `must not be "${value}"`;
   return undefined;
+}
+
+/**
+ * A path parameter as the id it names. Ids hold no `%`, so any `%` is percent-encoding: decoding is
+ * right whether the gateway passed the parameter as received or decoded it already. Returns undefined
+ * for malformed percent-encoding.
+ */
+export function decodePathId(value: string): string | undefined {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether `value` is a valid id. */

@@ -27,6 +27,15 @@ function splitPath(path: string): string[] {
 }
 
 /** Matches a path against a resource path template; returns the path parameters and a specificity score. */
+/** A path segment decoded as API Gateway passes path parameters; a malformed escape stays as sent for the function to refuse. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 export function matchPath(
   template: string,
   path: string,
@@ -42,12 +51,12 @@ export function matchPath(
     if (kind === 'greedy') {
       const rest = actual.slice(i);
       if (rest.length === 0) return undefined;
-      params[segment.slice(1, -2)] = rest.map(decodeURIComponent).join('/');
+      params[segment.slice(1, -2)] = rest.map(decodeSegment).join('/');
       return { params, score };
     }
     const value = actual[i];
     if (value === undefined) return undefined;
-    if (kind === 'param') params[segment.slice(1, -1)] = decodeURIComponent(value);
+    if (kind === 'param') params[segment.slice(1, -1)] = decodeSegment(value);
     else if (segment !== value) return undefined;
   }
   return actual.length === wanted.length ? { params, score } : undefined;

@@ -3,7 +3,8 @@
  * runs it, and turns its result or error into a JSON response. Everything below it is transport-free.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { RouteNotFoundError } from './errors.js';
+import { decodePathId } from '../ids.js';
+import { BadRequestError, RouteNotFoundError } from './errors.js';
 import { errorResponse, json } from './responses.js';
 import { routes as defaultRoutes, type RouteDefinition, type RouteDeps } from './routes.js';
 
@@ -23,6 +24,19 @@ export type RouterEvent = Pick<
   'resource' | 'httpMethod' | 'pathParameters' | 'queryStringParameters'
 >;
 
+/** Path parameters as ids: percent-decoded, a malformed one a 400 naming it. */
+function decodedPath(params: RouterEvent['pathParameters']): RouterEvent['pathParameters'] {
+  if (!params) return params;
+  const decoded: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(params)) {
+    const id = value === undefined ? undefined : decodePathId(value);
+    if (value !== undefined && id === undefined)
+      throw new BadRequestError(name, `${name} is not valid percent-encoding`);
+    decoded[name] = id;
+  }
+  return decoded;
+}
+
 /** Creates the request handler for the read API. */
 export function createRouter(options: RouterOptions): (event: RouterEvent) => Promise<APIGatewayProxyResult> {
   const table = new Map((options.routes ?? defaultRoutes).map((r) => [`${r.method} ${r.resource}`, r]));
@@ -30,7 +44,7 @@ export function createRouter(options: RouterOptions): (event: RouterEvent) => Pr
     const route = table.get(`${event.httpMethod} ${event.resource}`);
     try {
       if (!route) throw new RouteNotFoundError(`no route for ${event.httpMethod} ${event.resource}`);
-      const result = await route.handle(event, options);
+      const result = await route.handle({ ...event, pathParameters: decodedPath(event.pathParameters) }, options);
       return json(result.statusCode, result.body);
     } catch (error) {
       const response = errorResponse(error);

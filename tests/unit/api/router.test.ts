@@ -295,6 +295,26 @@ describe('GET /v1/stops/{stopId}/eta', () => {
     expect(response.json).toEqual({ error: 'NotFound', message: 'stop S9 not found' });
   });
 
+  it('serves a real GTFS stop id, whether the gateway passed it percent-encoded or decoded', async () => {
+    const id = 'de:08212:1004:2:2 (U)';
+    const { call } = setup({ stops: [{ stopId: id, name: 'Hbf' }] });
+
+    for (const stopId of [id, encodeURIComponent(id)]) {
+      const response = await call('/v1/stops/{stopId}/eta', { path: { stopId } });
+      expect(response.statusCode).toBe(200);
+      expect(response.json).toMatchObject({ stopId: id, stopName: 'Hbf' });
+    }
+  });
+
+  it('answers 400 naming stopId for malformed percent-encoding', async () => {
+    const { call } = setup({ stops });
+
+    const response = await call('/v1/stops/{stopId}/eta', { path: { stopId: '%E0%A4%A' } });
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json).toMatchObject({ parameter: 'stopId', message: 'stopId is not valid percent-encoding' });
+  });
+
   it('answers 400 naming stopId when it is not a valid id', async () => {
     const { call } = setup({ stops });
 

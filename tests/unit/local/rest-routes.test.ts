@@ -22,6 +22,10 @@ describe('matchRoute', () => {
     expect(match?.pathParameters).toEqual({ itemId: 'a b' });
   });
 
+  it('passes a malformed escape on as sent instead of throwing', () => {
+    expect(matchRoute(routes, 'GET', '/v1/items/%E0%A4%A')?.pathParameters).toEqual({ itemId: '%E0%A4%A' });
+  });
+
   it('prefers a literal segment over a {param}', () => {
     expect(matchRoute(routes, 'GET', '/v1/items/latest')?.route.path).toBe('/v1/items/latest');
   });
