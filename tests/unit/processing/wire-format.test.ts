@@ -71,10 +71,10 @@ describe('mixed formats in one batch', () => {
     const records = sourceRecords([position({ eventId: 'json-1' })]);
     const avro = {
       ...records[0]!,
-      position: '0'.repeat(39) + '2',
+      position: `${'0'.repeat(39)}2`,
       data: encodeConfluentAvro(position({ eventId: 'avro-1', ts: T0 + 1000 })),
     };
-    const junk = { ...records[0]!, position: '0'.repeat(39) + '3', data: framed(99, Buffer.from('x')) };
+    const junk = { ...records[0]!, position: `${'0'.repeat(39)}3`, data: framed(99, Buffer.from('x')) };
 
     const { stats } = await p.run([records[0]!, avro, junk]);
 
