@@ -90,12 +90,16 @@ function utf8Prefix(text: string, maxBytes: number): string {
  */
 const escapeForSqs = (json: string) => json.replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 
-/** A message attribute value SQS accepts: at most `max` characters, none that it refuses. */
+/**
+ * A message attribute value SQS accepts: at most `max` characters, none that it refuses (C0 controls
+ * other than tab and line breaks, U+FFFE, U+FFFF, lone surrogates). A reason can quote raw record bytes.
+ */
 export const sqsAttributeText = (text: string, max = 1000) =>
   text
     .slice(0, max)
     .toWellFormed()
-    .replace(/[\uFFFE\uFFFF]/g, '\uFFFD');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters SQS refuses
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '\uFFFD');
 
 /**
  * The message body of a dead letter. A payload that makes it too large (or that nests too deep to

@@ -59,6 +59,7 @@ describe('deadLetterBody', () => {
     const text = sqsAttributeText(`${'x'.repeat(999)}😀\uFFFF`);
     expect(text.isWellFormed()).toBe(true);
     expect(text).toHaveLength(1000);
+    expect(sqsAttributeText('raw \u0001\u001f bytes\tand\nlines')).toBe('raw \uFFFD\uFFFD bytes\tand\nlines');
   });
 });
 
