@@ -96,6 +96,11 @@ export async function startWebSocketServer(options: WebSocketServerOptions): Pro
   const routes = new Map<string, WebSocketRoutePlan>(api.routes.map((r) => [r.routeKey, r]));
   const connections = new Map<string, Connection>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES });
+  wss.on('error', (error) => options.log?.(`WebSocket server: ${error.message}`));
+  wss.on('wsClientError', (error, socket) => {
+    options.log?.(`WebSocket handshake: ${error.message}`);
+    socket.destroy();
+  });
   let domainName = host;
   let closing = false;
 
@@ -124,6 +129,9 @@ export async function startWebSocketServer(options: WebSocketServerOptions): Pro
   };
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node drops its own error listener from a socket it hands to 'upgrade': a client resetting while
+    // $connect runs would otherwise be an unhandled 'error' and end the whole process.
+    socket.on('error', (error) => options.log?.(`WebSocket upgrade: ${error.message}`));
     const pending = {
       id: newConnectionId(),
       connectedAt: Date.now(),
@@ -150,6 +158,12 @@ export async function startWebSocketServer(options: WebSocketServerOptions): Pro
     wss.handleUpgrade(req, socket, head, (ws) => {
       const connection: Connection = { ...pending, socket: ws, lastActiveAt: Date.now(), queue: Promise.resolve() };
       connections.set(connection.id, connection);
+      // A frame ws rejects (over maxPayload, invalid UTF-8, bad opcode) is an 'error' on this socket; ws has
+      // already closed it with the matching code (1009, 1007, 1002), as API Gateway would. Log, never throw.
+      ws.on('error', (error) => {
+        const code = (error as { code?: string }).code;
+        options.log?.(`WebSocket ${connection.id}: ${error.message}${code ? ` (${code})` : ''}`);
+      });
       ws.on('message', (data, isBinary) => {
         connection.lastActiveAt = Date.now();
         const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString();
@@ -257,6 +271,12 @@ export async function startWebSocketServer(options: WebSocketServerOptions): Pro
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
+  server.on('clientError', (error, socket) => {
+    options.log?.(`WebSocket HTTP: ${error.message}`);
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  server.on('error', (error) => options.log?.(`WebSocket server: ${error.message}`));
   server.on('upgrade', (req, socket, head) => {
     onUpgrade(req, socket, head).catch((error: unknown) => {
       options.log?.(`WebSocket $connect: ${(error as Error).message}`);

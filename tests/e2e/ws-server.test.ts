@@ -1,0 +1,127 @@
+// The local WebSocket server alone, over loopback, with stub functions: no client frame, however malformed,
+// may take the process down (it runs REST, the emulators and the broker too).
+import { createConnection } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { InvokeResult } from '../../local/runtime/function-host.js';
+import type { WebSocketApiPlan } from '../../local/runtime/plan.js';
+import {
+  type LocalWebSocketServer,
+  MAX_WEBSOCKET_MESSAGE_BYTES,
+  startWebSocketServer,
+} from '../../local/runtime/ws-server.js';
+
+const API: WebSocketApiPlan = {
+  logicalId: 'WsApi',
+  routeSelectionExpression: '$request.body.action',
+  stageName: 'prod',
+  routes: [
+    { routeLogicalId: 'Connect', routeKey: '$connect', functionLogicalId: 'Fn', returnResponse: false },
+    { routeLogicalId: 'Default', routeKey: '$default', functionLogicalId: 'Fn', returnResponse: true },
+  ],
+};
+
+/** Echoes a message's body back; answers 200 to everything else, `$connect` after a pause. */
+async function echo(_id: string, event: unknown): Promise<InvokeResult> {
+  const { body, requestContext } = event as { body?: string; requestContext: { routeKey: string } };
+  if (requestContext.routeKey === '$connect') await sleep(100);
+  return { ok: true, requestId: 'r', value: { statusCode: 200, body: body ?? '' } } as InvokeResult;
+}
+
+let server: LocalWebSocketServer;
+const logged: string[] = [];
+
+beforeAll(async () => {
+  server = await startWebSocketServer({ api: API, invoke: echo, log: (message) => logged.push(message) });
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+const open = (url: string) =>
+  new Promise<WebSocket>((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('open', () => resolve(socket));
+    socket.once('error', reject);
+  });
+
+const closed = (socket: WebSocket) => new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+
+/** A second client still gets its echo: the server survived. */
+async function expectServing(url: string): Promise<void> {
+  const socket = await open(url);
+  const reply = new Promise<string>((resolve) => socket.once('message', (data) => resolve(data.toString())));
+  socket.send('still here');
+  expect(await reply).toBe('still here');
+  socket.close();
+}
+
+/** A masked, final text frame (RFC 6455, section 5.2) with a payload shorter than 126 bytes. */
+function maskedTextFrame(payload: Buffer): Buffer {
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const masked = Buffer.from(payload.map((byte, i) => byte ^ (mask[i % 4] ?? 0)));
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
+}
+
+describe('local WebSocket server', () => {
+  it('closes a connection that sends a message over the size limit with 1009 and keeps serving', async () => {
+    const socket = await open(server.url);
+    socket.on('error', () => undefined);
+    const code = closed(socket);
+
+    socket.send('x'.repeat(MAX_WEBSOCKET_MESSAGE_BYTES + 1));
+
+    expect(await code).toBe(1009);
+    await expectServing(server.url);
+    expect(logged.some((line) => line.includes('Max payload size exceeded'))).toBe(true);
+  });
+
+  it('closes a connection that sends invalid UTF-8 in a text frame with 1007 and keeps serving', async () => {
+    const { port } = new URL(server.url);
+    const raw = createConnection({ host: '127.0.0.1', port: Number(port) });
+    const received: Buffer[] = [];
+    raw.on('data', (chunk) => received.push(chunk));
+    await new Promise((resolve) => raw.once('connect', resolve));
+    raw.write(
+      [
+        'GET / HTTP/1.1',
+        `Host: 127.0.0.1:${port}`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Version: 13',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    await new Promise<void>((resolve) => {
+      const check = () => (Buffer.concat(received).includes('\r\n\r\n') ? resolve() : raw.once('data', check));
+      check();
+    });
+    const handshakeLength = Buffer.concat(received).indexOf('\r\n\r\n') + 4;
+
+    raw.write(maskedTextFrame(Buffer.from([0xc3, 0x28, 0xff])));
+    await new Promise((resolve) => raw.once('close', resolve));
+
+    // The server's close frame: opcode 0x8, then the status code.
+    const frames = Buffer.concat(received).subarray(handshakeLength);
+    expect(frames[0]).toBe(0x88);
+    expect(frames.readUInt16BE(2)).toBe(1007);
+    await expectServing(server.url);
+  });
+
+  it('survives a client that resets its connection while $connect runs', async () => {
+    const { port } = new URL(server.url);
+    const raw = createConnection({ host: '127.0.0.1', port: Number(port) });
+    await new Promise((resolve) => raw.once('connect', resolve));
+    raw.write(
+      `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    raw.resetAndDestroy();
+    await sleep(200);
+
+    await expectServing(server.url);
+  });
+});
