@@ -105,6 +105,12 @@ export interface StreamfoldStackProps extends StackProps {
    */
   readonly webSocketThrottle?: Throttle;
   /**
+   * Origins (`https://host[:port]`) browsers may open the WebSocket from; `*` allows any. A connection
+   * without an `Origin` header (not a browser) is not checked; every connection needs the API key.
+   * @default ['*']
+   */
+  readonly webSocketAllowedOrigins?: readonly string[];
+  /**
    * Name of the CloudWatch dashboard, unique per account and region.
    * @default 'Streamfold'
    */
@@ -176,9 +182,22 @@ export function validateStreamfoldProps(props: StreamfoldStackProps): string[] {
       problems.push(`${name}.burstLimit must be a whole number >= 1, got ${throttle.burstLimit}`);
     }
   }
+  for (const origin of props.webSocketAllowedOrigins ?? []) {
+    if (origin !== '*' && !ORIGIN.test(origin)) {
+      problems.push(
+        `webSocketAllowedOrigins: ${JSON.stringify(origin)} is not * or an origin like https://example.com`,
+      );
+    }
+  }
+  if (props.webSocketAllowedOrigins?.length === 0) {
+    problems.push('webSocketAllowedOrigins must not be empty (use ["*"] to allow any origin)');
+  }
   problems.push(...kafkaProblems(props.kafka));
   return problems;
 }
+
+// A browser's Origin header: scheme, host and an optional port, no path.
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 const KAFKA_MODES = ['serverless', 'existing', 'none'] as const;
 // Lambda's pattern for a consumer group id (and at most 200 characters).

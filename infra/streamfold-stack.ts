@@ -143,8 +143,14 @@ export class StreamfoldStack extends Stack {
     restApi.addLambdaRoute('GET', '/v1/anomalies', api);
     restApi.addLambdaRoute('GET', '/health', api);
 
+    const wsAuthorizer = new StreamfoldFunction(this, 'WsAuthorizerFunction', {
+      entry: 'functions/ws-authorizer.ts',
+      timeout: Duration.seconds(5),
+      environment: { WS_ALLOWED_ORIGINS: (props.webSocketAllowedOrigins ?? ['*']).join(',') },
+    });
     const webSocket = new StreamfoldWebSocketApi(this, 'WebSocket', {
       handler: wsConnection,
+      authorizer: wsAuthorizer,
       ...(props.webSocketThrottle ? { throttle: props.webSocketThrottle } : {}),
     });
 
@@ -166,6 +172,7 @@ export class StreamfoldStack extends Stack {
         processor,
         api,
         wsConnection,
+        wsAuthorizer,
         broadcaster,
         ...(kafka ? { kafkaProcessor: kafka.processor } : {}),
       },
@@ -188,6 +195,7 @@ export class StreamfoldStack extends Stack {
       WebSocketUrl: webSocket.stage.url,
       WebSocketManagementEndpoint: webSocket.managementEndpoint,
       ApiKeyId: restApi.apiKey.keyId,
+      WebSocketApiKeyId: webSocket.subscriberApiKey.keyId,
       InputStreamName: inputStream.streamName,
       OutputStreamName: outputStream.streamName,
       DeadLetterQueueUrl: deadLetterQueue.queueUrl,

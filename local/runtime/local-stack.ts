@@ -230,7 +230,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const wsApi = plan.webSocketApis[0];
     let ws: LocalWebSocketServer | undefined;
     if (wsApi) {
-      ws = await startWebSocketServer({ host, port: options.wsPort ?? 0, api: wsApi, invoke, log });
+      ws = await startWebSocketServer({ host, port: options.wsPort ?? 0, api: wsApi, invoke, apiKey, log });
       cleanup.push(() => ws?.close() ?? Promise.resolve());
     }
     const addresses: LocalAddresses = {

@@ -15,10 +15,23 @@ import {
 const API: WebSocketApiPlan = {
   logicalId: 'WsApi',
   routeSelectionExpression: '$request.body.action',
+  apiKeySelectionExpression: '$request.header.x-api-key',
   stageName: 'prod',
   routes: [
-    { routeLogicalId: 'Connect', routeKey: '$connect', functionLogicalId: 'Fn', returnResponse: false },
-    { routeLogicalId: 'Default', routeKey: '$default', functionLogicalId: 'Fn', returnResponse: true },
+    {
+      routeLogicalId: 'Connect',
+      routeKey: '$connect',
+      functionLogicalId: 'Fn',
+      returnResponse: false,
+      apiKeyRequired: false,
+    },
+    {
+      routeLogicalId: 'Default',
+      routeKey: '$default',
+      functionLogicalId: 'Fn',
+      returnResponse: true,
+      apiKeyRequired: false,
+    },
   ],
 };
 
@@ -33,7 +46,7 @@ let server: LocalWebSocketServer;
 const logged: string[] = [];
 
 beforeAll(async () => {
-  server = await startWebSocketServer({ api: API, invoke: echo, log: (message) => logged.push(message) });
+  server = await startWebSocketServer({ api: API, invoke: echo, apiKey: 'k', log: (message) => logged.push(message) });
 });
 
 afterAll(async () => {
@@ -123,5 +136,94 @@ describe('local WebSocket server', () => {
     await sleep(200);
 
     await expectServing(server.url);
+  });
+});
+
+describe('local WebSocket server with a $connect authorizer', () => {
+  const AUTHORIZED: WebSocketApiPlan = {
+    ...API,
+    apiKeySelectionExpression: '$context.authorizer.usageIdentifierKey',
+    routes: API.routes.map((route) =>
+      route.routeKey === '$connect'
+        ? {
+            ...route,
+            apiKeyRequired: true,
+            authorizer: {
+              logicalId: 'Authorizer',
+              functionLogicalId: 'AuthFn',
+              identitySource: ['route.request.querystring.token'],
+            },
+          }
+        : route,
+    ),
+  };
+  const calls: { fn: string; event: { requestContext: Record<string, unknown>; methodArn?: string } }[] = [];
+  let guarded: LocalWebSocketServer;
+
+  /** The stub authorizer: `unauthorized` throws as API Gateway expects, `deny` denies, anything else allows. */
+  async function invoke(fn: string, event: unknown): Promise<InvokeResult> {
+    calls.push({ fn, event: event as (typeof calls)[number]['event'] });
+    if (fn !== 'AuthFn') return echo(fn, event);
+    const { methodArn, queryStringParameters } = event as {
+      methodArn: string;
+      queryStringParameters: { token: string };
+    };
+    const { token } = queryStringParameters;
+    if (token === 'unauthorized')
+      return { ok: false, requestId: 'r', errorType: 'Error', errorMessage: 'Unauthorized' };
+    const Effect = token === 'deny' ? 'Deny' : 'Allow';
+    return {
+      ok: true,
+      requestId: 'r',
+      value: {
+        principalId: 'p1',
+        policyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Action: 'execute-api:Invoke', Effect, Resource: methodArn }],
+        },
+        usageIdentifierKey: token,
+        context: { who: 'tester' },
+      },
+    } as InvokeResult;
+  }
+
+  beforeAll(async () => {
+    guarded = await startWebSocketServer({ api: AUTHORIZED, invoke, apiKey: 'the-key', log: () => undefined });
+  });
+
+  afterAll(async () => {
+    await guarded?.close();
+  });
+
+  const refusal = (url: string) =>
+    new Promise<number>((resolve, reject) => {
+      const socket = new WebSocket(url);
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.once('open', () => reject(new Error('connected')));
+      socket.once('error', () => undefined);
+    });
+
+  it.each([
+    ['no token', '', 401],
+    ['a token the authorizer answers Unauthorized to', '?token=unauthorized', 401],
+    ['a token the authorizer denies', '?token=deny', 403],
+    ['a token that is not the API key', '?token=another-key', 403],
+  ])('refuses a connection with %s (%s) before $connect runs', async (_case, query, status) => {
+    calls.length = 0;
+
+    expect(await refusal(`${guarded.url}/${query}`)).toBe(status);
+    expect(calls.map((call) => call.fn)).not.toContain('Fn');
+  });
+
+  it('accepts the API key as token and gives $connect the authorizer context and the key', async () => {
+    calls.length = 0;
+
+    const socket = await open(`${guarded.url}/?token=the-key`);
+    socket.close();
+
+    const connect = calls.find((call) => call.fn === 'Fn')?.event.requestContext;
+    expect(calls[0]?.event.methodArn).toMatch(/^arn:aws:execute-api:[^:]+:\d+:[^/]+\/prod\/\$connect$/);
+    expect(connect?.authorizer).toEqual({ principalId: 'p1', who: 'tester' });
+    expect(connect?.identity).toMatchObject({ apiKey: 'the-key' });
   });
 });

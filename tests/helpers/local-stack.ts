@@ -79,6 +79,14 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
   };
 }
 
+/**
+ * The stack's WebSocket URL with the key the `$connect` authorizer reads (`?token=`), as a browser would
+ * connect; locally the one API key is every key.
+ */
+export function webSocketUrl(stack: Pick<LocalStack, 'wsUrl' | 'apiKey'>, token: string = stack.apiKey): string {
+  return `${stack.wsUrl}/?token=${encodeURIComponent(token)}`;
+}
+
 /** Retries `check` until it stops throwing or `timeoutMs` passes (then rethrows its last error). */
 export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { synthTemplate, synthTemplateJson } from '../helpers/synth.js';
+import { buildStack, synthTemplate, synthTemplateJson } from '../helpers/synth.js';
 
 const template = synthTemplate();
 const resources = synthTemplateJson().Resources;
@@ -83,12 +83,13 @@ describe('REST API', () => {
   });
 
   it('has a usage plan with throttling that covers the API key', () => {
-    template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    // The ingest key, and the WebSocket subscribers' key in a plan of their own.
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 2);
     template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
       Throttle: { RateLimit: 50, BurstLimit: 100 },
       ApiStages: [Match.objectLike({ Stage: Match.anyValue() })],
     });
-    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 2);
   });
 
   it('has a prod stage with throttling, tracing, execution and access logs', () => {
@@ -142,6 +143,50 @@ describe('WebSocket API', () => {
 
     expect(returning).toEqual(['$default', 'subscribe', 'unsubscribe']);
     template.resourceCountIs('AWS::ApiGatewayV2::RouteResponse', 3);
+  });
+
+  it('authorizes $connect with the token authorizer and requires the key it passes on', () => {
+    const authorizers = template.findResources('AWS::ApiGatewayV2::Authorizer');
+    const [authorizerId, authorizer] = Object.entries(authorizers)[0] ?? [];
+
+    expect(Object.keys(authorizers)).toHaveLength(1);
+    expect(authorizer?.Properties).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      IdentitySource: ['route.request.querystring.token'],
+    });
+    expect(JSON.stringify(authorizer?.Properties?.AuthorizerUri)).toContain(`"${functionId('WsAuthorizerFunction')}"`);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ApiKeySelectionExpression: '$context.authorizer.usageIdentifierKey',
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: '$connect',
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: { Ref: authorizerId },
+      ApiKeyRequired: true,
+    });
+  });
+
+  it('gives subscribers their own API key, in a usage plan of the WebSocket stage', () => {
+    const api = Object.keys(template.findResources('AWS::ApiGatewayV2::Api'))[0];
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      ApiStages: [{ ApiId: { Ref: api }, Stage: 'prod' }],
+    });
+    template.hasResourceProperties('AWS::ApiGateway::ApiKey', {
+      Description: Match.stringLikeRegexp('WebSocket subscribers'),
+    });
+  });
+
+  it('allows any browser origin by default and passes a configured list to the authorizer', () => {
+    const env = (t: typeof template) =>
+      Object.values(t.findResources('AWS::Lambda::Function')).find((fn) =>
+        JSON.stringify(fn.Metadata).includes('functions/ws-authorizer.ts'),
+      )?.Properties?.Environment?.Variables;
+
+    expect(env(template)?.WS_ALLOWED_ORIGINS).toBe('*');
+    expect(
+      env(Template.fromStack(buildStack({ webSocketAllowedOrigins: ['https://a.example', 'http://localhost:8080'] })))
+        ?.WS_ALLOWED_ORIGINS,
+    ).toBe('https://a.example,http://localhost:8080');
   });
 
   it('has an auto-deployed prod stage with throttling and access logs', () => {

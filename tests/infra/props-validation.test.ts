@@ -109,6 +109,19 @@ describe('stack props validation', () => {
     ]);
   });
 
+  it('rejects allowed WebSocket origins that are not origins, and an empty list', () => {
+    expect(validateStreamfoldProps({ webSocketAllowedOrigins: ['https://maps.example.com', '*'] })).toEqual([]);
+    expect(
+      validateStreamfoldProps({ webSocketAllowedOrigins: ['maps.example.com', 'https://a.example/path'] }),
+    ).toEqual([
+      'webSocketAllowedOrigins: "maps.example.com" is not * or an origin like https://example.com',
+      'webSocketAllowedOrigins: "https://a.example/path" is not * or an origin like https://example.com',
+    ]);
+    expect(validateStreamfoldProps({ webSocketAllowedOrigins: [] })).toEqual([
+      'webSocketAllowedOrigins must not be empty (use ["*"] to allow any origin)',
+    ]);
+  });
+
   it('passes valid custom settings through to the stack', () => {
     const stack = buildStack({ inputShardCount: 4, windowSizeSeconds: 30, allowedLatenessSeconds: 0 });
     const template = JSON.stringify(Template.fromStack(stack).toJSON());
