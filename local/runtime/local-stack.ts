@@ -230,7 +230,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const wsApi = plan.webSocketApis[0];
     let ws: LocalWebSocketServer | undefined;
     if (wsApi) {
-      ws = await startWebSocketServer({ host, port: options.wsPort ?? 0, api: wsApi, invoke, apiKey, log });
+      ws = await startWebSocketServer({
+        host,
+        port: options.wsPort ?? 0,
+        api: wsApi,
+        invoke,
+        apiKey,
+        credentials: LOCAL_CREDENTIALS,
+        log,
+      });
       cleanup.push(() => ws?.close() ?? Promise.resolve());
     }
     const addresses: LocalAddresses = {

@@ -12,6 +12,7 @@ import type { InvokeResult } from './function-host.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, LOCAL_WEBSOCKET_API_ID } from './intrinsics.js';
 import { listen } from './listen.js';
 import { IDENTITY_SOURCE, type WebSocketApiPlan, type WebSocketRoutePlan } from './plan.js';
+import { verifySigV4 } from './sigv4.js';
 
 /** API Gateway's WebSocket message size limit. */
 export const MAX_WEBSOCKET_MESSAGE_BYTES = 128 * 1024;
@@ -25,6 +26,8 @@ export interface WebSocketServerOptions {
   invoke: (functionLogicalId: string, event: unknown) => Promise<InvokeResult>;
   /** The one accepted API key, for routes with `ApiKeyRequired` (locally every API key is this one). */
   apiKey: string;
+  /** The only credentials the management API accepts SigV4 signatures of (`execute-api`, the local region). */
+  credentials: { accessKeyId: string; secretAccessKey: string };
   log?: (message: string) => void;
 }
 
@@ -340,9 +343,19 @@ export async function startWebSocketServer(options: WebSocketServerOptions): Pro
       });
       return;
     }
-    const connection = connections.get(decodeURIComponent(match[1]));
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    // As in AWS, the management API takes only IAM-signed calls: no process may read, post to or close
+    // another's connection without the credentials (the broadcaster's SDK client signs with them).
+    const failure = await verifySigV4(
+      { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) },
+      { credentials: options.credentials, region: LOCAL_REGION, service: 'execute-api' },
+    );
+    if (failure) {
+      send(403, { message: failure.message }, failure.errorType);
+      return;
+    }
+    const connection = connections.get(decodeURIComponent(match[1]));
     if (!connection || connection.socket.readyState !== WebSocket.OPEN) {
       send(410, { message: null }, 'GoneException');
       return;
@@ -359,10 +372,11 @@ export async function startWebSocketServer(options: WebSocketServerOptions): Pro
         return;
       }
       case 'GET':
+        // The service's JSON names (camelCase), which the SDK maps to ConnectedAt, Identity, LastActiveAt.
         send(200, {
-          ConnectedAt: new Date(connection.connectedAt).toISOString(),
-          Identity: { SourceIp: connection.sourceIp, UserAgent: connection.userAgent },
-          LastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+          connectedAt: new Date(connection.connectedAt).toISOString(),
+          identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+          lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
         });
         return;
       case 'DELETE':

@@ -2,8 +2,15 @@
 // may take the process down (it runs REST, the emulators and the broker too).
 import { createConnection } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GetConnectionCommand,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
+import { emulatorClientConfig, LOCAL_CREDENTIALS } from '../../local/runtime/emulators.js';
 import type { InvokeResult } from '../../local/runtime/function-host.js';
 import type { WebSocketApiPlan } from '../../local/runtime/plan.js';
 import {
@@ -46,7 +53,13 @@ let server: LocalWebSocketServer;
 const logged: string[] = [];
 
 beforeAll(async () => {
-  server = await startWebSocketServer({ api: API, invoke: echo, apiKey: 'k', log: (message) => logged.push(message) });
+  server = await startWebSocketServer({
+    api: API,
+    invoke: echo,
+    apiKey: 'k',
+    credentials: LOCAL_CREDENTIALS,
+    log: (message) => logged.push(message),
+  });
 });
 
 afterAll(async () => {
@@ -188,7 +201,13 @@ describe('local WebSocket server with a $connect authorizer', () => {
   }
 
   beforeAll(async () => {
-    guarded = await startWebSocketServer({ api: AUTHORIZED, invoke, apiKey: 'the-key', log: () => undefined });
+    guarded = await startWebSocketServer({
+      api: AUTHORIZED,
+      invoke,
+      apiKey: 'the-key',
+      credentials: LOCAL_CREDENTIALS,
+      log: () => undefined,
+    });
   });
 
   afterAll(async () => {
@@ -225,5 +244,71 @@ describe('local WebSocket server with a $connect authorizer', () => {
     expect(calls[0]?.event.methodArn).toMatch(/^arn:aws:execute-api:[^:]+:\d+:[^/]+\/prod\/\$connect$/);
     expect(connect?.authorizer).toEqual({ principalId: 'p1', who: 'tester' });
     expect(connect?.identity).toMatchObject({ apiKey: 'the-key' });
+  });
+});
+
+describe('local WebSocket management API (@connections)', () => {
+  /** A connected client and its id, found from the server's list. */
+  async function connected() {
+    const before = new Set(server.connections());
+    const socket = await open(server.url);
+    const id = server.connections().find((c) => !before.has(c)) ?? '';
+    const inbox: string[] = [];
+    socket.on('message', (data) => inbox.push(data.toString()));
+    return { socket, id, inbox };
+  }
+
+  it.each([
+    ['GET', undefined],
+    ['POST', 'forged'],
+    ['DELETE', undefined],
+  ])('refuses an unsigned %s with 403 and leaves the connection alone', async (method, body) => {
+    const { socket, id, inbox } = await connected();
+
+    const response = await fetch(`${server.managementUrl}/@connections/${encodeURIComponent(id)}`, {
+      method,
+      ...(body ? { body } : {}),
+    });
+
+    expect(response.status).toBe(403);
+    expect(response.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    expect(inbox).toEqual([]);
+    socket.close();
+  });
+
+  it('refuses a request signed with another secret or another access key', async () => {
+    const { socket, id } = await connected();
+    const client = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      new ApiGatewayManagementApiClient({ ...emulatorClientConfig(server.managementUrl), credentials, maxAttempts: 1 });
+
+    const wrongSecret = client({ accessKeyId: LOCAL_CREDENTIALS.accessKeyId, secretAccessKey: 'guessed' });
+    const wrongKey = client({ accessKeyId: 'someone-else', secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey });
+
+    await expect(wrongSecret.send(new GetConnectionCommand({ ConnectionId: id }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 403 },
+      name: 'InvalidSignatureException',
+    });
+    await expect(wrongKey.send(new DeleteConnectionCommand({ ConnectionId: id }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 403 },
+    });
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    socket.close();
+  });
+
+  it("serves the SDK's signed calls with the local credentials, as the broadcaster makes them", async () => {
+    const { socket, id, inbox } = await connected();
+    const client = new ApiGatewayManagementApiClient(emulatorClientConfig(server.managementUrl));
+    const closedWith = closed(socket);
+
+    const details = await client.send(new GetConnectionCommand({ ConnectionId: id }));
+    await client.send(new PostToConnectionCommand({ ConnectionId: id, Data: JSON.stringify({ hello: 'signed' }) }));
+    await vi.waitFor(() => expect(inbox).toEqual(['{"hello":"signed"}']));
+    await client.send(new DeleteConnectionCommand({ ConnectionId: id }));
+
+    expect(details.ConnectedAt).toBeInstanceOf(Date);
+    expect(details.Identity?.SourceIp).toBe('127.0.0.1');
+    expect(await closedWith).toBe(1000);
+    client.destroy();
   });
 });
