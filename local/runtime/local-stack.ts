@@ -224,6 +224,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       routes: plan.restRoutes,
       invoke,
       apiKey,
+      credentials: LOCAL_CREDENTIALS,
       log,
     });
     cleanup.push(() => rest.close());

@@ -116,8 +116,15 @@ export interface RestRoutePlan {
   /** Full resource path, e.g. `/v1/vehicles/{vehicleId}`. */
   path: string;
   apiKeyRequired: boolean;
+  /** `AuthorizationType`: `NONE`, `AWS_IAM` (SigV4) or `COGNITO_USER_POOLS`. */
+  authorizationType: RestAuthorizationType;
+  /** For `COGNITO_USER_POOLS`: the ARNs of the pools whose tokens the method's authorizer accepts. */
+  cognitoUserPoolArns?: string[];
   target: RestTarget;
 }
+
+/** The REST authorization types the local server enforces. */
+export type RestAuthorizationType = 'NONE' | 'AWS_IAM' | 'COGNITO_USER_POOLS';
 
 /** One route of a WebSocket API. */
 export interface WebSocketRoutePlan {
@@ -210,6 +217,7 @@ export const IGNORED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::ApiGateway::Account': 'account-level logging role',
   'AWS::ApiGateway::RequestValidator': 'request validation is not emulated; functions validate themselves',
   'AWS::ApiGateway::ApiKey': 'one local key: STREAMFOLD_API_KEY or local-dev-key',
+  'AWS::ApiGateway::Authorizer': "read: a method's Cognito user pools (tokens checked offline without their signature)",
   'AWS::ApiGateway::UsagePlan': 'throttling and quotas are not emulated',
   'AWS::ApiGateway::UsagePlanKey': 'throttling and quotas are not emulated',
   'AWS::ApiGatewayV2::Integration': "read to find each route's function",
@@ -605,8 +613,27 @@ function planRestMethod(template: CfnTemplate, id: string, props: Record<string,
     httpMethod: String(props.HttpMethod).toUpperCase(),
     path: restResourcePath(template, props.ResourceId, id),
     apiKeyRequired: props.ApiKeyRequired === true,
+    ...planRestAuthorization(template, id, props),
     target,
   };
+}
+
+function planRestAuthorization(
+  template: CfnTemplate,
+  id: string,
+  props: Record<string, unknown>,
+): Pick<RestRoutePlan, 'authorizationType' | 'cognitoUserPoolArns'> {
+  const type = props.AuthorizationType ?? 'NONE';
+  if (type === 'NONE' || type === 'AWS_IAM') return { authorizationType: type };
+  if (type !== 'COGNITO_USER_POOLS') {
+    throw new Error(`${id}: AuthorizationType ${String(type)} is not supported locally`);
+  }
+  const authorizerId = findReferencedId(template, props.AuthorizerId, new Set(['AWS::ApiGateway::Authorizer']));
+  const arns = authorizerId ? template.Resources[authorizerId]?.Properties?.ProviderARNs : undefined;
+  if (!Array.isArray(arns) || !arns.every((arn) => typeof arn === 'string')) {
+    throw new Error(`${id}: the Cognito authorizer must list its user pools as literal ProviderARNs`);
+  }
+  return { authorizationType: type, cognitoUserPoolArns: arns as string[] };
 }
 
 function refersTo(value: unknown, logicalId: string): boolean {

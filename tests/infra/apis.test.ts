@@ -13,6 +13,14 @@ function resourcePath(logicalId: string): string {
   return `${parent.Ref ? resourcePath(parent.Ref) : ''}/${resource.Properties?.['PathPart'] as string}`;
 }
 
+/** Full path of an API Gateway resource of another template. */
+function resourcePathIn(all: typeof resources, logicalId: string): string {
+  const resource = all[logicalId];
+  if (resource?.Type !== 'AWS::ApiGateway::Resource') return '';
+  const parent = resource.Properties?.['ParentId'] as { Ref?: string };
+  return `${parent.Ref ? resourcePathIn(all, parent.Ref) : ''}/${resource.Properties?.['PathPart'] as string}`;
+}
+
 /** Every REST method as `VERB /path`, with the method's properties. */
 function restMethods(): Map<string, Record<string, unknown>> {
   const methods = new Map<string, Record<string, unknown>>();
@@ -107,6 +115,58 @@ describe('REST API', () => {
           DataTraceEnabled: false,
         }),
       ],
+    });
+  });
+});
+
+describe('REST authorization (stack prop restAuth)', () => {
+  const POOL = 'arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123';
+  const modes = (methods: Map<string, Record<string, unknown>>) =>
+    Object.fromEntries(
+      [...methods]
+        .filter(([key]) => !key.startsWith('OPTIONS '))
+        .map(([key, props]) => [key, `${String(props.AuthorizationType)}${props.ApiKeyRequired ? '+key' : ''}`]),
+    );
+
+  it('requires a key to write, IAM to read anomalies, and leaves the public transit reads open by default', () => {
+    expect(modes(restMethods())).toEqual({
+      'POST /v1/events': 'NONE+key',
+      'GET /v1/vehicles': 'NONE',
+      'GET /v1/vehicles/{vehicleId}': 'NONE',
+      'GET /v1/routes/{routeId}/metrics': 'NONE',
+      'GET /v1/stops/{stopId}/eta': 'NONE',
+      'GET /v1/anomalies': 'AWS_IAM',
+      'GET /health': 'NONE',
+    });
+  });
+
+  it('applies each route its setting, with one Cognito authorizer for the pool', () => {
+    const custom = Template.fromStack(
+      buildStack({
+        restAuth: { 'GET /v1/vehicles': 'cognito', 'GET /v1/anomalies': 'cognito', 'GET /health': 'apiKey' },
+        cognitoUserPoolArn: POOL,
+      }),
+    );
+    const json = custom.toJSON() as { Resources: typeof resources };
+    const methods = new Map<string, Record<string, unknown>>();
+    for (const resource of Object.values(json.Resources)) {
+      if (resource.Type !== 'AWS::ApiGateway::Method' || !resource.Properties) continue;
+      const ref = resource.Properties.ResourceId as { Ref?: string };
+      const path = ref.Ref ? resourcePathIn(json.Resources, ref.Ref) : '/';
+      methods.set(`${resource.Properties.HttpMethod as string} ${path}`, resource.Properties);
+    }
+
+    expect(modes(methods)).toMatchObject({
+      'GET /v1/vehicles': 'COGNITO_USER_POOLS',
+      'GET /v1/anomalies': 'COGNITO_USER_POOLS',
+      'GET /health': 'NONE+key',
+      'GET /v1/vehicles/{vehicleId}': 'NONE',
+    });
+    custom.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
+    custom.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'COGNITO_USER_POOLS',
+      ProviderARNs: [POOL],
+      IdentitySource: 'method.request.header.Authorization',
     });
   });
 });
