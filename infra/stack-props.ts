@@ -2,6 +2,13 @@ import type { RemovalPolicy, StackProps } from 'aws-cdk-lib';
 import { isMskClusterArn } from './constructs/kafka-cluster-arn.js';
 import type { KafkaPollers } from './constructs/kafka-event-source.js';
 import type { Throttle } from './constructs/streamfold-rest-api.js';
+import {
+  REST_AUTHORIZATIONS,
+  REST_ROUTES,
+  type RestAuthorization,
+  type RestRouteKey,
+  resolveRestAuth,
+} from './rest-auth.js';
 
 /** How the Kafka processor consumes, whichever cluster it reads. */
 export interface KafkaConsumerProps {
@@ -102,6 +109,17 @@ export interface StreamfoldStackProps extends StackProps {
    */
   readonly restThrottle?: Throttle;
   /**
+   * How callers of each REST route authenticate (`none`, `apiKey`, `iam`, `cognito`), by `METHOD /path`;
+   * routes not named keep their default (see `DEFAULT_REST_AUTH` in infra/rest-auth.ts).
+   * @default { 'POST /v1/events': 'apiKey', 'GET /v1/anomalies': 'iam', every other GET: 'none' }
+   */
+  readonly restAuth?: Partial<Record<RestRouteKey, RestAuthorization>>;
+  /**
+   * ARN of the Cognito user pool whose ID tokens `cognito` routes accept; required when a route uses `cognito`.
+   * @default none
+   */
+  readonly cognitoUserPoolArn?: string;
+  /**
    * Throttle per API key of `POST /v1/events`.
    * @default { rateLimit: 50, burstLimit: 100 }
    */
@@ -111,6 +129,12 @@ export interface StreamfoldStackProps extends StackProps {
    * @default { rateLimit: 100, burstLimit: 200 }
    */
   readonly webSocketThrottle?: Throttle;
+  /**
+   * Origins (`https://host[:port]`) browsers may open the WebSocket from; `*` allows any. A connection
+   * without an `Origin` header (not a browser) is not checked; every connection needs the API key.
+   * @default ['*']
+   */
+  readonly webSocketAllowedOrigins?: readonly string[];
   /**
    * Name of the CloudWatch dashboard, unique per account and region.
    * @default 'Streamfold'
@@ -189,7 +213,55 @@ export function validateStreamfoldProps(props: StreamfoldStackProps): string[] {
       problems.push(`${name}.burstLimit must be a whole number >= 1, got ${throttle.burstLimit}`);
     }
   }
+  problems.push(...restAuthProblems(props));
+  for (const origin of props.webSocketAllowedOrigins ?? []) {
+    if (origin !== '*' && !ORIGIN.test(origin)) {
+      problems.push(
+        `webSocketAllowedOrigins: ${JSON.stringify(origin)} is not * or an origin like https://example.com`,
+      );
+    }
+  }
+  if (props.webSocketAllowedOrigins?.length === 0) {
+    problems.push('webSocketAllowedOrigins must not be empty (use ["*"] to allow any origin)');
+  }
   problems.push(...kafkaProblems(props.kafka));
+  return problems;
+}
+
+// A browser's Origin header: scheme, host and an optional port, no path.
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
+
+const COGNITO_USER_POOL_ARN = /^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:\d{12}:userpool\/[a-z0-9-]+_[A-Za-z0-9]+$/;
+
+/** Problems with `restAuth` and `cognitoUserPoolArn`; typed loosely because the values may come from JSON. */
+function restAuthProblems(props: StreamfoldStackProps): string[] {
+  const problems: string[] = [];
+  for (const [route, mode] of Object.entries(props.restAuth ?? {}) as [string, unknown][]) {
+    if (!(REST_ROUTES as readonly string[]).includes(route)) {
+      problems.push(`restAuth: unknown route ${JSON.stringify(route)}; routes are ${REST_ROUTES.join(', ')}`);
+    } else if (!(REST_AUTHORIZATIONS as readonly unknown[]).includes(mode)) {
+      problems.push(`restAuth['${route}'] must be one of ${REST_AUTHORIZATIONS.join(', ')}, got ${String(mode)}`);
+    }
+  }
+  const modes = Object.entries(resolveRestAuth(props.restAuth));
+  const cognitoRoutes = modes.filter(([, mode]) => mode === 'cognito').map(([route]) => route);
+  const arn = props.cognitoUserPoolArn;
+  if (cognitoRoutes.length > 0 && arn === undefined) {
+    problems.push(`cognitoUserPoolArn is required when a route uses cognito (${cognitoRoutes.join(', ')})`);
+  }
+  if (arn !== undefined && !COGNITO_USER_POOL_ARN.test(arn)) {
+    problems.push(
+      `cognitoUserPoolArn must be a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<id>), got ${arn}`,
+    );
+  }
+  if (arn !== undefined && cognitoRoutes.length === 0) {
+    problems.push('cognitoUserPoolArn has no effect: no route in restAuth uses cognito');
+  }
+  // API Gateway requires a key on the ingest route for its per-producer usage plan; without it the plan is moot.
+  const ingest = resolveRestAuth(props.restAuth)['POST /v1/events'];
+  if (ingest === 'none') {
+    problems.push("restAuth['POST /v1/events'] must not be none: producers write to the stream");
+  }
   return problems;
 }
 

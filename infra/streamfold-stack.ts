@@ -15,6 +15,7 @@ import { StreamfoldStream } from './constructs/streamfold-stream.js';
 import { StreamfoldTable } from './constructs/streamfold-table.js';
 import { StreamfoldWebSocketApi } from './constructs/streamfold-websocket-api.js';
 import { contractTopic, VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
+import { REST_ROUTES, resolveRestAuth } from './rest-auth.js';
 import { assertValidStreamfoldProps, type KafkaProps, type StreamfoldStackProps } from './stack-props.js';
 
 const NUMBER = dynamodb.AttributeType.NUMBER;
@@ -142,17 +143,24 @@ export class StreamfoldStack extends Stack {
     const restApi = new StreamfoldRestApi(this, 'RestApi', {
       ...(props.restThrottle ? { throttle: props.restThrottle } : {}),
       ...(props.ingestThrottle ? { apiKeyThrottle: props.ingestThrottle } : {}),
+      ...(props.cognitoUserPoolArn ? { cognitoUserPoolArn: props.cognitoUserPoolArn } : {}),
     });
-    restApi.addLambdaRoute('POST', '/v1/events', ingest, { apiKeyRequired: true });
-    restApi.addLambdaRoute('GET', '/v1/vehicles', api);
-    restApi.addLambdaRoute('GET', '/v1/vehicles/{vehicleId}', api);
-    restApi.addLambdaRoute('GET', '/v1/routes/{routeId}/metrics', api);
-    restApi.addLambdaRoute('GET', '/v1/stops/{stopId}/eta', api);
-    restApi.addLambdaRoute('GET', '/v1/anomalies', api);
-    restApi.addLambdaRoute('GET', '/health', api);
+    const restAuth = resolveRestAuth(props.restAuth);
+    for (const route of REST_ROUTES) {
+      const [method = '', path = ''] = route.split(' ');
+      restApi.addLambdaRoute(method, path, route === 'POST /v1/events' ? ingest : api, {
+        authorization: restAuth[route],
+      });
+    }
 
+    const wsAuthorizer = new StreamfoldFunction(this, 'WsAuthorizerFunction', {
+      entry: 'functions/ws-authorizer.ts',
+      timeout: Duration.seconds(5),
+      environment: { WS_ALLOWED_ORIGINS: (props.webSocketAllowedOrigins ?? ['*']).join(',') },
+    });
     const webSocket = new StreamfoldWebSocketApi(this, 'WebSocket', {
       handler: wsConnection,
+      authorizer: wsAuthorizer,
       ...(props.webSocketThrottle ? { throttle: props.webSocketThrottle } : {}),
     });
 
@@ -174,6 +182,7 @@ export class StreamfoldStack extends Stack {
         processor,
         api,
         wsConnection,
+        wsAuthorizer,
         broadcaster,
         ...(kafka ? { kafkaProcessor: kafka.processor } : {}),
       },
@@ -196,6 +205,7 @@ export class StreamfoldStack extends Stack {
       WebSocketUrl: webSocket.stage.url,
       WebSocketManagementEndpoint: webSocket.managementEndpoint,
       ApiKeyId: restApi.apiKey.keyId,
+      WebSocketApiKeyId: webSocket.subscriberApiKey.keyId,
       InputStreamName: inputStream.streamName,
       OutputStreamName: outputStream.streamName,
       DeadLetterQueueUrl: deadLetterQueue.queueUrl,

@@ -108,8 +108,8 @@ async function main(): Promise<void> {
   console.log(
     [
       `Streamfold local stack ready in ${(stack.startupMs / 1000).toFixed(1)} s`,
-      `  REST        ${stack.restUrl}   (POST /v1/events needs x-api-key: ${stack.apiKey})`,
-      `  WebSocket   ${stack.wsUrl}   (management API ${stack.wsManagementUrl}/@connections/{id})`,
+      `  REST        ${stack.restUrl}   (POST /v1/events needs x-api-key: ${stack.apiKey}; IAM routes such as GET /v1/anomalies need SigV4 with local/local)`,
+      `  WebSocket   ${stack.wsUrl}/?token=${stack.apiKey}   (management API ${stack.wsManagementUrl}/@connections/{id})`,
       `  Kinesis     ${stack.endpoints.kinesis}`,
       `  DynamoDB    ${stack.endpoints.dynamodb}`,
       `  SQS         ${stack.endpoints.sqs}`,

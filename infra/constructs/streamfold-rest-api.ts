@@ -1,8 +1,10 @@
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { acknowledgeNag } from '../nag.js';
+import type { RestAuthorization } from '../rest-auth.js';
 
 /** Steady-state rate and burst of a throttle. */
 export interface Throttle {
@@ -34,16 +36,33 @@ export interface StreamfoldRestApiProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly accessLogRetention?: logs.RetentionDays;
+  /**
+   * The Cognito user pool whose ID tokens routes with `authorization: 'cognito'` accept.
+   * @default none (no route may use cognito)
+   */
+  readonly cognitoUserPoolArn?: string;
 }
 
 /** Options of one route. */
 export interface RouteOptions {
   /**
-   * Whether callers must send the API key (`x-api-key`) of the usage plan.
-   * @default false
+   * How callers authenticate: public, the usage plan's API key (`x-api-key`), IAM (SigV4), or a Cognito ID token.
+   * @default 'none'
    */
-  readonly apiKeyRequired?: boolean;
+  readonly authorization?: RestAuthorization;
 }
+
+/** Why a route's mode is what cdk-nag's APIG4 (authorization) and COG4 (Cognito) rules ask about. */
+const NAG_REASONS: Record<RestAuthorization, string> = {
+  none:
+    'Public, read-only transit data (what agencies publish as GTFS-realtime) chosen per route in the restAuth stack ' +
+    'prop; stage throttling limits abuse.',
+  apiKey:
+    'Event producers are devices and gateways identified by their API key under a throttled usage plan, not end users ' +
+    'with a Cognito or IAM identity.',
+  iam: 'Callers are back-office tools with AWS credentials, authorized by IAM (SigV4) rather than a Cognito pool.',
+  cognito: '',
+};
 
 /**
  * The REST API: a regional API with one stage, stage and per-key throttling, JSON access logs,
@@ -56,6 +75,8 @@ export class StreamfoldRestApi extends apigateway.RestApi {
   /** The usage plan that throttles key-protected routes per key. */
   public readonly usagePlan: apigateway.UsagePlan;
   private readonly validator: apigateway.RequestValidator;
+  private readonly cognitoUserPoolArn: string | undefined;
+  private cognitoAuthorizer: apigateway.CognitoUserPoolsAuthorizer | undefined;
 
   constructor(scope: Construct, id: string, props: StreamfoldRestApiProps = {}) {
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
@@ -83,6 +104,7 @@ export class StreamfoldRestApi extends apigateway.RestApi {
       },
     });
 
+    this.cognitoUserPoolArn = props.cognitoUserPoolArn;
     // Body validation only applies where a request model is declared. POST /v1/events deliberately has
     // none: the ingest function validates events itself and sends invalid ones, with reasons, to the DLQ.
     this.validator = this.addRequestValidator('RequestValidator', {
@@ -125,18 +147,27 @@ export class StreamfoldRestApi extends apigateway.RestApi {
     const resource = this.root.resourceForPath(path);
     const requestParameters: Record<string, boolean> = {};
     for (const match of path.matchAll(/\{(\w+)\}/g)) requestParameters[`method.request.path.${match[1]}`] = true;
-    const apiKeyRequired = options.apiKeyRequired ?? false;
+    const authorization = options.authorization ?? 'none';
     const method = resource.addMethod(httpMethod, new apigateway.LambdaIntegration(fn), {
-      apiKeyRequired,
+      apiKeyRequired: authorization === 'apiKey',
+      ...this.authorizerOf(authorization),
       requestValidator: this.validator,
       requestParameters,
     });
-    const reason = apiKeyRequired
-      ? 'Event producers are devices and gateways identified by their API key under a throttled usage plan, not end users ' +
-        'with a Cognito or IAM identity.'
-      : 'Public, read-only transit data (vehicle positions, metrics, ETAs); stage throttling limits abuse.';
-    acknowledgeNag(method, 'AwsSolutions-APIG4', reason);
-    acknowledgeNag(method, 'AwsSolutions-COG4', reason);
+    if (authorization !== 'iam' && authorization !== 'cognito') {
+      acknowledgeNag(method, 'AwsSolutions-APIG4', NAG_REASONS[authorization]);
+    }
+    if (authorization !== 'cognito') acknowledgeNag(method, 'AwsSolutions-COG4', NAG_REASONS[authorization]);
     return method;
+  }
+
+  private authorizerOf(authorization: RestAuthorization): apigateway.MethodOptions {
+    if (authorization === 'iam') return { authorizationType: apigateway.AuthorizationType.IAM };
+    if (authorization !== 'cognito') return { authorizationType: apigateway.AuthorizationType.NONE };
+    if (!this.cognitoUserPoolArn) throw new Error('a cognito route needs cognitoUserPoolArn');
+    this.cognitoAuthorizer ??= new apigateway.CognitoUserPoolsAuthorizer(this, 'CognitoAuthorizer', {
+      cognitoUserPools: [cognito.UserPool.fromUserPoolArn(this, 'UserPool', this.cognitoUserPoolArn)],
+    });
+    return { authorizationType: apigateway.AuthorizationType.COGNITO, authorizer: this.cognitoAuthorizer };
   }
 }

@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,6 +14,12 @@ import type { Throttle } from './streamfold-rest-api.js';
 export interface StreamfoldWebSocketApiProps {
   /** The function behind every route ($connect, $disconnect, $default, subscribe, unsubscribe). */
   readonly handler: lambda.IFunction;
+  /**
+   * The REQUEST authorizer of `$connect` (`functions/ws-authorizer.ts`): gets the `token` query parameter,
+   * returns it as the usage identifier key, and API Gateway accepts the connection only if it is an API
+   * key of the subscriber usage plan.
+   */
+  readonly authorizer: lambda.IFunction;
   /**
    * Stage name; part of the URL and of the management endpoint.
    * @default 'prod'
@@ -29,6 +36,9 @@ export interface StreamfoldWebSocketApiProps {
    */
   readonly accessLogRetention?: logs.RetentionDays;
 }
+
+/** The query parameter clients put their API key in (`wss://.../prod?token=<key>`); browsers cannot set headers. */
+export const WEBSOCKET_TOKEN_SOURCE = 'route.request.querystring.token';
 
 /** Client actions routed by `$request.body.action` (docs/contracts.md, WebSocket messages). */
 const ACTION_ROUTES = ['subscribe', 'unsubscribe'] as const;
@@ -55,6 +65,8 @@ export class StreamfoldWebSocketApi extends Construct {
   public readonly api: apigwv2.WebSocketApi;
   /** The auto-deployed stage. */
   public readonly stage: apigwv2.WebSocketStage;
+  /** The key subscribers connect with (`?token=<value>`). */
+  public readonly subscriberApiKey: apigwv2.ApiKey;
 
   constructor(scope: Construct, id: string, props: StreamfoldWebSocketApiProps) {
     super(scope, id);
@@ -64,15 +76,27 @@ export class StreamfoldWebSocketApi extends Construct {
       apiName: 'streamfold-ws',
       description: 'Streamfold live updates',
       routeSelectionExpression: '$request.body.action',
-      connectRouteOptions: { integration },
+      // The authorizer passes the token on; API Gateway checks it is a key of the subscriber usage plan.
+      apiKeySelectionExpression: apigwv2.WebSocketApiKeySelectionExpression.AUTHORIZER_USAGE_IDENTIFIER_KEY,
       disconnectRouteOptions: { integration },
       defaultRouteOptions: { integration, returnResponse: true },
+    });
+    // Declared as a route of its own: connectRouteOptions cannot require an API key.
+    new apigwv2.WebSocketRoute(this, 'ConnectRoute', {
+      webSocketApi: this.api,
+      routeKey: '$connect',
+      integration,
+      authorizer: new authorizers.WebSocketLambdaAuthorizer('TokenAuthorizer', props.authorizer, {
+        identitySource: [WEBSOCKET_TOKEN_SOURCE],
+      }),
+      apiKeyRequired: true,
     });
     for (const action of ACTION_ROUTES) this.api.addRoute(action, { integration, returnResponse: true });
     acknowledgeNag(
       this.api,
       'AwsSolutions-APIG4',
-      'A public live feed of read-only transit data; clients can only subscribe to topics, and stage throttling limits abuse.',
+      'Only $connect can authorize a WebSocket; it has a Lambda authorizer and requires an API key. Messages travel ' +
+        'on the connection it authorized.',
     );
 
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
@@ -89,6 +113,18 @@ export class StreamfoldWebSocketApi extends Construct {
         format: apigateway.AccessLogFormat.custom(WEBSOCKET_ACCESS_LOG_FORMAT),
       },
     });
+
+    this.subscriberApiKey = new apigwv2.ApiKey(this, 'SubscriberApiKey', {
+      description: 'Key of WebSocket subscribers (?token=<key> on connect)',
+    });
+    const plan = new apigwv2.UsagePlan(this, 'SubscriberUsagePlan', {
+      description: 'WebSocket subscribers',
+      apiStages: [{ api: this.api, stage: this.stage }],
+      throttle,
+    });
+    plan.addApiKey(this.subscriberApiKey);
+    // The plan names the stage by its literal name; it must exist first.
+    plan.node.addDependency(this.stage);
   }
 
   /** `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: where the management API lives. */

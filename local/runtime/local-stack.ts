@@ -224,13 +224,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       routes: plan.restRoutes,
       invoke,
       apiKey,
+      credentials: LOCAL_CREDENTIALS,
       log,
     });
     cleanup.push(() => rest.close());
     const wsApi = plan.webSocketApis[0];
     let ws: LocalWebSocketServer | undefined;
     if (wsApi) {
-      ws = await startWebSocketServer({ host, port: options.wsPort ?? 0, api: wsApi, invoke, log });
+      ws = await startWebSocketServer({
+        host,
+        port: options.wsPort ?? 0,
+        api: wsApi,
+        invoke,
+        apiKey,
+        credentials: LOCAL_CREDENTIALS,
+        log,
+      });
       cleanup.push(() => ws?.close() ?? Promise.resolve());
     }
     const addresses: LocalAddresses = {

@@ -116,8 +116,15 @@ export interface RestRoutePlan {
   /** Full resource path, e.g. `/v1/vehicles/{vehicleId}`. */
   path: string;
   apiKeyRequired: boolean;
+  /** `AuthorizationType`: `NONE`, `AWS_IAM` (SigV4) or `COGNITO_USER_POOLS`. */
+  authorizationType: RestAuthorizationType;
+  /** For `COGNITO_USER_POOLS`: the ARNs of the pools whose tokens the method's authorizer accepts. */
+  cognitoUserPoolArns?: string[];
   target: RestTarget;
 }
+
+/** The REST authorization types the local server enforces. */
+export type RestAuthorizationType = 'NONE' | 'AWS_IAM' | 'COGNITO_USER_POOLS';
 
 /** One route of a WebSocket API. */
 export interface WebSocketRoutePlan {
@@ -126,12 +133,26 @@ export interface WebSocketRoutePlan {
   functionLogicalId: string;
   /** True when the template has a RouteResponse: the function's response body goes back to the client. */
   returnResponse: boolean;
+  /** `ApiKeyRequired`: the key the API's `ApiKeySelectionExpression` selects must be a valid API key. */
+  apiKeyRequired: boolean;
+  /** The route's Lambda REQUEST authorizer (`AuthorizationType: CUSTOM`), run before the route. */
+  authorizer?: WebSocketAuthorizerPlan;
+}
+
+/** A Lambda REQUEST authorizer of a WebSocket API. */
+export interface WebSocketAuthorizerPlan {
+  logicalId: string;
+  functionLogicalId: string;
+  /** e.g. `route.request.querystring.token`, `route.request.header.Auth`; all must be present, or 401. */
+  identitySource: string[];
 }
 
 /** A WebSocket API. */
 export interface WebSocketApiPlan {
   logicalId: string;
   routeSelectionExpression: string;
+  /** `$request.header.x-api-key` or `$context.authorizer.usageIdentifierKey`. @default the header */
+  apiKeySelectionExpression: string;
   stageName: string;
   routes: WebSocketRoutePlan[];
 }
@@ -196,10 +217,12 @@ export const IGNORED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::ApiGateway::Account': 'account-level logging role',
   'AWS::ApiGateway::RequestValidator': 'request validation is not emulated; functions validate themselves',
   'AWS::ApiGateway::ApiKey': 'one local key: STREAMFOLD_API_KEY or local-dev-key',
+  'AWS::ApiGateway::Authorizer': "read: a method's Cognito user pools (tokens checked offline without their signature)",
   'AWS::ApiGateway::UsagePlan': 'throttling and quotas are not emulated',
   'AWS::ApiGateway::UsagePlanKey': 'throttling and quotas are not emulated',
   'AWS::ApiGatewayV2::Integration': "read to find each route's function",
   'AWS::ApiGatewayV2::RouteResponse': 'read: routes with one send their response back',
+  'AWS::ApiGatewayV2::Authorizer': "read: a route's Lambda authorizer runs before the route",
   'AWS::ApiGatewayV2::Stage': 'read for the stage name; throttling and access logs are not emulated',
   'AWS::CDK::Metadata': 'CDK bookkeeping',
   'AWS::EC2::VPC': "MSK's network: locally everything is on loopback",
@@ -590,8 +613,27 @@ function planRestMethod(template: CfnTemplate, id: string, props: Record<string,
     httpMethod: String(props.HttpMethod).toUpperCase(),
     path: restResourcePath(template, props.ResourceId, id),
     apiKeyRequired: props.ApiKeyRequired === true,
+    ...planRestAuthorization(template, id, props),
     target,
   };
+}
+
+function planRestAuthorization(
+  template: CfnTemplate,
+  id: string,
+  props: Record<string, unknown>,
+): Pick<RestRoutePlan, 'authorizationType' | 'cognitoUserPoolArns'> {
+  const type = props.AuthorizationType ?? 'NONE';
+  if (type === 'NONE' || type === 'AWS_IAM') return { authorizationType: type };
+  if (type !== 'COGNITO_USER_POOLS') {
+    throw new Error(`${id}: AuthorizationType ${String(type)} is not supported locally`);
+  }
+  const authorizerId = findReferencedId(template, props.AuthorizerId, new Set(['AWS::ApiGateway::Authorizer']));
+  const arns = authorizerId ? template.Resources[authorizerId]?.Properties?.ProviderARNs : undefined;
+  if (!Array.isArray(arns) || !arns.every((arn) => typeof arn === 'string')) {
+    throw new Error(`${id}: the Cognito authorizer must list its user pools as literal ProviderARNs`);
+  }
+  return { authorizationType: type, cognitoUserPoolArns: arns as string[] };
 }
 
 function refersTo(value: unknown, logicalId: string): boolean {
@@ -622,17 +664,50 @@ function planWebSocketApi(template: CfnTemplate, id: string, props: Record<strin
     const functionLogicalId = findReferencedId(template, integration?.Properties?.IntegrationUri, FUNCTION_TYPES);
     if (!functionLogicalId)
       throw new Error(`${routeId}: the route's target is not a Lambda proxy integration of the template`);
+    const authorizer = planWebSocketAuthorizer(template, routeId, route.Properties ?? {});
     routes.push({
       routeLogicalId: routeId,
       routeKey: String(route.Properties?.RouteKey),
       functionLogicalId,
       returnResponse: routeIdsWithResponse.has(routeId),
+      apiKeyRequired: route.Properties?.ApiKeyRequired === true,
+      ...(authorizer ? { authorizer } : {}),
     });
   }
   return {
     logicalId: id,
     routeSelectionExpression: String(props.RouteSelectionExpression ?? '$request.body.action'),
+    apiKeySelectionExpression: String(props.ApiKeySelectionExpression ?? '$request.header.x-api-key'),
     stageName: typeof stage?.Properties?.StageName === 'string' ? stage.Properties.StageName : 'prod',
     routes,
   };
+}
+
+/** The identity sources the local WebSocket server can evaluate. */
+export const IDENTITY_SOURCE = /^route\.request\.(querystring|header)\.(.+)$/;
+
+function planWebSocketAuthorizer(
+  template: CfnTemplate,
+  routeId: string,
+  props: Record<string, unknown>,
+): WebSocketAuthorizerPlan | undefined {
+  const type = props.AuthorizationType ?? 'NONE';
+  if (type === 'NONE') return undefined;
+  if (type !== 'CUSTOM') throw new Error(`${routeId}: AuthorizationType ${String(type)} is not supported locally`);
+  const logicalId = findReferencedId(template, props.AuthorizerId, new Set(['AWS::ApiGatewayV2::Authorizer']));
+  const authorizer = logicalId ? template.Resources[logicalId]?.Properties : undefined;
+  if (!logicalId || !authorizer) throw new Error(`${routeId}.AuthorizerId must Ref an authorizer of the template`);
+  if (authorizer.AuthorizerType !== 'REQUEST') {
+    throw new Error(
+      `${logicalId}: only REQUEST (Lambda) authorizers run locally, not ${String(authorizer.AuthorizerType)}`,
+    );
+  }
+  const functionLogicalId = findReferencedId(template, authorizer.AuthorizerUri, FUNCTION_TYPES);
+  if (!functionLogicalId) throw new Error(`${logicalId}.AuthorizerUri does not reference a function of the template`);
+  const identitySource = Array.isArray(authorizer.IdentitySource) ? authorizer.IdentitySource.map(String) : [];
+  for (const source of identitySource) {
+    if (!IDENTITY_SOURCE.test(source))
+      throw new Error(`${logicalId}: identity source ${source} is not supported locally`);
+  }
+  return { logicalId, functionLogicalId, identitySource };
 }

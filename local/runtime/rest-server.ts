@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { InvokeResult } from './function-host.js';
 import { listen } from './listen.js';
 import type { RestRoutePlan } from './plan.js';
+import { authorizeRestRequest } from './rest-authorization.js';
 import {
   BAD_GATEWAY,
   buildRestEvent,
@@ -47,6 +48,8 @@ export interface RestServerOptions {
   invoke: (functionLogicalId: string, event: unknown) => Promise<InvokeResult>;
   /** The one accepted `x-api-key` value. */
   apiKey: string;
+  /** The credentials `AWS_IAM` methods accept SigV4 signatures of. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
   log?: (message: string) => void;
 }
 
@@ -100,6 +103,13 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
     }
     if (!match) return MISSING_ROUTE;
     const { route } = match;
+    // API Gateway's order: the method's authorization (IAM, Cognito), then its API key.
+    const authorization = await authorizeRestRequest(
+      route,
+      { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
+      options.credentials,
+    );
+    if (!authorization.ok) return authorization.response;
     if (route.apiKeyRequired && req.headers['x-api-key'] !== options.apiKey) return FORBIDDEN;
     if (route.target.kind === 'mock') {
       const headers = Object.fromEntries(Object.entries(route.target.headers).map(([k, v]) => [k.toLowerCase(), [v]]));
@@ -116,6 +126,7 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
       domainName,
       now: new Date(),
     });
+    authorization.apply(event);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), INTEGRATION_TIMEOUT_MS);

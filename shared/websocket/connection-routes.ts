@@ -25,6 +25,13 @@ export class BadMessageError extends Error {
 /** How many topics one message may name: bounds the writes a single message causes. */
 export const MAX_TOPICS_PER_MESSAGE = 20;
 
+/**
+ * How many topics one connection may hold at once: bounds the items a connection keeps in the table and
+ * the fan-out one client can ask of the broadcaster. Checked before writing, so two messages of the same
+ * connection handled at the same instant may pass it together by at most one message's topics.
+ */
+export const MAX_TOPICS_PER_CONNECTION = 50;
+
 const ACTIONS = ['subscribe', 'unsubscribe'] as const;
 type Action = (typeof ACTIONS)[number];
 
@@ -70,7 +77,19 @@ async function handleMessage(
     }
     throw error;
   }
-  await (action === 'subscribe' ? store.subscribe(connectionId, topics) : store.unsubscribe(connectionId, topics));
+  if (action === 'subscribe') {
+    const held = new Set(await store.topicsOf(connectionId));
+    const added = topics.filter((topic) => !held.has(topic));
+    if (held.size + added.length > MAX_TOPICS_PER_CONNECTION) {
+      return reply(400, {
+        type: 'error',
+        message: `a connection may subscribe to at most ${MAX_TOPICS_PER_CONNECTION} topics: it holds ${held.size}, this message adds ${added.length}; unsubscribe from some first`,
+      });
+    }
+    await store.subscribe(connectionId, topics);
+  } else {
+    await store.unsubscribe(connectionId, topics);
+  }
   const type = action === 'subscribe' ? 'subscribed' : 'unsubscribed';
   // One topic in, the contract's `{type, topic}` out; a `topics` list is answered with the list.
   return reply(200, many ? { type, topics } : { type, topic: topics[0] });

@@ -31,6 +31,8 @@ export interface ConnectionStore {
   connect(connectionId: string): Promise<void>;
   subscribe(connectionId: string, topics: readonly string[]): Promise<void>;
   unsubscribe(connectionId: string, topics: readonly string[]): Promise<void>;
+  /** The topics a connection is subscribed to (read from its mirror items, one query). */
+  topicsOf(connectionId: string): Promise<string[]>;
   /** Deletes every item of the connection: its META, its subscriptions and their mirrors. */
   disconnect(connectionId: string): Promise<void>;
   /** The connections subscribed to a topic, without those whose item has expired but not yet been swept. */
@@ -67,6 +69,11 @@ export function createConnectionStore(table: ItemTable, now: () => number = Date
 
     unsubscribe(connectionId, topics) {
       return table.deleteAll(topics.flatMap((topic) => subscriptionKeys(connectionId, topic)));
+    },
+
+    async topicsOf(connectionId) {
+      const items = await table.partition(connectionPk(connectionId));
+      return items.filter((item) => item.sk.startsWith('TOPIC#')).map((item) => item.sk.slice('TOPIC#'.length));
     },
 
     async disconnect(connectionId) {

@@ -17,7 +17,7 @@ import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
 import type { Anomaly, StopEta, VehicleState } from '../../shared/model.js';
 import { ETA_REFRESH_MS } from '../../shared/processing/eta.js';
 import { type ExpectedFold, expectedFold, expectServedWindows } from '../helpers/expected-fold.js';
-import { startTestStack, type TestStack } from '../helpers/local-stack.js';
+import { signedGet, startTestStack, type TestStack, webSocketUrl } from '../helpers/local-stack.js';
 
 const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000, maxClockSkewMs: 60_000 };
 const MINUTES = 8;
@@ -63,7 +63,7 @@ beforeAll(async () => {
   summary = generated.summary;
   expected = expectedFold(emissions, SETTINGS);
 
-  socket = new WebSocket(stack.wsUrl);
+  socket = new WebSocket(webSocketUrl(stack));
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   const subscribed = new Promise((resolve) => socket.once('message', resolve));
   socket.on('message', (raw) => {
@@ -164,7 +164,9 @@ describe('pipeline end to end', () => {
 
   it('detects every injected anomaly, stores it and pushes it to WebSocket subscribers', async () => {
     const since = summary.startTime;
-    const { body } = await get<{ items: Anomaly[] }>(`/v1/anomalies?since=${since}&limit=500`);
+    const response = await signedGet(`${stack.restUrl}/v1/anomalies?since=${since}&limit=500`);
+    const body = (await response.json()) as { items: Anomaly[] };
+    expect(response.status).toBe(200);
     for (const injected of summary.anomalies) {
       const match = (a: Anomaly) =>
         a.type === injected.expectedType &&
@@ -178,6 +180,32 @@ describe('pipeline end to end', () => {
         `push of ${injected.expectedType}`,
       );
     }
+  });
+
+  it('refuses an unsigned or wrongly signed read of the anomalies (IAM in the template) with 403', async () => {
+    const unsigned = await fetch(`${stack.restUrl}/v1/anomalies`);
+    const otherSecret = await signedGet(`${stack.restUrl}/v1/anomalies`, {
+      accessKeyId: 'local',
+      secretAccessKey: 'x',
+    });
+
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+    expect(otherSecret.status).toBe(403);
+    expect(otherSecret.headers.get('x-amzn-errortype')).toBe('InvalidSignatureException');
+  });
+
+  it("refuses a WebSocket without the key (401) or with another one (403): the template's authorizer runs", async () => {
+    const refusal = (url: string) =>
+      new Promise<number>((resolve, reject) => {
+        const client = new WebSocket(url);
+        client.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        client.once('open', () => reject(new Error(`${url} connected`)));
+        client.once('error', () => undefined);
+      });
+
+    expect(await refusal(stack.wsUrl)).toBe(401);
+    expect(await refusal(webSocketUrl(stack, 'not-the-key'))).toBe(403);
   });
 
   it('puts every invalid event in the dead-letter queue with its reason', async () => {

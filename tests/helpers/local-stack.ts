@@ -8,8 +8,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { emulatorClientConfig } from '../../local/runtime/emulators.js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { emulatorClientConfig, LOCAL_CREDENTIALS } from '../../local/runtime/emulators.js';
+import { LOCAL_REGION } from '../../local/runtime/intrinsics.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/runtime/local-stack.js';
+import { NodeSha256 } from '../../local/runtime/sigv4.js';
 
 /** A running local stack plus SDK clients bound to its emulators. */
 export interface TestStack extends LocalStack {
@@ -77,6 +80,36 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
       await stack.stop();
     },
   };
+}
+
+/**
+ * `fetch` of a GET signed with SigV4 for `execute-api`, as a caller with AWS credentials calls an IAM
+ * method; the local credentials unless told otherwise.
+ */
+export async function signedGet(url: string, credentials = LOCAL_CREDENTIALS): Promise<Response> {
+  const target = new URL(url);
+  const signer = new SignatureV4({ credentials, region: LOCAL_REGION, service: 'execute-api', sha256: NodeSha256 });
+  const query: Record<string, string> = Object.fromEntries(target.searchParams);
+  const signed = await signer.sign({
+    method: 'GET',
+    protocol: target.protocol,
+    hostname: target.hostname,
+    port: Number(target.port),
+    path: target.pathname,
+    query,
+    headers: { host: target.host },
+  });
+  // fetch sets Host itself, to the same value.
+  const { host: _host, ...headers } = signed.headers;
+  return fetch(url, { headers });
+}
+
+/**
+ * The stack's WebSocket URL with the key the `$connect` authorizer reads (`?token=`), as a browser would
+ * connect; locally the one API key is every key.
+ */
+export function webSocketUrl(stack: Pick<LocalStack, 'wsUrl' | 'apiKey'>, token: string = stack.apiKey): string {
+  return `${stack.wsUrl}/?token=${encodeURIComponent(token)}`;
 }
 
 /** Retries `check` until it stops throwing or `timeoutMs` passes (then rethrows its last error). */

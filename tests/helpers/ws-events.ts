@@ -13,6 +13,15 @@ export function wsEvent(routeKey: string, connectionId = 'conn-1', body?: unknow
   };
 }
 
+/** A `$connect` REQUEST authorizer event with the given query parameters and headers. */
+export function wsAuthorizerEvent(query?: Record<string, string>, headers?: Record<string, string>) {
+  return {
+    methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/$connect',
+    queryStringParameters: query ?? null,
+    headers: headers ?? null,
+  };
+}
+
 /** A Kinesis record of the output stream; a string is sent as-is (for malformed records). */
 export function outputStreamRecord(payload: OutputRecord | string, sequenceNumber = '1'): KinesisStreamRecord {
   const data = typeof payload === 'string' ? payload : JSON.stringify(payload);

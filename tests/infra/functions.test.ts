@@ -20,6 +20,7 @@ const FUNCTIONS = {
   ProcessorFunction: 'functions/processor.ts',
   ApiFunction: 'functions/api.ts',
   WsConnectionFunction: 'functions/ws-connection.ts',
+  WsAuthorizerFunction: 'functions/ws-authorizer.ts',
   BroadcasterFunction: 'functions/broadcaster.ts',
   KafkaProcessorFunction: 'functions/kafka-processor.ts',
   KafkaTopicFunction: 'functions/kafka-topic.ts',
@@ -38,7 +39,7 @@ function environmentOf(name: keyof typeof FUNCTIONS): Record<string, unknown> {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the seven of the contract (five, plus the Kafka processor and topic handler by default)', () => {
+  it('are exactly the eight of the contract (six, plus the Kafka processor and topic handler by default)', () => {
     template.resourceCountIs('AWS::Lambda::Function', Object.keys(FUNCTIONS).length);
   });
 

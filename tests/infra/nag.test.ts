@@ -3,12 +3,25 @@ import { describe, expect, it } from 'vitest';
 import { buildApp, NAG_CONTEXT_KEY } from '../../infra/streamfold-app.js';
 import { buildStack, NO_BUNDLING, nagFindings } from '../helpers/synth.js';
 
+const COGNITO_POOL_ARN = 'arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123';
+
 describe('cdk-nag AwsSolutions', () => {
   it('reports no unacknowledged error or warning', () => {
     const { errors, warnings } = nagFindings();
 
     expect(errors.map((finding) => `${finding.ruleName} at ${finding.constructPaths.join(', ')}`)).toEqual([]);
     expect(warnings.map((finding) => `${finding.ruleName} at ${finding.constructPaths.join(', ')}`)).toEqual([]);
+  });
+
+  it('reports nothing unacknowledged with every REST auth mode in use', () => {
+    const { errors, warnings } = nagFindings({
+      restAuth: { 'GET /v1/vehicles': 'cognito', 'GET /health': 'apiKey', 'GET /v1/stops/{stopId}/eta': 'iam' },
+      cognitoUserPoolArn: COGNITO_POOL_ARN,
+    });
+
+    expect(
+      [...errors, ...warnings].map((finding) => `${finding.ruleName} at ${finding.constructPaths.join(', ')}`),
+    ).toEqual([]);
   });
 
   it('gives every acknowledgment a written reason', () => {

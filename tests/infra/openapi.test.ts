@@ -17,7 +17,12 @@ interface OpenApiDocument {
   openapi: string;
   paths: Record<string, Partial<Record<(typeof HTTP_METHODS)[number], OpenApiOperation>>>;
   security?: Record<string, string[]>[];
-  components?: { securitySchemes?: Record<string, { type: string; in?: string; name?: string }> };
+  components?: {
+    securitySchemes?: Record<
+      string,
+      { type: string; in?: string; name?: string; 'x-amazon-apigateway-authtype'?: string }
+    >;
+  };
 }
 
 const document = parse(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8')) as OpenApiDocument;
@@ -40,7 +45,7 @@ type Ref = { Ref: string } | { 'Fn::GetAtt': [string, string] };
  * `METHOD /path` of every API Gateway method in the template, each path rebuilt by walking its resource's
  * PathPart/ParentId chain up to the API's root. CORS preflight (OPTIONS) methods are not part of the contract.
  */
-function deployedMethods(): Map<string, { apiKeyRequired: boolean }> {
+function deployedMethods(): Map<string, { apiKeyRequired: boolean; authorizationType: string }> {
   const template = synthTemplate();
   const resources = template.findResources('AWS::ApiGateway::Resource') as Record<
     string,
@@ -57,13 +62,16 @@ function deployedMethods(): Map<string, { apiKeyRequired: boolean }> {
   };
   const methods = template.findResources('AWS::ApiGateway::Method') as Record<
     string,
-    { Properties: { HttpMethod: string; ResourceId: Ref; ApiKeyRequired?: boolean } }
+    { Properties: { HttpMethod: string; ResourceId: Ref; ApiKeyRequired?: boolean; AuthorizationType?: string } }
   >;
-  const deployed = new Map<string, { apiKeyRequired: boolean }>();
+  const deployed = new Map<string, { apiKeyRequired: boolean; authorizationType: string }>();
   for (const { Properties: method } of Object.values(methods)) {
     if (method.HttpMethod === 'OPTIONS') continue;
     const path = pathOf(method.ResourceId) || '/';
-    deployed.set(`${method.HttpMethod} ${path}`, { apiKeyRequired: method.ApiKeyRequired === true });
+    deployed.set(`${method.HttpMethod} ${path}`, {
+      apiKeyRequired: method.ApiKeyRequired === true,
+      authorizationType: method.AuthorizationType ?? 'NONE',
+    });
   }
   return deployed;
 }
@@ -95,6 +103,31 @@ describe('docs/openapi.yaml', () => {
     expect(scheme).toEqual({ type: 'apiKey', in: 'header', name: 'x-api-key' });
     expect(documentedWithKey).toEqual(['POST /v1/events']);
     expect(deployedWithKey).toEqual(documentedWithKey);
+  });
+
+  it("lists each route's security as the template sets it: API key, IAM (SigV4), Cognito or none", () => {
+    const SCHEME_OF: Record<string, string | undefined> = {
+      NONE: undefined,
+      AWS_IAM: 'sigv4',
+      COGNITO_USER_POOLS: 'cognito',
+    };
+    const schemes = document.components?.securitySchemes ?? {};
+    const documented = Object.fromEntries(
+      [...documentedOperations()].map(([key, operation]) => {
+        expect(operation.security, `${key} states its security`).toBeDefined();
+        return [key, (operation.security ?? []).flatMap((requirement) => Object.keys(requirement)).sort()];
+      }),
+    );
+    const deployed = Object.fromEntries(
+      [...deployedMethods()].map(([key, method]) => {
+        const scheme = SCHEME_OF[method.authorizationType];
+        return [key, [...(method.apiKeyRequired ? ['apiKey'] : []), ...(scheme ? [scheme] : [])].sort()];
+      }),
+    );
+
+    expect(documented).toEqual(deployed);
+    expect(schemes.sigv4?.['x-amazon-apigateway-authtype']).toBe('awsSigv4');
+    expect(schemes.cognito?.['x-amazon-apigateway-authtype']).toBe('cognito_user_pools');
   });
 
   it('has a route in the read API for every documented GET, and no undocumented one', () => {

@@ -70,6 +70,19 @@ describe('local runtime parity with the synthesized template', () => {
     );
   });
 
+  it("runs $connect's authorizer and checks the key the template selects, as API Gateway does", () => {
+    const [api] = plan.webSocketApis;
+    const connect = api?.routes.find((route) => route.routeKey === '$connect');
+
+    expect(api?.apiKeySelectionExpression).toBe('$context.authorizer.usageIdentifierKey');
+    expect(connect?.apiKeyRequired).toBe(true);
+    expect(connect?.authorizer).toEqual({
+      logicalId: idsOfType('AWS::ApiGatewayV2::Authorizer')[0],
+      functionLogicalId: idsOfType('AWS::Lambda::Function').find((id) => id.startsWith('WsAuthorizerFunction')),
+      identitySource: ['route.request.querystring.token'],
+    });
+  });
+
   it('sends every on-failure destination to a queue it creates', () => {
     const queues = new Set(plan.queues.map((q) => q.logicalId));
     for (const mapping of [...plan.kinesisMappings, ...plan.kafkaMappings]) {

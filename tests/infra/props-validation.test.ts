@@ -116,6 +116,49 @@ describe('stack props validation', () => {
     expect(validateStreamfoldProps({ allowedLatenessSeconds: 60, maxClockSkewSeconds: 30 })).toEqual([]);
   });
 
+  it('checks restAuth and the Cognito pool together, listing every conflict', () => {
+    const problems = validateStreamfoldProps({
+      restAuth: {
+        'GET /v1/vehicles': 'cognito',
+        'POST /v1/events': 'none',
+        'GET /v1/nope': 'iam',
+        'GET /health': 'oauth',
+      } as never,
+    });
+
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^restAuth: unknown route "GET \/v1\/nope"; routes are POST \/v1\/events, GET \/v1\/vehicles/,
+      ),
+      "restAuth['GET /health'] must be one of none, apiKey, iam, cognito, got oauth",
+      'cognitoUserPoolArn is required when a route uses cognito (GET /v1/vehicles)',
+      "restAuth['POST /v1/events'] must not be none: producers write to the stream",
+    ]);
+    expect(validateStreamfoldProps({ cognitoUserPoolArn: 'pool-1' })).toEqual([
+      'cognitoUserPoolArn must be a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<id>), got pool-1',
+      'cognitoUserPoolArn has no effect: no route in restAuth uses cognito',
+    ]);
+    expect(
+      validateStreamfoldProps({
+        restAuth: { 'GET /v1/anomalies': 'cognito' },
+        cognitoUserPoolArn: 'arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123',
+      }),
+    ).toEqual([]);
+  });
+
+  it('rejects allowed WebSocket origins that are not origins, and an empty list', () => {
+    expect(validateStreamfoldProps({ webSocketAllowedOrigins: ['https://maps.example.com', '*'] })).toEqual([]);
+    expect(
+      validateStreamfoldProps({ webSocketAllowedOrigins: ['maps.example.com', 'https://a.example/path'] }),
+    ).toEqual([
+      'webSocketAllowedOrigins: "maps.example.com" is not * or an origin like https://example.com',
+      'webSocketAllowedOrigins: "https://a.example/path" is not * or an origin like https://example.com',
+    ]);
+    expect(validateStreamfoldProps({ webSocketAllowedOrigins: [] })).toEqual([
+      'webSocketAllowedOrigins must not be empty (use ["*"] to allow any origin)',
+    ]);
+  });
+
   it('passes valid custom settings through to the stack', () => {
     const stack = buildStack({ inputShardCount: 4, windowSizeSeconds: 30, allowedLatenessSeconds: 0 });
     const template = JSON.stringify(Template.fromStack(stack).toJSON());

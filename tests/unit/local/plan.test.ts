@@ -55,6 +55,42 @@ describe('planLocalStack', () => {
     });
   });
 
+  it("reads each REST method's AuthorizationType and a Cognito authorizer's user pools", () => {
+    const template = fixtureTemplate();
+    const resources = template.Resources;
+    const pool = 'arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123';
+    resources.Authorizer = {
+      Type: 'AWS::ApiGateway::Authorizer',
+      Properties: {
+        RestApiId: { Ref: 'Api' },
+        Type: 'COGNITO_USER_POOLS',
+        ProviderARNs: [pool],
+        IdentitySource: 'method.request.header.Authorization',
+      },
+    };
+    Object.assign(resources.ApiRootGET?.Properties ?? {}, { AuthorizationType: 'AWS_IAM' });
+    Object.assign(resources.Apiv1itemslatestGET?.Properties ?? {}, {
+      AuthorizationType: 'COGNITO_USER_POOLS',
+      AuthorizerId: { Ref: 'Authorizer' },
+    });
+
+    const routes = planLocalStack(template).restRoutes;
+
+    expect(routes.find((r) => r.path === '/')?.authorizationType).toBe('AWS_IAM');
+    expect(routes.find((r) => r.path === '/v1/items/latest')).toMatchObject({
+      authorizationType: 'COGNITO_USER_POOLS',
+      cognitoUserPoolArns: [pool],
+    });
+    expect(routes.find((r) => r.path === '/v1/items/{itemId}')?.authorizationType).toBe('NONE');
+  });
+
+  it('refuses a REST authorization type it cannot enforce (a Lambda authorizer)', () => {
+    const template = fixtureTemplate();
+    Object.assign(template.Resources.ApiRootGET?.Properties ?? {}, { AuthorizationType: 'CUSTOM' });
+
+    expect(() => planLocalStack(template)).toThrow(/ApiRootGET: AuthorizationType CUSTOM is not supported locally/);
+  });
+
   it('rebuilds REST paths from the resource chain and finds each integration function', () => {
     const routes = planLocalStack(fixtureTemplate()).restRoutes.map((r) => [
       r.httpMethod,

@@ -11,6 +11,7 @@ const route = (path: string, httpMethod = 'GET'): RestRoutePlan => ({
   httpMethod,
   path,
   apiKeyRequired: false,
+  authorizationType: 'NONE',
   target: { kind: 'lambda', functionLogicalId: 'Fn' },
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { handleWebSocketEvent } from '../../../shared/websocket/connection-routes.js';
+import { handleWebSocketEvent, MAX_TOPICS_PER_CONNECTION } from '../../../shared/websocket/connection-routes.js';
 import { createConnectionStore } from '../../../shared/websocket/connection-store.js';
 import { wsEvent } from '../../helpers/ws-events.js';
 import { inMemoryItemTable } from './in-memory-item-table.js';
@@ -31,6 +31,52 @@ describe('$connect', () => {
 });
 
 describe('subscribe', () => {
+  it('refuses a subscription past the per-connection limit, names the limit, and writes nothing', async () => {
+    const { store, send } = setup();
+    const topics = (from: number, count: number) => Array.from({ length: count }, (_, i) => `route:R${from + i}`);
+    for (let from = 0; from < MAX_TOPICS_PER_CONNECTION; from += 20) {
+      const count = Math.min(20, MAX_TOPICS_PER_CONNECTION - from);
+      expect((await send('subscribe', 'c1', { action: 'subscribe', topics: topics(from, count) })).statusCode).toBe(
+        200,
+      );
+    }
+
+    const result = await send('subscribe', 'c1', { action: 'subscribe', topic: 'vehicles' });
+
+    expect(result.statusCode).toBe(400);
+    expect(result.json).toEqual({
+      type: 'error',
+      message: `a connection may subscribe to at most ${MAX_TOPICS_PER_CONNECTION} topics: it holds ${MAX_TOPICS_PER_CONNECTION}, this message adds 1; unsubscribe from some first`,
+    });
+    expect(await store.subscribers('vehicles')).toEqual([]);
+    expect(await store.topicsOf('c1')).toHaveLength(MAX_TOPICS_PER_CONNECTION);
+  });
+
+  it('still accepts topics a full connection already holds, and new ones once it unsubscribed', async () => {
+    const { store, send } = setup();
+    const held = Array.from({ length: MAX_TOPICS_PER_CONNECTION }, (_, i) => `vehicle:V${i}`);
+    await store.subscribe('c1', held);
+
+    const again = await send('subscribe', 'c1', { action: 'subscribe', topic: 'vehicle:V0' });
+    await send('unsubscribe', 'c1', { action: 'unsubscribe', topic: 'vehicle:V1' });
+    const after = await send('subscribe', 'c1', { action: 'subscribe', topic: 'anomalies' });
+
+    expect(again.statusCode).toBe(200);
+    expect(after.json).toEqual({ type: 'subscribed', topic: 'anomalies' });
+  });
+
+  it('counts the limit per connection, not across connections', async () => {
+    const { store, send } = setup();
+    await store.subscribe(
+      'c1',
+      Array.from({ length: MAX_TOPICS_PER_CONNECTION }, (_, i) => `vehicle:V${i}`),
+    );
+
+    const result = await send('subscribe', 'c2', { action: 'subscribe', topic: 'vehicle:V0' });
+
+    expect(result.statusCode).toBe(200);
+  });
+
   it('writes the topic item and its mirror, and replies subscribed', async () => {
     const { table, send } = setup();
 

@@ -1,0 +1,55 @@
+/**
+ * Who may call each REST route (stack prop `restAuth`): the routes, the modes API Gateway (REST, v1) offers
+ * that fit them, and the defaults. Plain data, shared by the stack, its props check and the tests.
+ */
+
+/**
+ * How callers of a route authenticate:
+ * - `none`: public;
+ * - `apiKey`: the `x-api-key` header must be a key of a usage plan of the stage (throttled per key);
+ * - `iam`: SigV4-signed with AWS credentials allowed `execute-api:Invoke` on the method;
+ * - `cognito`: an ID token of the Cognito user pool `cognitoUserPoolArn` in the `Authorization` header
+ *   (REST API v1 has no JWT authorizer for other issuers; that would be a Lambda authorizer).
+ */
+export type RestAuthorization = 'none' | 'apiKey' | 'iam' | 'cognito';
+
+/** Every mode, for checks of values that come from outside TypeScript (context, JSON). */
+export const REST_AUTHORIZATIONS: readonly RestAuthorization[] = ['none', 'apiKey', 'iam', 'cognito'];
+
+/** The routes of the REST API, as `METHOD /path` (docs/openapi.yaml). */
+export const REST_ROUTES = [
+  'POST /v1/events',
+  'GET /v1/vehicles',
+  'GET /v1/vehicles/{vehicleId}',
+  'GET /v1/routes/{routeId}/metrics',
+  'GET /v1/stops/{stopId}/eta',
+  'GET /v1/anomalies',
+  'GET /health',
+] as const;
+
+/** One REST route. */
+export type RestRouteKey = (typeof REST_ROUTES)[number];
+
+/**
+ * The defaults, decided per route by whether its data is public (docs/contracts.md, REST authentication):
+ * producers write with an API key; vehicle positions, route metrics and stop ETAs are what transit agencies
+ * publish anyway (GTFS-realtime feeds are open) and a passenger map reads them without logging in; anomalies
+ * (stalled, off-route, impossible jumps) are operational incident data about vehicles and their drivers, for
+ * back-office tools, so they need IAM; health reveals nothing and is probed by monitors.
+ */
+export const DEFAULT_REST_AUTH: Readonly<Record<RestRouteKey, RestAuthorization>> = {
+  'POST /v1/events': 'apiKey',
+  'GET /v1/vehicles': 'none',
+  'GET /v1/vehicles/{vehicleId}': 'none',
+  'GET /v1/routes/{routeId}/metrics': 'none',
+  'GET /v1/stops/{stopId}/eta': 'none',
+  'GET /v1/anomalies': 'iam',
+  'GET /health': 'none',
+};
+
+/** The mode of every route: the defaults, overridden by `restAuth`. */
+export function resolveRestAuth(
+  overrides: Partial<Record<RestRouteKey, RestAuthorization>> = {},
+): Record<RestRouteKey, RestAuthorization> {
+  return { ...DEFAULT_REST_AUTH, ...overrides };
+}
