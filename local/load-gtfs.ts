@@ -34,6 +34,9 @@ export interface LoadGtfsResult {
   trips: number;
   stops: number;
   items: number;
+  /** Shapes derived from stop sequences (trips without a usable shape), and how many routes have one. */
+  derivedShapes: number;
+  derivedRoutes: number;
   simplifiedShapes: ShapeSimplification[];
   warnings: string[];
 }
@@ -63,15 +66,25 @@ export async function loadGtfs(dir: string, tableName: string, options: LoadGtfs
     trips: feed.trips.size,
     stops: feed.stops.size,
     items: written,
+    derivedShapes: feed.derived.shapeIds.size,
+    derivedRoutes: feed.derived.routeIds.size,
     simplifiedShapes,
     warnings: feed.warnings,
   };
+  if (result.derivedShapes > 0) {
+    log(
+      `derived ${plural(result.derivedShapes, 'shape')} for ${plural(result.derivedRoutes, 'route')} from their trips' stop sequences ` +
+        '(trips without a usable shape in shapes.txt)',
+    );
+  }
   log(
     `loaded ${result.routes} routes, ${result.shapes} route shapes, ${result.trips} trips, ${result.stops} stops ` +
       `(${written} items) into ${tableName}`,
   );
   return result;
 }
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** The `ReferenceTableName` output of a deployed stack. */
 export async function resolveReferenceTable(stackName: string, client = new CloudFormationClient({})): Promise<string> {
