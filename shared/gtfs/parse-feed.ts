@@ -14,7 +14,8 @@ import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { type CastingContext, parse } from 'csv-parse';
-import { type LatLon, projectOntoShape, type ShapePoint, shapeLength, withCumulativeDistance } from '../geo.js';
+import { type LatLon, type ShapePoint, shapeLength, withCumulativeDistance } from '../geo.js';
+import { projectStopsMonotone } from './stop-projection.js';
 
 /** Malformed feed input; the message names the file, the line and the field. */
 export class GtfsFeedError extends Error {
@@ -214,17 +215,6 @@ function feedUnitsToMeters(points: ShapePoint[], feedDist: number[], value: numb
   return points[lo]![2] + t * (points[hi]![2] - points[lo]![2]);
 }
 
-/**
- * Projects a stop onto the part of the shape at or after `fromM`, so a loop route whose shape passes
- * the same street twice places each stop on the right pass.
- */
-export function projectForward(point: LatLon, shape: ShapePoint[], fromM: number): number {
-  let start = 0;
-  while (start < shape.length - 1 && shape[start + 1]![2] < fromM) start++;
-  const { distanceAlongM } = projectOntoShape(point, shape.slice(start));
-  return Math.max(fromM, distanceAlongM);
-}
-
 /** Parses and cross-checks a GTFS feed. Throws {@link GtfsFeedError} for malformed input. */
 export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
   const warnings: string[] = [];
@@ -393,13 +383,22 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
     const feedDist = shapeFeedDist.get(trip.shapeId);
     const length = shapeLength(points);
     const list = (calls.get(tripId) ?? []).sort((a, b) => a.seq - b.seq);
+    const isDerived = derived.shapeIds.has(trip.shapeId);
+    // A derived shape is made of these very stops (point i is call i); otherwise the feed's distances,
+    // and where it has none, the monotone best fit of all the trip's stops at once.
+    const needsFit = !isDerived && list.some((call) => call.dist === undefined || !feedDist);
+    const fitted = needsFit
+      ? projectStopsMonotone(
+          list.map((call) => stopRows.get(call.stopId)!),
+          points,
+        )
+      : [];
     let previous = 0;
     const stops = list.map((call, i): StopOnShape => {
       const stop = stopRows.get(call.stopId)!;
       const fromFeed = call.dist !== undefined && feedDist ? feedUnitsToMeters(points, feedDist, call.dist) : undefined;
-      // A derived shape is made of these very stops, point i being call i.
-      const own = derived.shapeIds.has(trip.shapeId) ? points[i]?.[2] : undefined;
-      const distM = Math.min(length, Math.max(previous, own ?? fromFeed ?? projectForward(stop, points, previous)));
+      const own = isDerived ? points[i]![2] : (fromFeed ?? fitted[i]!);
+      const distM = Math.min(length, Math.max(previous, own));
       previous = distM;
       return { stopId: stop.stopId, name: stop.name, lat: stop.lat, lon: stop.lon, distM, seq: i + 1 };
     });
