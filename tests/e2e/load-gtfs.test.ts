@@ -1,0 +1,45 @@
+// `npm run load-gtfs` as a user runs it, against a running local stack: no variables, no flags. It must
+// find the stack through `.local/stack.json` and say which it found.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../local/runtime/local-stack.js';
+import { listRoutes } from '../../shared/gtfs/reference-store.js';
+import { tinyFeed } from '../events/gtfs-feeds.js';
+import { startTestStack, type TestStack } from '../helpers/local-stack.js';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** The user's shell without anything that points the AWS SDK somewhere. */
+const cleanEnv = () =>
+  Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_'))) as NodeJS.ProcessEnv;
+
+describe('npm run load-gtfs against a running local stack', () => {
+  it('finds the stack by itself, says which it found and loads into its reference table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamfold-feed-'));
+    for (const [name, text] of Object.entries(tinyFeed())) writeFileSync(join(dir, name), text);
+
+    const { stdout } = await promisify(execFile)('npx', ['tsx', 'local/load-gtfs.ts', dir], {
+      cwd: REPO_ROOT,
+      env: cleanEnv(),
+    });
+
+    expect(stdout).toContain(`the local stack in .local/stack.json (pid ${process.pid}`);
+    expect(stdout).toContain(`on ${stack.endpoints.dynamodb}`);
+    const table = stack.resources[Object.keys(stack.resources).find((id) => id.startsWith('ReferenceTable'))!]!;
+    expect(await listRoutes({ client: stack.dynamo, tableName: table })).toEqual([
+      { routeId: 'T1', shortName: '1', longName: 'Oost, via Brug', routeType: 3 },
+    ]);
+  });
+});
