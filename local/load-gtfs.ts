@@ -18,7 +18,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseGtfsFeed } from '../shared/gtfs/parse-feed.js';
 import { referenceItems, type ShapeSimplification } from '../shared/gtfs/reference-items.js';
-import { writeReferenceItems } from '../shared/gtfs/reference-store.js';
+import { replaceFeed } from '../shared/gtfs/reference-store.js';
 import { findLocalStack } from './runtime/discovery.js';
 
 export const DEFAULT_STACK_NAME = 'Streamfold';
@@ -37,6 +37,11 @@ export interface LoadGtfsResult {
   trips: number;
   stops: number;
   items: number;
+  /** The feed version now current, and the one it replaced. */
+  version: string;
+  previousVersion: string | undefined;
+  /** Items of earlier feeds deleted after the switch. */
+  deletedItems: number;
   /** Shapes derived from stop sequences (trips without a usable shape), and how many routes have one. */
   derivedShapes: number;
   derivedRoutes: number;
@@ -59,16 +64,20 @@ export async function loadGtfs(dir: string, tableName: string, options: LoadGtfs
       );
     },
   });
-  const written = await writeReferenceItems(items, {
+  const replaced = await replaceFeed(items, {
     tableName,
     ...(options.client ? { client: options.client } : {}),
   });
+  const written = replaced.written;
   const result = {
     routes: feed.routes.size,
     shapes: feed.routeShapes.length,
     trips: feed.trips.size,
     stops: feed.stops.size,
     items: written,
+    version: replaced.version,
+    previousVersion: replaced.previousVersion,
+    deletedItems: replaced.deleted,
     derivedShapes: feed.derived.shapeIds.size,
     derivedRoutes: feed.derived.routeIds.size,
     simplifiedShapes,
@@ -82,7 +91,9 @@ export async function loadGtfs(dir: string, tableName: string, options: LoadGtfs
   }
   log(
     `loaded ${result.routes} routes, ${result.shapes} route shapes, ${result.trips} trips, ${result.stops} stops ` +
-      `(${written} items) into ${tableName}`,
+      `(${written} items) into ${tableName} as feed version ${replaced.version}` +
+      (replaced.previousVersion ? ` (replacing ${replaced.previousVersion}` : ' (the first versioned feed') +
+      `; ${plural(replaced.deleted, 'item')} of earlier feeds deleted)`,
   );
   return result;
 }
