@@ -210,11 +210,18 @@ export async function resolveLoadTarget(args: TargetArgs, options: ResolveTarget
         `table ${stack.referenceTable} on ${stack.endpoints.dynamodb}`,
     };
   }
-  const stale = found.status === 'stale' ? `; ignored ${file}: its stack (pid ${found.stack.pid}) is not running` : '';
-  const tableName = await stackTable(DEFAULT_STACK_NAME);
+  const why =
+    found.status === 'stale' ? `ignored ${file}: its stack (pid ${found.stack.pid}) is not running` : `no ${file}`;
+  const tableName = await stackTable(DEFAULT_STACK_NAME).catch((error: unknown) => {
+    throw new Error(
+      `no local stack is running (${why}) and the AWS stack ${DEFAULT_STACK_NAME} could not be read ` +
+        `(${(error as Error).message}); start one with npm start, or pass --endpoint, --table or --stack`,
+      { cause: error },
+    );
+  });
   return {
     tableName,
-    description: `table ${tableName} in AWS (output of stack ${DEFAULT_STACK_NAME}; no local stack running${stale})`,
+    description: `table ${tableName} in AWS (output of stack ${DEFAULT_STACK_NAME}; no local stack running: ${why})`,
   };
 }
 

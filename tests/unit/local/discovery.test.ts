@@ -117,6 +117,18 @@ describe('where load-gtfs loads into', () => {
     });
   });
 
+  it('says that no local stack runs when the AWS stack cannot be read either', async () => {
+    const root = tempRoot();
+    writeStale(root, deadPid());
+    const stackTable = async () => {
+      throw new Error('Region is missing');
+    };
+
+    await expect(resolveLoadTarget({}, { root, env: {}, ...noLookups, stackTable })).rejects.toThrow(
+      /no local stack is running \(ignored .*stack\.json: its stack \(pid \d+\) is not running\) and the AWS stack Streamfold could not be read \(Region is missing\)/,
+    );
+  });
+
   it('lets an explicit --table, --stack or --endpoint win over the running local stack', async () => {
     const root = tempRoot();
     announceLocalStack(root, STACK);
