@@ -1,22 +1,25 @@
 /**
  * Loads a GTFS static feed into the ReferenceTable.
  *
- *   npm run load-gtfs -- <dir> [--table NAME | --stack STACKNAME]
+ *   npm run load-gtfs -- <dir> [--table NAME | --stack STACKNAME] [--endpoint URL]
  *
- * Offline (`AWS_ENDPOINT_URL_DYNAMODB` set) the table defaults to `ReferenceTable` on that endpoint;
- * against AWS the table name is the `ReferenceTableName` output of the CloudFormation stack
- * (default `Streamfold`).
+ * Where it goes, first match wins: `--endpoint` (a local DynamoDB endpoint; the table is `--table` or
+ * the one `ReferenceTable*` there); `--table` / `--stack` (AWS, or the endpoint in
+ * `AWS_ENDPOINT_URL_DYNAMODB`); `AWS_ENDPOINT_URL_DYNAMODB` alone; the running local stack named in
+ * `.local/stack.json`; else the `ReferenceTableName` output of the AWS stack `Streamfold`. It prints
+ * which one it chose.
  */
 
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseGtfsFeed } from '../shared/gtfs/parse-feed.js';
 import { referenceItems, type ShapeSimplification } from '../shared/gtfs/reference-items.js';
-import { writeReferenceItems } from '../shared/gtfs/reference-store.js';
+import { replaceFeed } from '../shared/gtfs/reference-store.js';
+import { findLocalStack } from './runtime/discovery.js';
 
 export const DEFAULT_STACK_NAME = 'Streamfold';
 export const OFFLINE_TABLE_NAME = 'ReferenceTable';
@@ -34,6 +37,14 @@ export interface LoadGtfsResult {
   trips: number;
   stops: number;
   items: number;
+  /** The feed version now current, and the one it replaced. */
+  version: string;
+  previousVersion: string | undefined;
+  /** Items of earlier feeds deleted after the switch. */
+  deletedItems: number;
+  /** Shapes derived from stop sequences (trips without a usable shape), and how many routes have one. */
+  derivedShapes: number;
+  derivedRoutes: number;
   simplifiedShapes: ShapeSimplification[];
   warnings: string[];
 }
@@ -53,25 +64,41 @@ export async function loadGtfs(dir: string, tableName: string, options: LoadGtfs
       );
     },
   });
-  const written = await writeReferenceItems(items, {
+  const replaced = await replaceFeed(items, {
     tableName,
     ...(options.client ? { client: options.client } : {}),
   });
+  const written = replaced.written;
   const result = {
     routes: feed.routes.size,
     shapes: feed.routeShapes.length,
     trips: feed.trips.size,
     stops: feed.stops.size,
     items: written,
+    version: replaced.version,
+    previousVersion: replaced.previousVersion,
+    deletedItems: replaced.deleted,
+    derivedShapes: feed.derived.shapeIds.size,
+    derivedRoutes: feed.derived.routeIds.size,
     simplifiedShapes,
     warnings: feed.warnings,
   };
+  if (result.derivedShapes > 0) {
+    log(
+      `derived ${plural(result.derivedShapes, 'shape')} for ${plural(result.derivedRoutes, 'route')} from their trips' stop sequences ` +
+        '(trips without a usable shape in shapes.txt)',
+    );
+  }
   log(
     `loaded ${result.routes} routes, ${result.shapes} route shapes, ${result.trips} trips, ${result.stops} stops ` +
-      `(${written} items) into ${tableName}`,
+      `(${written} items) into ${tableName} as feed version ${replaced.version}` +
+      (replaced.previousVersion ? ` (replacing ${replaced.previousVersion}` : ' (the first versioned feed') +
+      `; ${plural(replaced.deleted, 'item')} of earlier feeds deleted)`,
   );
   return result;
 }
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** The `ReferenceTableName` output of a deployed stack. */
 export async function resolveReferenceTable(stackName: string, client = new CloudFormationClient({})): Promise<string> {
@@ -96,35 +123,132 @@ export async function resolveOfflineReferenceTable(client = new DynamoDBClient({
   return matches[0]!;
 }
 
+/** The repository root (this file is `local/load-gtfs.ts`): where `.local/stack.json` is looked for. */
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The emulators accept any credentials, but the SDK still insists on having some. */
+const EMULATOR_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** Where a load goes: a table, on a local endpoint or (no endpoint) in AWS, and why that one. */
+export interface LoadTarget {
+  tableName: string;
+  /** A local DynamoDB endpoint; undefined for AWS (or the endpoint in `AWS_ENDPOINT_URL_DYNAMODB`). */
+  endpoint?: string;
+  region?: string;
+  /** One line saying what was chosen and why, for the user. */
+  description: string;
+}
+
+export interface TargetArgs {
+  table?: string | undefined;
+  stack?: string | undefined;
+  endpoint?: string | undefined;
+}
+
+export interface ResolveTargetOptions {
+  /** Where `.local/stack.json` is looked for. @default the repository root */
+  root?: string;
+  /** @default process.env */
+  env?: Record<string, string | undefined>;
+  /** Looks up a table name on an endpoint (tests replace it). @default ListTables on the endpoint */
+  offlineTable?: (endpoint: string | undefined, region: string) => Promise<string>;
+  /** Looks up a deployed stack's table (tests replace it). @default the stack's `ReferenceTableName` output */
+  stackTable?: (stackName: string) => Promise<string>;
+}
+
+const emulatorClient = (endpoint: string | undefined, region: string) =>
+  new DynamoDBClient({ region, ...(endpoint ? { endpoint, credentials: EMULATOR_CREDENTIALS } : {}) });
+
+/** Decides where a load goes (see the file's comment for the order). */
+export async function resolveLoadTarget(args: TargetArgs, options: ResolveTargetOptions = {}): Promise<LoadTarget> {
+  if (args.table && args.stack) throw new Error('give either --table or --stack, not both');
+  const env = options.env ?? process.env;
+  const offlineTable =
+    options.offlineTable ??
+    ((endpoint: string | undefined, region: string) => resolveOfflineReferenceTable(emulatorClient(endpoint, region)));
+  const stackTable = options.stackTable ?? ((name: string) => resolveReferenceTable(name));
+  const envEndpoint = env['AWS_ENDPOINT_URL_DYNAMODB'];
+  const region = env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
+
+  if (args.endpoint) {
+    const tableName = args.table ?? (await offlineTable(args.endpoint, region));
+    return {
+      tableName,
+      endpoint: args.endpoint,
+      region,
+      description: `table ${tableName} on ${args.endpoint} (--endpoint)`,
+    };
+  }
+  if (args.table || args.stack) {
+    const tableName = args.table ?? (await stackTable(args.stack!));
+    const where = envEndpoint ? `on ${envEndpoint} (AWS_ENDPOINT_URL_DYNAMODB)` : 'in AWS';
+    const why = args.table ? '--table' : `output of stack ${args.stack}`;
+    return {
+      tableName,
+      ...(envEndpoint ? { endpoint: envEndpoint, region } : {}),
+      description: `table ${tableName} ${where} (${why})`,
+    };
+  }
+  if (envEndpoint) {
+    const tableName = await offlineTable(envEndpoint, region);
+    return {
+      tableName,
+      endpoint: envEndpoint,
+      region,
+      description: `table ${tableName} on ${envEndpoint} (AWS_ENDPOINT_URL_DYNAMODB)`,
+    };
+  }
+  const found = findLocalStack(options.root ?? REPO_ROOT);
+  const file = path.relative(process.cwd(), found.file) || found.file;
+  if (found.status === 'found') {
+    const { stack } = found;
+    return {
+      tableName: stack.referenceTable,
+      endpoint: stack.endpoints.dynamodb,
+      region: stack.region,
+      description:
+        `the local stack in ${file} (pid ${stack.pid}, ready since ${stack.startedAt}): ` +
+        `table ${stack.referenceTable} on ${stack.endpoints.dynamodb}`,
+    };
+  }
+  const why =
+    found.status === 'stale' ? `ignored ${file}: its stack (pid ${found.stack.pid}) is not running` : `no ${file}`;
+  const tableName = await stackTable(DEFAULT_STACK_NAME).catch((error: unknown) => {
+    throw new Error(
+      `no local stack is running (${why}) and the AWS stack ${DEFAULT_STACK_NAME} could not be read ` +
+        `(${(error as Error).message}); start one with npm start, or pass --endpoint, --table or --stack`,
+      { cause: error },
+    );
+  });
+  return {
+    tableName,
+    description: `table ${tableName} in AWS (output of stack ${DEFAULT_STACK_NAME}; no local stack running: ${why})`,
+  };
+}
+
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       table: { type: 'string' },
       stack: { type: 'string' },
+      endpoint: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const dir = positionals[0];
   if (values.help || !dir) {
-    console.log('usage: npm run load-gtfs -- <gtfs-dir> [--table NAME | --stack STACKNAME]');
+    console.log('usage: npm run load-gtfs -- <gtfs-dir> [--table NAME | --stack STACKNAME] [--endpoint URL]');
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  if (values.table && values.stack) throw new Error('give either --table or --stack, not both');
-  const offline = Boolean(process.env['AWS_ENDPOINT_URL_DYNAMODB']);
-  if (offline) {
-    // The emulators accept any credentials, but the SDK still insists on having some.
-    process.env['AWS_REGION'] ??= 'us-east-1';
-    process.env['AWS_ACCESS_KEY_ID'] ??= 'local';
-    process.env['AWS_SECRET_ACCESS_KEY'] ??= 'local';
-  }
-  const tableName =
-    values.table ??
-    (offline && !values.stack
-      ? await resolveOfflineReferenceTable()
-      : await resolveReferenceTable(values.stack ?? DEFAULT_STACK_NAME));
-  await loadGtfs(path.resolve(dir), tableName);
+  const target = await resolveLoadTarget(values);
+  console.log(`loading into ${target.description}`);
+  const client = target.endpoint
+    ? DynamoDBDocumentClient.from(emulatorClient(target.endpoint, target.region ?? 'us-east-1'), {
+        marshallOptions: { removeUndefinedValues: true },
+      })
+    : undefined;
+  await loadGtfs(path.resolve(dir), target.tableName, client ? { client } : {});
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

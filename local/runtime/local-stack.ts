@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Kafka, logLevel } from 'kafkajs';
 import { kafkaClient } from '../../shared/kafka/client.js';
+import { announceLocalStack } from './discovery.js';
 import { MetricCounters } from './emf.js';
 import {
   createQueue,
@@ -333,6 +334,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }
     }
 
+    cleanup.push(
+      announceLocalStack(root, {
+        region: LOCAL_REGION,
+        restUrl: rest.url,
+        wsUrl: ws?.url ?? '',
+        endpoints: emulators.endpoints,
+        referenceTable: options.referenceTable ?? referenceTableName(template, plan),
+        resources,
+      }),
+    );
     let stopping: Promise<void> | undefined;
     return {
       restUrl: rest.url,

@@ -4,12 +4,18 @@
  * trips and stops. Files are streamed, and stop_times.txt is read twice (count, then collect only
  * one representative trip per route+shape), so a national feed with millions of stop times fits
  * in memory.
+ *
+ * `shapes.txt` is optional in GTFS. A trip without a usable shape (no shapes.txt, an empty shape_id, or
+ * one shapes.txt lacks) runs on a shape derived from its stops: one per route and distinct stop
+ * pattern, the stops' coordinates as the polyline. Only those trips' calls are kept from pass 1.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { type CastingContext, parse } from 'csv-parse';
-import { type LatLon, projectOntoShape, type ShapePoint, shapeLength, withCumulativeDistance } from '../geo.js';
+import { type LatLon, type ShapePoint, shapeLength, withCumulativeDistance } from '../geo.js';
+import { projectStopsMonotone } from './stop-projection.js';
 
 /** Malformed feed input; the message names the file, the line and the field. */
 export class GtfsFeedError extends Error {
@@ -83,6 +89,8 @@ export interface GtfsFeed {
   shapes: Map<string, ShapePoint[]>;
   /** Ordered by route, then direction, then shape id. */
   routeShapes: GtfsRouteShape[];
+  /** Shapes derived from stop sequences (trips without a usable shape), and the routes they belong to. */
+  derived: { shapeIds: Set<string>; routeIds: Set<string> };
   /** Rows skipped as unusable (trips without shape, references to unknown ids), for the loader to print. */
   warnings: string[];
 }
@@ -207,17 +215,6 @@ function feedUnitsToMeters(points: ShapePoint[], feedDist: number[], value: numb
   return points[lo]![2] + t * (points[hi]![2] - points[lo]![2]);
 }
 
-/**
- * Projects a stop onto the part of the shape at or after `fromM`, so a loop route whose shape passes
- * the same street twice places each stop on the right pass.
- */
-export function projectForward(point: LatLon, shape: ShapePoint[], fromM: number): number {
-  let start = 0;
-  while (start < shape.length - 1 && shape[start + 1]![2] < fromM) start++;
-  const { distanceAlongM } = projectOntoShape(point, shape.slice(start));
-  return Math.max(fromM, distanceAlongM);
-}
-
 /** Parses and cross-checks a GTFS feed. Throws {@link GtfsFeedError} for malformed input. */
 export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
   const warnings: string[] = [];
@@ -274,11 +271,8 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
     }
     if (knownTripIds.has(tripId)) throw new GtfsFeedError(row.file, row.line, 'trip_id', `duplicate trip "${tripId}"`);
     knownTripIds.add(tripId);
-    const shapeId = row.get('shape_id');
-    if (!shapeId) {
-      warn(warnings, `trips.txt line ${row.line}: trip ${tripId} has no shape_id; skipped`, skipped);
-      continue;
-    }
+    // An empty shape_id is resolved below, from the trip's stops.
+    const shapeId = row.get('shape_id') ?? '';
     const headsign = row.get('trip_headsign');
     trips.set(tripId, {
       tripId,
@@ -289,15 +283,15 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
       ...(headsign ? { headsign } : {}),
     });
   }
-  const usedShapes = new Set([...trips.values()].map((t) => t.shapeId));
+  const usedShapes = new Set([...trips.values()].map((t) => t.shapeId).filter(Boolean));
 
   const rawShapes = new Map<string, { seq: number; lat: number; lon: number; dist: number | undefined }[]>();
-  for await (const row of rows(source, 'shapes.txt', [
-    'shape_id',
-    'shape_pt_lat',
-    'shape_pt_lon',
-    'shape_pt_sequence',
-  ])) {
+  const hasShapesFile =
+    typeof source === 'string' ? existsSync(path.join(source, 'shapes.txt')) : 'shapes.txt' in source;
+  const shapeRows = hasShapesFile
+    ? rows(source, 'shapes.txt', ['shape_id', 'shape_pt_lat', 'shape_pt_lon', 'shape_pt_sequence'])
+    : [];
+  for await (const row of shapeRows) {
     const shapeId = row.required('shape_id');
     const point = {
       seq: row.number('shape_pt_sequence', 0),
@@ -321,11 +315,18 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
       shapeFeedDist.set(shapeId, feedDist as number[]);
     }
   }
+  /** Trips whose shape is derived from their stops, with their calls (collected in pass 1). */
+  const unshaped = new Map<string, { seq: number; stopId: string }[]>();
   for (const [tripId, trip] of trips) {
-    if (!shapes.has(trip.shapeId)) {
-      warn(warnings, `trips.txt: trip ${tripId} uses shape ${trip.shapeId}, which shapes.txt lacks; skipped`, skipped);
-      trips.delete(tripId);
+    if (shapes.has(trip.shapeId)) continue;
+    if (trip.shapeId && hasShapesFile) {
+      warn(
+        warnings,
+        `trips.txt: trip ${tripId} uses shape ${trip.shapeId}, which shapes.txt lacks; shape derived from its stops`,
+        skipped,
+      );
     }
+    unshaped.set(tripId, []);
   }
 
   // Pass 1: how many stops each trip calls at, and which routes serve each stop.
@@ -344,7 +345,9 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
     callCount.set(tripId, (callCount.get(tripId) ?? 0) + 1);
     const served = getOrCreate(stopRoutes, stopId, () => new Set());
     served.add(trip.routeId);
+    unshaped.get(tripId)?.push({ seq: row.number('stop_sequence', 0), stopId });
   }
+  const derived = deriveShapes(trips, unshaped, stopRows, shapes, warnings, skipped);
   // The trip with the most calls stands for its route+shape (ties: the first in trips.txt).
   const representative = new Map<string, string>();
   for (const trip of trips.values()) {
@@ -380,11 +383,22 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
     const feedDist = shapeFeedDist.get(trip.shapeId);
     const length = shapeLength(points);
     const list = (calls.get(tripId) ?? []).sort((a, b) => a.seq - b.seq);
+    const isDerived = derived.shapeIds.has(trip.shapeId);
+    // A derived shape is made of these very stops (point i is call i); otherwise the feed's distances,
+    // and where it has none, the monotone best fit of all the trip's stops at once.
+    const needsFit = !isDerived && list.some((call) => call.dist === undefined || !feedDist);
+    const fitted = needsFit
+      ? projectStopsMonotone(
+          list.map((call) => stopRows.get(call.stopId)!),
+          points,
+        )
+      : [];
     let previous = 0;
     const stops = list.map((call, i): StopOnShape => {
       const stop = stopRows.get(call.stopId)!;
       const fromFeed = call.dist !== undefined && feedDist ? feedUnitsToMeters(points, feedDist, call.dist) : undefined;
-      const distM = Math.min(length, Math.max(previous, fromFeed ?? projectForward(stop, points, previous)));
+      const own = isDerived ? points[i]![2] : (fromFeed ?? fitted[i]!);
+      const distM = Math.min(length, Math.max(previous, own));
       previous = distM;
       return { stopId: stop.stopId, name: stop.name, lat: stop.lat, lon: stop.lon, distM, seq: i + 1 };
     });
@@ -399,5 +413,50 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
     stops.set(stopId, { ...stop, routeIds: [...(stopRoutes.get(stopId) ?? [])].sort() });
   }
   if (skipped.skipped > warnings.length) warnings.push(`… and ${skipped.skipped - warnings.length} more skipped rows`);
-  return { routes, stops, trips, shapes, routeShapes, warnings };
+  return { routes, stops, trips, shapes, routeShapes, derived, warnings };
+}
+
+/**
+ * Gives each trip in `unshaped` a shape made of its stops' coordinates, shared by every trip of the same
+ * route with the same stop pattern. The id is a hash of route and pattern, so reloading the same feed
+ * gives the same ids. Trips that call at fewer than two stops are dropped (nothing to run along).
+ */
+function deriveShapes(
+  trips: Map<string, GtfsTrip>,
+  unshaped: Map<string, { seq: number; stopId: string }[]>,
+  stopRows: Map<string, LatLon>,
+  shapes: Map<string, ShapePoint[]>,
+  warnings: string[],
+  skipped: { skipped: number },
+): GtfsFeed['derived'] {
+  const derived: GtfsFeed['derived'] = { shapeIds: new Set(), routeIds: new Set() };
+  const tooShort: string[] = [];
+  for (const [tripId, calls] of unshaped) {
+    const trip = trips.get(tripId)!;
+    if (calls.length < 2) {
+      tooShort.push(tripId);
+      trips.delete(tripId);
+      continue;
+    }
+    const stopIds = calls.sort((a, b) => a.seq - b.seq).map((c) => c.stopId);
+    const hash = createHash('sha256')
+      .update(JSON.stringify([trip.routeId, stopIds]))
+      .digest('hex')
+      .slice(0, 12);
+    const shapeId = `derived-${hash}`;
+    trip.shapeId = shapeId;
+    if (!shapes.has(shapeId)) shapes.set(shapeId, withCumulativeDistance(stopIds.map((id) => stopRows.get(id)!)));
+    derived.shapeIds.add(shapeId);
+    derived.routeIds.add(trip.routeId);
+  }
+  if (tooShort.length > 0) {
+    // One line, not one per trip: trimmed feeds often list many trips without stop times.
+    const examples = tooShort.slice(0, 3).join(', ');
+    warn(
+      warnings,
+      `trips.txt: ${tooShort.length} trips have no shape and fewer than 2 stop times (${examples}${tooShort.length > 3 ? ', …' : ''}); skipped`,
+      skipped,
+    );
+  }
+  return derived;
 }

@@ -1,14 +1,22 @@
 /**
  * ReferenceTable access: the bulk writer used by `npm run load-gtfs`, and the small typed readers
  * the processor and API use. Item layout: docs/contracts.md.
+ *
+ * A feed is replaced as a whole. A load writes the new feed's items under a new feed version (their
+ * `pk` prefixed `FEED#<version>#`), then flips the one pointer item `FEED`/`CURRENT` to that version,
+ * then deletes every item of other versions. Readers read the pointer, then the items of that version,
+ * then the pointer again, and read again should it have moved meanwhile (the old version may be being
+ * deleted): a reader during a load sees the old feed, complete, and after it the new one, never a mix.
+ * A table without a pointer (loaded before versions existed) is read unprefixed.
  */
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDocumentClient } from '../aws-clients.js';
 import { tableNames } from '../config.js';
-import { type BatchWriteOptions, batchWriteAll } from '../dynamo/batch.js';
+import { type BatchWriteOptions, batchWriteAll, type WriteRequest } from '../dynamo/batch.js';
 import type { ShapePoint } from '../geo.js';
 import type { StopOnShape } from './parse-feed.js';
-import type { ReferenceItem, RouteListItem, ShapeItem, TripItem } from './reference-items.js';
+import type { ReferenceItem, RouteListItem, ShapeItem, StopItem, TripItem } from './reference-items.js';
 
 export { UnprocessedItemsError } from '../dynamo/batch.js';
 export type { StopOnShape };
@@ -30,6 +38,28 @@ export type TripReference = Omit<TripItem, 'pk' | 'sk'>;
 
 /** One entry of the route list. */
 export type RouteSummary = Omit<RouteListItem, 'pk' | 'sk'>;
+
+/** A stop's reference item without its keys. */
+export type StopReference = Omit<StopItem, 'pk' | 'sk'>;
+
+/** The key of the pointer item naming the feed version readers use. */
+export const FEED_POINTER_KEY = { pk: 'FEED', sk: 'CURRENT' } as const;
+
+/** The pointer item: `{ pk: 'FEED', sk: 'CURRENT', version, previousVersion?, loadedAt }`. */
+export interface FeedPointer {
+  version: string;
+  previousVersion?: string;
+  loadedAt: string;
+}
+
+/** The stored partition key of a reference item of `version` (unprefixed for a table without versions). */
+export const versionedPk = (version: string | undefined, pk: string) =>
+  version === undefined ? pk : `FEED#${version}#${pk}`;
+
+/** Another load switched the feed while this one was writing; this load's items were removed again. */
+export class FeedSwitchConflictError extends Error {
+  override name = 'FeedSwitchConflictError';
+}
 
 /** Table and client to use; both default to the runtime's (`REFERENCE_TABLE`, the shared document client). */
 export interface ReferenceStoreOptions {
@@ -57,29 +87,152 @@ export async function writeReferenceItems(items: ReferenceItem[], options: Write
   );
 }
 
+/** The feed version readers use now, or undefined for a table loaded before versions existed. */
+export async function currentFeedVersion(options: ReferenceStoreOptions = {}): Promise<string | undefined> {
+  const out = await clientOf(options).send(
+    new GetCommand({ TableName: tableOf(options), Key: FEED_POINTER_KEY, ConsistentRead: true }),
+  );
+  return (out.Item as FeedPointer | undefined)?.version;
+}
+
+/** How often a reader starts over when loads keep switching the feed under it. */
+const MAX_READ_ATTEMPTS = 3;
+
+/** Runs `read` against the current version, again while the pointer moved during it. */
+async function readCurrent<T>(options: ReferenceStoreOptions, read: (version: string | undefined) => Promise<T>) {
+  let version = await currentFeedVersion(options);
+  for (let attempt = 1; ; attempt++) {
+    const result = await read(version);
+    const after = await currentFeedVersion(options);
+    if (after === version || attempt >= MAX_READ_ATTEMPTS) return result;
+    version = after;
+  }
+}
+
+/** A new feed version id: the time, sortable, plus a random tail so two loads in one millisecond differ. */
+export const newFeedVersion = (now = new Date()) =>
+  `${now.toISOString().replace(/[-:.]/g, '')}-${Math.random().toString(36).slice(2, 6)}`;
+
+/** What {@link replaceFeed} did. */
+export interface FeedReplacement {
+  version: string;
+  previousVersion: string | undefined;
+  written: number;
+  /** Items of other versions (and unversioned ones) deleted after the switch. */
+  deleted: number;
+}
+
+/** {@link WriteOptions} plus the version to write. */
+export interface ReplaceFeedOptions extends WriteOptions {
+  /** @default newFeedVersion() */
+  version?: string;
+}
+
+/**
+ * Replaces the whole feed: writes `items` under a new version, flips the pointer to it if no other load
+ * flipped it meanwhile (else removes its own items and throws {@link FeedSwitchConflictError}), then
+ * deletes every item of any other version.
+ */
+export async function replaceFeed(items: ReferenceItem[], options: ReplaceFeedOptions = {}): Promise<FeedReplacement> {
+  const client = clientOf(options);
+  const tableName = tableOf(options);
+  const previousVersion = await currentFeedVersion(options);
+  const version = options.version ?? newFeedVersion();
+  const versioned = items.map((item) => ({ ...item, pk: versionedPk(version, item.pk), feedVersion: version }));
+  const written = await writeReferenceItems(versioned as unknown as ReferenceItem[], options);
+  const pointer: FeedPointer = {
+    version,
+    ...(previousVersion ? { previousVersion } : {}),
+    loadedAt: new Date().toISOString(),
+  };
+  try {
+    await client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...FEED_POINTER_KEY, ...pointer },
+        ...(previousVersion === undefined
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : {
+              ConditionExpression: '#version = :previous',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':previous': previousVersion },
+            }),
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    await deleteItems(client, tableName, versioned, options);
+    throw new FeedSwitchConflictError(
+      `another load switched the reference feed while version ${version} was being written; nothing changed`,
+      { cause: error },
+    );
+  }
+  const stale = await itemsNotOf(client, tableName, version);
+  const deleted = await deleteItems(client, tableName, stale, options);
+  return { version, previousVersion, written, deleted };
+}
+
+/** Keys of every item except the pointer and the items of `version`. */
+async function itemsNotOf(client: DynamoDBDocumentClient, tableName: string, version: string) {
+  const prefix = versionedPk(version, '');
+  const keys: { pk: string; sk: string }[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ProjectionExpression: '#pk, #sk',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const { pk, sk } of (page.Items ?? []) as { pk: string; sk: string }[]) {
+      if (pk === FEED_POINTER_KEY.pk && sk === FEED_POINTER_KEY.sk) continue;
+      if (!pk.startsWith(prefix)) keys.push({ pk, sk });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return keys;
+}
+
+async function deleteItems(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  items: { pk: string; sk: string }[],
+  options: BatchWriteOptions,
+): Promise<number> {
+  const requests = [...new Map(items.map(({ pk, sk }) => [`${pk}\u0000${sk}`, { pk, sk }])).values()].map(
+    (Key): WriteRequest => ({ DeleteRequest: { Key } }),
+  );
+  return batchWriteAll(client, tableName, requests, { baseDelayMs: 50, ...options });
+}
+
 /** All shapes of a route, or undefined when the route has none loaded. */
 export async function loadRouteReference(
   routeId: string,
   options: ReferenceStoreOptions = {},
 ): Promise<RouteReference | undefined> {
   const client = clientOf(options);
-  const shapes = new Map<string, ShapeReference>();
-  let startKey: Record<string, unknown> | undefined;
-  // Shape items can be hundreds of KB, so a route may span several 1 MB query pages.
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: tableOf(options),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :shape)',
-        ExpressionAttributeValues: { ':pk': `ROUTE#${routeId}`, ':shape': 'SHAPE#' },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of (page.Items ?? []) as ShapeItem[]) {
-      shapes.set(item.shapeId, { points: item.points, stops: item.stops });
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const shapes = await readCurrent(options, async (version) => {
+    const found = new Map<string, ShapeReference>();
+    let startKey: Record<string, unknown> | undefined;
+    // Shape items can be hundreds of KB, so a route may span several 1 MB query pages.
+    do {
+      const page = await client.send(
+        new QueryCommand({
+          TableName: tableOf(options),
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :shape)',
+          ExpressionAttributeValues: { ':pk': versionedPk(version, `ROUTE#${routeId}`), ':shape': 'SHAPE#' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of (page.Items ?? []) as ShapeItem[]) {
+        found.set(item.shapeId, { points: item.points, stops: item.stops });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return found;
+  });
   return shapes.size === 0 ? undefined : { routeId, shapes };
 }
 
@@ -88,37 +241,53 @@ export async function loadTrip(
   tripId: string,
   options: ReferenceStoreOptions = {},
 ): Promise<TripReference | undefined> {
-  const out = await clientOf(options).send(
-    new GetCommand({ TableName: tableOf(options), Key: { pk: `TRIP#${tripId}`, sk: 'META' } }),
-  );
-  if (!out.Item) return undefined;
-  const { tripId: id, routeId, shapeId, directionId } = out.Item as TripItem;
+  const item = await readCurrent(options, (version) => getItem(options, versionedPk(version, `TRIP#${tripId}`)));
+  if (!item) return undefined;
+  const { tripId: id, routeId, shapeId, directionId } = item as unknown as TripItem;
   return { tripId: id, routeId, shapeId, directionId };
+}
+
+/** A stop's reference item, or undefined for an unknown stop. */
+export async function loadStop(
+  stopId: string,
+  options: ReferenceStoreOptions = {},
+): Promise<StopReference | undefined> {
+  const item = await readCurrent(options, (version) => getItem(options, versionedPk(version, `STOP#${stopId}`)));
+  if (!item) return undefined;
+  const { stopId: id, name, lat, lon, routeIds } = item as unknown as StopItem;
+  return { stopId: id, name, lat, lon, routeIds };
+}
+
+async function getItem(options: ReferenceStoreOptions, pk: string) {
+  const out = await clientOf(options).send(new GetCommand({ TableName: tableOf(options), Key: { pk, sk: 'META' } }));
+  return out.Item;
 }
 
 /** Every route, ordered by route id. */
 export async function listRoutes(options: ReferenceStoreOptions = {}): Promise<RouteSummary[]> {
   const client = clientOf(options);
-  const routes: RouteSummary[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: tableOf(options),
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'ROUTES' },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of (page.Items ?? []) as RouteListItem[]) {
-      routes.push({
-        routeId: item.routeId,
-        shortName: item.shortName,
-        longName: item.longName,
-        routeType: item.routeType,
-      });
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return routes;
+  return readCurrent(options, async (version) => {
+    const routes: RouteSummary[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await client.send(
+        new QueryCommand({
+          TableName: tableOf(options),
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': versionedPk(version, 'ROUTES') },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of (page.Items ?? []) as RouteListItem[]) {
+        routes.push({
+          routeId: item.routeId,
+          shortName: item.shortName,
+          longName: item.longName,
+          routeType: item.routeType,
+        });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return routes;
+  });
 }

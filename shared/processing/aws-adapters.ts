@@ -157,10 +157,13 @@ export class SqsDeadLetterSink implements DeadLetterSink {
   }
 }
 
-/** Reference data from the ReferenceTable, cached per execution environment for a few minutes. */
+/**
+ * Reference data from the ReferenceTable's current feed version, cached per execution environment for a
+ * few minutes (so a reloaded feed is seen within `ttlMs`).
+ */
 export class DynamoReferenceSource implements ReferenceSource {
   private readonly routes = new Map<string, { at: number; shapes: Promise<Map<string, ShapeRef> | undefined> }>();
-  private readonly trips = new Map<string, Promise<string | undefined>>();
+  private readonly trips = new Map<string, { at: number; shapeId: Promise<string | undefined> }>();
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -182,12 +185,11 @@ export class DynamoReferenceSource implements ReferenceSource {
   }
 
   tripShapeId(tripId: string) {
-    let shapeId = this.trips.get(tripId);
-    if (!shapeId) {
-      shapeId = loadTrip(tripId, { client: this.client, tableName: this.tableName }).then((trip) => trip?.shapeId);
-      this.trips.set(tripId, shapeId);
-      shapeId.catch(() => this.trips.delete(tripId));
-    }
+    const cached = this.trips.get(tripId);
+    if (cached && Date.now() - cached.at < this.ttlMs) return cached.shapeId;
+    const shapeId = loadTrip(tripId, { client: this.client, tableName: this.tableName }).then((trip) => trip?.shapeId);
+    this.trips.set(tripId, { at: Date.now(), shapeId });
+    shapeId.catch(() => this.trips.delete(tripId));
     return shapeId;
   }
 }

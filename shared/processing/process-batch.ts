@@ -13,7 +13,6 @@ import {
   type SourceRecord,
 } from '../events/source-records.js';
 import { summarizeErrors, validateVehiclePosition } from '../events/validate.js';
-import { projectOntoShape } from '../geo.js';
 import type { Anomaly, OutputRecord, VehiclePosition, VehicleState } from '../model.js';
 import { computeEtas, type EtaFix } from './eta.js';
 import type {
@@ -27,6 +26,7 @@ import type {
   StoredWindow,
   WindowRef,
 } from './ports.js';
+import { shapeFor } from './shape-choice.js';
 import { advanceTrack, makeAnomaly } from './vehicle-track.js';
 import {
   type Contribution,
@@ -142,21 +142,6 @@ function triage(records: SourceRecord[], settings: ProcessingSettings, nowMs: nu
     }
   }
   return { valid, dead };
-}
-
-/** Picks the shape a fix runs on: its trip's shape, else the route shape it lies closest to. */
-async function shapeFor(event: VehiclePosition, reference: ReferenceSource): Promise<ShapeRef | undefined> {
-  const shapes = await reference.routeShapes(event.routeId);
-  if (!shapes || shapes.size === 0) return undefined;
-  const tripShape = event.tripId ? shapes.get((await reference.tripShapeId(event.tripId)) ?? '') : undefined;
-  if (tripShape) return tripShape;
-  let best: ShapeRef | undefined;
-  let bestOffset = Number.POSITIVE_INFINITY;
-  for (const shape of shapes.values()) {
-    const { offsetM } = projectOntoShape(event, shape.points);
-    if (offsetM < bestOffset) [best, bestOffset] = [shape, offsetM];
-  }
-  return best;
 }
 
 /** Counters of a batch, all zero. */
@@ -275,7 +260,7 @@ export async function processBatch(
       else speedCandidates.set(candidatesKey, { windowStart, events: [event] });
 
       if (event.ts > (state?.ts ?? Number.NEGATIVE_INFINITY)) {
-        const shape = await shapeFor(event, reference);
+        const shape = await shapeFor(event, reference, state);
         if (shape) shapesById.set(shape.shapeId, shape);
         const step = advanceTrack(state, event, shape, settings, nowIso);
         state = step.state;

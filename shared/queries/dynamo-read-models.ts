@@ -1,10 +1,11 @@
 /** `ReadModels` over the DynamoDB tables of docs/contracts.md. */
 import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { loadStop } from '../gtfs/reference-store.js';
 import type { Anomaly, StopEta, VehicleState, WindowAggregate } from '../model.js';
 import type { DynamoKey } from './keys.js';
-import { routePk, stopPk, ts13 } from './keys.js';
-import type { AnomalyFilter, KeyPage, PageRequest, ReadModels, StopMeta } from './read-models.js';
+import { routePk, ts13 } from './keys.js';
+import type { AnomalyFilter, KeyPage, PageRequest, ReadModels } from './read-models.js';
 
 /** The table names the read models live in. */
 export interface ReadModelTables {
@@ -108,10 +109,8 @@ export function createDynamoReadModels(client: DynamoDBDocumentClient, tables: R
     },
 
     async getStop(stopId) {
-      const out = await client.send(
-        new GetCommand({ TableName: tables.reference, Key: { pk: stopPk(stopId), sk: 'META' } }),
-      );
-      return out.Item as StopMeta | undefined;
+      // Through the reference feed's current version (see shared/gtfs/reference-store.ts).
+      return loadStop(stopId, { client, tableName: tables.reference });
     },
 
     async stopEtas(stopId) {

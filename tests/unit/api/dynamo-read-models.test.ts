@@ -104,9 +104,12 @@ describe('createDynamoReadModels', () => {
     expect(sent[1]?.input.ExclusiveStartKey).toEqual({ routeId: 'R1', sk: `${ts13(a)}#e2` });
   });
 
-  it('reads the stop reference item and the whole ETA partition', async () => {
+  it('reads the stop reference item of the current feed version and the whole ETA partition', async () => {
+    const pointer = { Item: { pk: 'FEED', sk: 'CURRENT', version: 'v2' } };
     const { sent, read } = recordingClient(
+      pointer,
       { Item: { stopId: 'S1', name: 'Central' } },
+      pointer,
       { Items: [{ vehicleId: 'V1' }], LastEvaluatedKey: { stopId: 'S1', vehicleId: 'V1' } },
       { Items: [{ vehicleId: 'V2' }] },
     );
@@ -115,7 +118,7 @@ describe('createDynamoReadModels', () => {
     const etas = await read.stopEtas('S1');
 
     expect(stop?.name).toBe('Central');
-    expect(sent[0]?.input).toEqual({ TableName: 'Reference', Key: { pk: 'STOP#S1', sk: 'META' } });
+    expect(sent[1]?.input).toEqual({ TableName: 'Reference', Key: { pk: 'FEED#v2#STOP#S1', sk: 'META' } });
     expect(etas.map((e) => e.vehicleId)).toEqual(['V1', 'V2']);
   });
 

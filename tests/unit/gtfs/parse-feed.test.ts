@@ -101,6 +101,61 @@ describe('parseGtfsFeed on small feeds', () => {
   });
 });
 
+describe('parseGtfsFeed without shapes', () => {
+  it('derives one shape per route and stop pattern from the stops when shapes.txt is absent', async () => {
+    const { feed } = await withoutShapesFile();
+
+    expect(feed.routeShapes.map((rs) => rs.stops.map((s) => s.stopId))).toEqual([
+      ['S1', 'S2', 'S3'],
+      ['S3', 'S2', 'S1'],
+    ]);
+    expect(feed.derived.routeIds).toEqual(new Set(['T1']));
+    expect(feed.derived.shapeIds.size).toBe(2);
+    expect(feed.trips.get('T1-1')!.shapeId).toBe(feed.trips.get('T1-2')!.shapeId);
+    expect(feed.trips.get('T1-3')!.shapeId).not.toBe(feed.trips.get('T1-1')!.shapeId);
+  });
+
+  it('runs a derived shape through its stops, each at its own distance', async () => {
+    const { feed } = await withoutShapesFile();
+
+    const outbound = feed.routeShapes[0]!;
+    expect(outbound.points.map(([lat, lon]) => [lat, lon])).toEqual(outbound.stops.map((s) => [s.lat, s.lon]));
+    expect(outbound.stops.map((s) => Math.round(s.distM))).toEqual([0, 475, 950]);
+    expect(feed.stops.get('S2')!.routeIds).toEqual(['T1']);
+  });
+
+  it('derives a shape for a trip with an empty or unknown shape_id and keeps the others', async () => {
+    const feed = await parseGtfsFeed(
+      tinyFeed({
+        'trips.txt':
+          'route_id,service_id,trip_id,direction_id,shape_id\nT1,W,T1-1,0,SH1\nT1,W,T1-2,0,\nT1,W,T1-3,0,NOPE\n',
+        'stop_times.txt': `${tinyFeed()['stop_times.txt']}${calls('T1-2', ['S1', 'S2', 'S3'])}${calls('T1-3', ['S1', 'S2', 'S3'])}`,
+      }),
+    );
+
+    expect(feed.trips.get('T1-1')!.shapeId).toBe('SH1');
+    expect(feed.trips.get('T1-2')!.shapeId).toMatch(/^derived-/);
+    expect(feed.trips.get('T1-3')!.shapeId).toBe(feed.trips.get('T1-2')!.shapeId);
+    expect(feed.routeShapes.map((rs) => rs.shapeId).sort()).toEqual(['SH1', feed.trips.get('T1-2')!.shapeId].sort());
+    expect(feed.warnings).toEqual([
+      'trips.txt: trip T1-3 uses shape NOPE, which shapes.txt lacks; shape derived from its stops',
+    ]);
+  });
+});
+
+const calls = (tripId: string, stopIds: string[]) =>
+  stopIds.map((stopId, i) => `${tripId},08:0${i}:00,08:0${i}:00,${stopId},${i + 1}\n`).join('');
+
+/** The tiny feed with no shapes.txt: two outbound trips and one inbound, none with a shape_id column. */
+async function withoutShapesFile() {
+  const files = tinyFeed({
+    'trips.txt': 'route_id,service_id,trip_id,direction_id\nT1,W,T1-1,0\nT1,W,T1-2,0\nT1,W,T1-3,1\n',
+    'stop_times.txt': `trip_id,arrival_time,departure_time,stop_id,stop_sequence\n${calls('T1-1', ['S1', 'S2', 'S3'])}${calls('T1-2', ['S1', 'S2', 'S3'])}${calls('T1-3', ['S3', 'S2', 'S1'])}`,
+  });
+  delete files['shapes.txt'];
+  return { feed: await parseGtfsFeed(files) };
+}
+
 describe('parseGtfsFeed on malformed feeds', () => {
   const failure = async (files: Record<string, string>) => {
     const error = await parseGtfsFeed(files).then(
@@ -135,11 +190,11 @@ describe('parseGtfsFeed on malformed feeds', () => {
 
   it('names a missing file', async () => {
     const files = tinyFeed();
-    delete files['shapes.txt'];
+    delete files['stop_times.txt'];
 
     const error = await failure(files);
 
-    expect(error.message).toBe('shapes.txt: file is missing');
+    expect(error.message).toBe('stop_times.txt: file is missing');
   });
 
   it('rejects a trip of an unknown route', async () => {
