@@ -15,6 +15,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { type CastingContext, parse } from 'csv-parse';
 import { type LatLon, type ShapePoint, shapeLength, withCumulativeDistance } from '../geo.js';
+import { idProblem } from '../ids.js';
 import { projectStopsMonotone } from './stop-projection.js';
 
 /** Malformed feed input; the message names the file, the line and the field. */
@@ -119,6 +120,18 @@ class Row {
     return value;
   }
 
+  /**
+   * A required id that the API could not serve (shared/ids.ts: with "/", "#", "%" or control
+   * characters) is reported and its row skipped: the rest of the feed still loads.
+   */
+  id(field: string, warnings: string[], skipped: { skipped: number }): string | undefined {
+    const value = this.required(field);
+    const problem = idProblem(value);
+    if (problem === undefined) return value;
+    warn(warnings, `${this.file} line ${this.line}: ${field} ${JSON.stringify(value)} ${problem}; skipped`, skipped);
+    return undefined;
+  }
+
   number(field: string, min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY): number {
     const value = this.optionalNumber(field, min, max);
     if (value === undefined) throw new GtfsFeedError(this.file, this.line, field, 'is required but empty');
@@ -220,9 +233,15 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
   const warnings: string[] = [];
   const skipped = { skipped: 0 };
 
+  /** Rows whose id breaks the id rule, skipped with a warning; rows that refer to them are skipped too. */
+  const refused = { routes: new Set<string>(), stops: new Set<string>() };
   const routes = new Map<string, GtfsRoute>();
   for await (const row of rows(source, 'routes.txt', ['route_id', 'route_type'])) {
-    const routeId = row.required('route_id');
+    const routeId = row.id('route_id', warnings, skipped);
+    if (routeId === undefined) {
+      refused.routes.add(row.required('route_id'));
+      continue;
+    }
     if (routes.has(routeId)) throw new GtfsFeedError(row.file, row.line, 'route_id', `duplicate route "${routeId}"`);
     const shortName = row.get('route_short_name') ?? '';
     const longName = row.get('route_long_name') ?? '';
@@ -248,10 +267,13 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
 
   const stopRows = new Map<string, Omit<GtfsStop, 'routeIds'>>();
   for await (const row of rows(source, 'stops.txt', ['stop_id'])) {
-    const stopId = row.required('stop_id');
     const locationType = row.optionalNumber('location_type', 0, 4) ?? 0;
-    // Stations, entrances and nodes are not where a vehicle stops; stop_times never reference them.
     if (locationType !== 0) continue;
+    const stopId = row.id('stop_id', warnings, skipped);
+    if (stopId === undefined) {
+      refused.stops.add(row.required('stop_id'));
+      continue;
+    }
     if (stopRows.has(stopId)) throw new GtfsFeedError(row.file, row.line, 'stop_id', `duplicate stop "${stopId}"`);
     stopRows.set(stopId, {
       stopId,
@@ -264,8 +286,19 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
   const trips = new Map<string, GtfsTrip>();
   const knownTripIds = new Set<string>();
   for await (const row of rows(source, 'trips.txt', ['route_id', 'service_id', 'trip_id'])) {
-    const tripId = row.required('trip_id');
+    const tripId = row.id('trip_id', warnings, skipped);
     const routeId = row.required('route_id');
+    if (tripId !== undefined && refused.routes.has(routeId)) {
+      warn(
+        warnings,
+        `trips.txt line ${row.line}: trip "${tripId}" runs on skipped route "${routeId}"; skipped`,
+        skipped,
+      );
+    }
+    if (tripId === undefined || refused.routes.has(routeId)) {
+      knownTripIds.add(row.required('trip_id'));
+      continue;
+    }
     if (!routes.has(routeId)) {
       throw new GtfsFeedError(row.file, row.line, 'route_id', `unknown route "${routeId}" (not in routes.txt)`);
     }
@@ -293,6 +326,7 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
     : [];
   for await (const row of shapeRows) {
     const shapeId = row.required('shape_id');
+    if (idProblem(shapeId) !== undefined) continue; // its trips get a shape derived from their stops (warned below)
     const point = {
       seq: row.number('shape_pt_sequence', 0),
       lat: row.number('shape_pt_lat', -90, 90),
@@ -339,6 +373,7 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
     row.number('stop_sequence', 0);
     const trip = trips.get(tripId);
     if (!trip) continue; // skipped above, or absent from trips.txt (reported in pass 2)
+    if (refused.stops.has(stopId)) continue; // the stop was skipped (reported above)
     if (!stopRows.has(stopId)) {
       throw new GtfsFeedError(row.file, row.line, 'stop_id', `unknown stop "${stopId}" (not in stops.txt)`);
     }
@@ -367,7 +402,7 @@ export async function parseGtfsFeed(source: GtfsSource): Promise<GtfsFeed> {
       warn(warnings, `stop_times.txt line ${row.line}: trip "${tripId}" is not in trips.txt; skipped`, skipped);
       continue;
     }
-    if (!wanted.has(tripId)) continue;
+    if (!wanted.has(tripId) || refused.stops.has(row.required('stop_id'))) continue;
     const list = getOrCreate(calls, tripId, () => []);
     list.push({
       seq: row.number('stop_sequence', 0),

@@ -156,6 +156,46 @@ async function withoutShapesFile() {
   return { feed: await parseGtfsFeed(files) };
 }
 
+describe('parseGtfsFeed and the id rule', () => {
+  it('keeps real ids with colons, spaces and parentheses', async () => {
+    const id = 'de:08212:1004:2:2 (U)';
+    const feed = await parseGtfsFeed(
+      tinyFeed({
+        'stops.txt': `stop_id,stop_name,stop_lat,stop_lon\n"${id}",West,52.370050,4.900000\nS2,Midden,52.370050,4.907000\nS3,Oost,52.370050,4.914000\n`,
+        'stop_times.txt': `trip_id,arrival_time,departure_time,stop_id,stop_sequence\nT1-1,08:00:00,08:00:00,"${id}",1\nT1-1,08:02:00,08:02:00,S2,2\nT1-1,08:04:00,08:04:00,S3,3\n`,
+      }),
+    );
+    expect([...feed.stops.keys()]).toContain(id);
+    expect(feed.warnings).toEqual([]);
+  });
+
+  it('skips, with a warning each, a route, a stop and a trip whose ids could not be served, and what refers to them', async () => {
+    const feed = await parseGtfsFeed(
+      tinyFeed({
+        'routes.txt':
+          'route_id,agency_id,route_short_name,route_long_name,route_type\nT1,A,1,Oost,3\nT/2,A,2,Slash,3\n',
+        'stops.txt':
+          'stop_id,stop_name,stop_lat,stop_lon\nS1,West,52.370050,4.900000\nS#2,Hash,52.370050,4.907000\nS3,Oost,52.370050,4.914000\n',
+        'trips.txt':
+          'route_id,service_id,trip_id,direction_id,shape_id\nT1,W,T1-1,0,SH1\nT1,W,T1%2,0,SH1\nT/2,W,T2-1,0,SH1\n',
+        'stop_times.txt':
+          'trip_id,arrival_time,departure_time,stop_id,stop_sequence\nT1-1,08:00:00,08:00:00,S1,1\nT1-1,08:02:00,08:02:00,S#2,2\nT1-1,08:04:00,08:04:00,S3,3\nT1%2,09:00:00,09:00:00,S1,1\nT2-1,09:00:00,09:00:00,S1,1\n',
+      }),
+    );
+
+    expect([...feed.routes.keys()]).toEqual(['T1']);
+    expect([...feed.stops.keys()].sort()).toEqual(['S1', 'S3']);
+    expect([...feed.trips.keys()]).toEqual(['T1-1']);
+    expect(feed.routeShapes[0]!.stops.map((s) => s.stopId)).toEqual(['S1', 'S3']);
+    expect(feed.warnings).toEqual([
+      'routes.txt line 3: route_id "T/2" must not contain "/"; skipped',
+      'stops.txt line 3: stop_id "S#2" must not contain "#"; skipped',
+      'trips.txt line 3: trip_id "T1%2" must not contain "%"; skipped',
+      'trips.txt line 4: trip "T2-1" runs on skipped route "T/2"; skipped',
+    ]);
+  });
+});
+
 describe('parseGtfsFeed on malformed feeds', () => {
   const failure = async (files: Record<string, string>) => {
     const error = await parseGtfsFeed(files).then(
