@@ -1,5 +1,6 @@
 /**
- * `npm start [-- --no-simulator --port 3000 --ws-port 3001 --seed N --vehicles 50 --kafka --format json|avro]`
+ * `npm start [-- --no-simulator --port 3000 --ws-port 3001 --seed N --vehicles 50 --kafka --format json|avro
+ *   --data-dir DIR | --in-memory --fresh]`
  *
  * Synthesizes the CDK app without bundling and runs its template offline: emulators, tables, streams,
  * queues, every function from source, the Kinesis event sources, the REST and WebSocket APIs, the GTFS
@@ -9,8 +10,13 @@
  * `--kafka` also runs the template's MSK event sources: on a local Apache Kafka broker (Java 17 needed),
  * or on the broker(s) in `KAFKA_BROKERS=host:port,...`; the simulator then produces to the Kafka topic
  * (`--format json|avro`) instead of posting to the REST ingest.
+ *
+ * State (streams, tables, queues, checkpoints, the Kafka broker's data) persists in `.local/data`, or
+ * `--data-dir DIR`: a stack stopped or killed and started again resumes where it was. `--fresh` empties
+ * the data dir first; `--in-memory` keeps everything in memory (lost at stop), as the tests do.
  */
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type LocalStack, REPO_ROOT, startLocalStack } from './runtime/local-stack.js';
 import { DEFAULT_KAFKA_TOPIC, runSimulator, type SimulatorHandle } from './simulate.js';
@@ -29,6 +35,9 @@ const { values } = parseArgs({
     template: { type: 'string' },
     kafka: { type: 'boolean', default: false },
     format: { type: 'string', default: 'json' },
+    'data-dir': { type: 'string', default: process.env.STREAMFOLD_DATA_DIR ?? join('.local', 'data') },
+    'in-memory': { type: 'boolean', default: false },
+    fresh: { type: 'boolean', default: false },
   },
 });
 
@@ -64,12 +73,16 @@ async function main(): Promise<void> {
   const existingBrokers = process.env.KAFKA_BROKERS?.split(',').map((b) => b.trim());
   const kafka = values.kafka ? (existingBrokers ? { brokers: existingBrokers } : true) : undefined;
 
+  const dataDir = values['in-memory'] ? undefined : resolve(REPO_ROOT, values['data-dir']);
+  if (dataDir && values.fresh) rmSync(dataDir, { recursive: true, force: true });
+
   console.log(values.template ? `reading ${values.template}` : 'synthesizing infra/app.ts (no bundling)...');
   if (kafka === true) console.log('starting a local Apache Kafka broker (first run fetches its jars with Maven)...');
   const stack = await startLocalStack({
     port,
     wsPort,
     gtfsDir: GTFS_DIR,
+    ...(dataDir ? { dataDir } : {}),
     ...(kafka ? { kafka } : {}),
     ...(values.template ? { templatePath: values.template } : {}),
   });
@@ -115,6 +128,7 @@ async function main(): Promise<void> {
       `  SQS         ${stack.endpoints.sqs}`,
       `  Kafka       ${stack.kafka ? `${stack.kafka.brokers.join(',')} (topic ${DEFAULT_KAFKA_TOPIC})` : 'off (--kafka)'}`,
       `  logs        ${logDir}/<LogicalId>.log, runtime.log`,
+      `  data        ${dataDir ? `${dataDir} (kept; --fresh to empty, --in-memory for none)` : 'in memory (lost at stop)'}`,
       `  simulator   ${simulator ? `on (${vehicles ?? 'default'} vehicles, seed ${seed ?? 'default'}, to ${stack.kafka ? `Kafka as ${format}` : 'REST'})` : 'off'}`,
       ...stack.plan.warnings.map((w) => `  note        ${w}`),
       'Ctrl-C to stop.',

@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Kafka, logLevel } from 'kafkajs';
 import { kafkaClient } from '../../shared/kafka/client.js';
+import { type CheckpointStore, fileCheckpoints, memoryCheckpoints } from './checkpoint-store.js';
 import { MetricCounters } from './emf.js';
 import {
   createQueue,
@@ -71,6 +72,12 @@ export interface LocalStackOptions {
    * @default off
    */
   kafka?: boolean | { brokers: string[] };
+  /**
+   * Keeps the streams, tables, queues (with their messages), the Kinesis mappings' checkpoints and the
+   * local Kafka broker's data in this directory, so a stack stopped or killed and started again on it
+   * resumes where it was. Resources that exist are reused. @default in memory (everything is lost at stop)
+   */
+  dataDir?: string;
   /** Pause of a shard poller between empty reads. @default 200 */
   pollIntervalMs?: number;
   /** Operational messages (poller and server errors). @default appended to `<logDir>/runtime.log` */
@@ -185,7 +192,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanup.length = 0;
   };
   try {
-    const emulators = await startEmulators(options.emulatorPorts, host);
+    const dataDir = options.dataDir === undefined ? undefined : resolve(root, options.dataDir);
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
+    const emulators = await startEmulators(options.emulatorPorts, host, dataDir);
     cleanup.push(() => emulators.close());
 
     const resources: Record<string, string> = {};
@@ -264,6 +273,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const onFailureQueueUrlOf = (mapping: FailureHandlingPlan) =>
       mapping.onFailureQueueLogicalId ? resources[mapping.onFailureQueueLogicalId] : undefined;
+    const checkpoints: CheckpointStore = dataDir
+      ? fileCheckpoints(join(dataDir, 'kinesis-checkpoints.json'))
+      : memoryCheckpoints();
     const pollers = new Map<string, ShardPollerType[]>();
     cleanup.push(async () => {
       await Promise.all([...pollers.values()].flat().map((p) => p.stop()));
@@ -284,6 +296,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             fn,
             ...(onFailureQueueUrl ? { onFailureQueueUrl } : {}),
             ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+            checkpoints,
             log,
           }),
       );
@@ -296,7 +309,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (plan.kafkaMappings.length > 0 && !options.kafka) {
       log('note: Kafka event sources are off (start with --kafka or set KAFKA_BROKERS)');
     } else if (options.kafka) {
-      kafka = await startKafka(options.kafka, root, logDir, log, cleanup);
+      kafka = await startKafka(options.kafka, root, dataDir, logDir, log, cleanup);
       const client = kafkaClient({
         brokers: kafka.brokers,
         clientId: 'streamfold-local-esm',
@@ -358,20 +371,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-/** Starts a broker (in a fresh data dir under `.local/kafka/`) or takes the given one. */
+/**
+ * Starts a broker or takes the given one. Its data (topics and committed offsets) lives in
+ * `<stack data dir>/kafka`, kept, or, for an in-memory stack, in a fresh directory under `.local/kafka/`
+ * removed at stop: committed offsets must not outlive the tables. Ports may change between starts (the
+ * quorum is static, `controller.quorum.voters`, so nothing stored names them).
+ */
 async function startKafka(
   option: true | { brokers: string[] },
   root: string,
+  stackDataDir: string | undefined,
   logDir: string,
   log: (message: string) => void,
   cleanup: (() => Promise<void>)[],
 ): Promise<{ brokers: string[]; broker?: KafkaBroker }> {
   if (option !== true) return { brokers: option.brokers };
-  const parent = join(root, '.local', 'kafka');
-  mkdirSync(parent, { recursive: true });
-  // Fresh every start, like the in-memory emulators: committed offsets must not outlive the tables.
-  const dataDir = mkdtempSync(join(parent, 'broker-'));
-  cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  let dataDir: string;
+  if (stackDataDir) {
+    dataDir = join(stackDataDir, 'kafka');
+  } else {
+    const parent = join(root, '.local', 'kafka');
+    mkdirSync(parent, { recursive: true });
+    dataDir = mkdtempSync(join(parent, 'broker-'));
+    cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  }
   // The log outlives the data dir, next to the functions' logs.
   const logFile = join(logDir, 'kafka-broker.log');
   // Topics are created explicitly (createKafkaTopics), with the template's partition counts.

@@ -1,10 +1,12 @@
 /**
- * A small in-memory SQS emulator for the AWS JSON 1.0 protocol (`X-Amz-Target: AmazonSQS.<Op>`) that
- * SDK v3 speaks. No maintained npm emulator does: sqslite only speaks the XML query protocol. Standard
+ * A small SQS emulator for the AWS JSON 1.0 protocol (`X-Amz-Target: AmazonSQS.<Op>`) that SDK v3
+ * speaks. No maintained npm emulator does: sqslite only speaks the XML query protocol. Standard
  * queues only: visibility timeout, long polling, delays, retention and redrive are emulated; FIFO is not.
+ * In memory, or journaled to a file (`dataFile`) so queues and messages survive a kill.
  */
 
 import { createHash, randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { LOCAL_ACCOUNT_ID, localArn } from './intrinsics.js';
 import { listen } from './listen.js';
@@ -23,7 +25,21 @@ export interface SqsEmulatorOptions {
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
+  /**
+   * A journal file that keeps queues and messages across restarts: every create, send, delete, purge and
+   * redrive is appended before the request is answered, and replayed (then compacted) at start. Messages
+   * in flight at a stop become visible again, as after their visibility timeout. @default in memory
+   */
+  dataFile?: string;
 }
+
+/** One line of the journal. */
+type JournalEntry =
+  | { op: 'create'; queue: string; attributes: Record<string, string>; createdAt: number }
+  | { op: 'drop'; queue: string }
+  | { op: 'purge'; queue: string }
+  | { op: 'send'; queue: string; message: StoredMessage }
+  | { op: 'delete'; queue: string; id: string };
 
 interface MessageAttributeValue {
   DataType: string;
@@ -123,6 +139,14 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   const queues = new Map<string, Queue>();
   let endpoint = '';
   const closing = new AbortController();
+  const { dataFile } = options;
+  const journal = (entry: JournalEntry) => {
+    if (dataFile) appendFileSync(dataFile, `${JSON.stringify(entry)}\n`);
+  };
+  const persisted = ({ receiptHandle: _, firstReceiveAt: __, ...message }: StoredMessage): StoredMessage => ({
+    ...message,
+    receiveCount: 0,
+  });
 
   const queueOf = (body: Record<string, unknown>): Queue => {
     const url = body.QueueUrl;
@@ -137,6 +161,55 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     }
     return queue;
   };
+  const addQueue = (name: string, attributes: Record<string, string>, createdAt: number): Queue => {
+    const queue: Queue = {
+      name,
+      url: `${endpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
+      createdAt,
+      attributes,
+      messages: [],
+      waiters: new Set(),
+    };
+    queues.set(name, queue);
+    return queue;
+  };
+
+  /** Replays the journal, then rewrites it as the queues and messages that are left. */
+  const restore = (file: string) => {
+    if (existsSync(file)) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      for (const [index, line] of lines.entries()) {
+        if (!line) continue;
+        let entry: JournalEntry;
+        try {
+          entry = JSON.parse(line) as JournalEntry;
+        } catch (error) {
+          // Only the last line can be cut short, by a kill in the middle of its write.
+          if (index >= lines.length - 2) break;
+          throw new Error(`${file}:${index + 1} is not a journal entry`, { cause: error });
+        }
+        if (entry.op === 'create') addQueue(entry.queue, entry.attributes, entry.createdAt);
+        else if (entry.op === 'drop') queues.delete(entry.queue);
+        else {
+          const queue = queues.get(entry.queue);
+          if (!queue) continue;
+          if (entry.op === 'purge') queue.messages = [];
+          else if (entry.op === 'send') queue.messages.push(entry.message);
+          else {
+            const { id } = entry;
+            queue.messages = queue.messages.filter((m) => m.id !== id);
+          }
+        }
+      }
+    }
+    const compacted: JournalEntry[] = [...queues.values()].flatMap((queue) => [
+      { op: 'create' as const, queue: queue.name, attributes: queue.attributes, createdAt: queue.createdAt },
+      ...queue.messages.map((message) => ({ op: 'send' as const, queue: queue.name, message })),
+    ]);
+    writeFileSync(`${file}.tmp`, compacted.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    renameSync(`${file}.tmp`, file);
+  };
+
   const attribute = (queue: Queue, name: string) => Number(queue.attributes[name] ?? DEFAULT_ATTRIBUTES[name] ?? 0);
 
   const enqueue = (queue: Queue, entry: Record<string, unknown>) => {
@@ -157,6 +230,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
         ? { messageAttributes, md5OfMessageAttributes: md5OfMessageAttributes(messageAttributes) }
         : {}),
     };
+    journal({ op: 'send', queue: queue.name, message: persisted(message) });
     queue.messages.push(message);
     for (const wake of queue.waiters) wake();
     return {
@@ -191,8 +265,11 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       if (message.visibleAt > now) continue;
       if (redrive && message.receiveCount >= redrive.maxReceiveCount) {
         // Received too often without being deleted: moves to the dead-letter queue, like SQS.
+        const moved = { ...message, visibleAt: now, receiveCount: 0 };
+        journal({ op: 'send', queue: redrive.target.name, message: persisted(moved) });
+        journal({ op: 'delete', queue: queue.name, id: message.id });
         queue.messages.splice(queue.messages.indexOf(message), 1);
-        redrive.target.messages.push({ ...message, visibleAt: now, receiveCount: 0 });
+        redrive.target.messages.push(moved);
         for (const wake of redrive.target.waiters) wake();
         continue;
       }
@@ -264,6 +341,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   const deleteByHandle = (queue: Queue, handle: unknown) => {
     const index = queue.messages.findIndex((m) => m.receiptHandle !== undefined && m.receiptHandle === handle);
     if (index >= 0) {
+      journal({ op: 'delete', queue: queue.name, id: queue.messages[index]?.id ?? '' });
       queue.messages.splice(index, 1);
       return;
     }
@@ -282,15 +360,9 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       let queue = queues.get(name);
       if (!queue) {
         const attributes = (body.Attributes as Record<string, string> | undefined) ?? {};
-        queue = {
-          name,
-          url: `${endpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
-          createdAt: Date.now(),
-          attributes,
-          messages: [],
-          waiters: new Set(),
-        };
-        queues.set(name, queue);
+        const createdAt = Date.now();
+        journal({ op: 'create', queue: name, attributes, createdAt });
+        queue = addQueue(name, attributes, createdAt);
       }
       return { QueueUrl: queue.url };
     },
@@ -309,11 +381,15 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       return { QueueUrls: [...queues.values()].filter((q) => q.name.startsWith(prefix)).map((q) => q.url) };
     },
     DeleteQueue: (body) => {
-      queues.delete(queueOf(body).name);
+      const { name } = queueOf(body);
+      journal({ op: 'drop', queue: name });
+      queues.delete(name);
       return {};
     },
     PurgeQueue: (body) => {
-      queueOf(body).messages = [];
+      const queue = queueOf(body);
+      journal({ op: 'purge', queue: queue.name });
+      queue.messages = [];
       return {};
     },
     SendMessage: (body) => enqueue(queueOf(body), body),
@@ -418,6 +494,8 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   });
   const port = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   endpoint = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  // Synchronous from here to the return: no request is served before the journal is replayed.
+  if (dataFile) restore(dataFile);
   return {
     endpoint,
     port,

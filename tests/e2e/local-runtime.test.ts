@@ -1,6 +1,9 @@
 // The local runtime on real emulators: Kinesis event-source semantics against kinesalite, the REST and
 // WebSocket APIs over loopback, and the SQS emulator through the real SDK. Runs the fixture template and
 // its tiny handlers (tests/unit/local/fixtures) so it does not depend on the product functions.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ApiGatewayManagementApiClient,
   GetConnectionCommand,
@@ -253,6 +256,35 @@ describe('startLocalStack', () => {
     await expect(fetch(small.restUrl)).rejects.toThrow();
     await expect(sqs.send(new GetQueueUrlCommand({ QueueName: 'Queue' }))).rejects.toThrow();
     sqs.destroy();
+  });
+});
+
+describe('startLocalStack with a data dir', () => {
+  it('keeps tables, queues and in-flight messages, and resumes each shard after its checkpoint', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'streamfold-data-'));
+    const run = crypto.randomUUID();
+    const first = await startTestStack({ templatePath: FIXTURE_TEMPLATE_PATH, dataDir });
+    await first.putRecords('PartialStream', [{ partitionKey: 'p', data: { id: `${run}-a` } }]);
+    await first.sqs.send(new SendMessageCommand({ QueueUrl: first.resources.FailureQueue, MessageBody: '"kept"' }));
+    const inFlight = await first.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: first.resources.FailureQueue, VisibilityTimeout: 600 }),
+    );
+    const seenIn = async (s: TestStack, id: string) =>
+      ((await s.dynamo.send(new GetCommand({ TableName: 'SeenTable', Key: { pk: id } }))).Item?.seen as number) ?? 0;
+    await eventually(async () => expect(await seenIn(first, `${run}-a`)).toBe(1));
+    await first.stop();
+
+    const second = await startTestStack({ templatePath: FIXTURE_TEMPLATE_PATH, dataDir });
+    try {
+      await second.putRecords('PartialStream', [{ partitionKey: 'p', data: { id: `${run}-b` } }]);
+      await eventually(async () => expect(await seenIn(second, `${run}-b`)).toBe(1));
+
+      expect(inFlight.Messages?.[0]?.Body).toBe('"kept"');
+      expect(await seenIn(second, `${run}-a`)).toBe(1);
+      expect(await second.drainQueue('FailureQueue')).toEqual(['kept']);
+    } finally {
+      await second.stop();
+    }
   });
 });
 
