@@ -192,6 +192,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanup.length = 0;
   };
   try {
+    const functions = new Map<string, LocalFunction>();
+    const invoke = (logicalId: string, event: unknown): Promise<InvokeResult> => {
+      const fn = functions.get(logicalId);
+      if (!fn) {
+        return Promise.resolve({
+          ok: false,
+          requestId: '',
+          errorType: 'Runtime.NotReady',
+          errorMessage: `${logicalId} is not running`,
+        });
+      }
+      return fn.invoke(event);
+    };
+    // REST listens first and answers 503 + Retry-After until everything below has started, so a client
+    // started together with the stack is told to wait rather than refused or given a 502.
+    let ready = false;
+    const rest: RestServer = await startRestServer({
+      host,
+      port: options.port ?? 0,
+      routes: plan.restRoutes,
+      invoke,
+      apiKey,
+      isReady: () => ready,
+      log,
+    });
+    cleanup.push(() => rest.close());
     const dataDir = options.dataDir === undefined ? undefined : resolve(root, options.dataDir);
     if (dataDir) mkdirSync(dataDir, { recursive: true });
     const emulators = await startEmulators(options.emulatorPorts, host, dataDir);
@@ -214,28 +240,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ]);
 
     // Servers listen before functions start: the WebSocket port goes into WS_MANAGEMENT_ENDPOINT.
-    const functions = new Map<string, LocalFunction>();
-    const invoke = (logicalId: string, event: unknown): Promise<InvokeResult> => {
-      const fn = functions.get(logicalId);
-      if (!fn) {
-        return Promise.resolve({
-          ok: false,
-          requestId: '',
-          errorType: 'Runtime.NotReady',
-          errorMessage: `${logicalId} is not running`,
-        });
-      }
-      return fn.invoke(event);
-    };
-    const rest: RestServer = await startRestServer({
-      host,
-      port: options.port ?? 0,
-      routes: plan.restRoutes,
-      invoke,
-      apiKey,
-      log,
-    });
-    cleanup.push(() => rest.close());
     const wsApi = plan.webSocketApis[0];
     let ws: LocalWebSocketServer | undefined;
     if (wsApi) {
@@ -338,6 +342,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     let stopping: Promise<void> | undefined;
+    ready = true;
     return {
       restUrl: rest.url,
       wsUrl: ws?.url ?? '',

@@ -2,8 +2,10 @@
 // WebSocket APIs over loopback, and the SQS emulator through the real SDK. Runs the fixture template and
 // its tiny handlers (tests/unit/local/fixtures) so it does not depend on the product functions.
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApiGatewayManagementApiClient,
   GetConnectionCommand,
@@ -31,6 +33,15 @@ import { eventually, startTestStack, type TestStack } from '../helpers/local-sta
 import { FIXTURE_TEMPLATE_PATH } from '../unit/local/fixtures/fixture-template.js';
 
 let stack: TestStack;
+
+/** A loopback port that was free a moment ago. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 
 beforeAll(async () => {
   stack = await startTestStack({ templatePath: FIXTURE_TEMPLATE_PATH });
@@ -256,6 +267,29 @@ describe('startLocalStack', () => {
     await expect(fetch(small.restUrl)).rejects.toThrow();
     await expect(sqs.send(new GetQueueUrlCommand({ QueueName: 'Queue' }))).rejects.toThrow();
     sqs.destroy();
+  });
+});
+
+describe('startLocalStack readiness', () => {
+  it('answers 503 with Retry-After and a JSON body until the stack is ready, then serves', async () => {
+    const port = await freePort();
+    const starting = startLocalStack({ templatePath: FIXTURE_TEMPLATE_PATH, port, log: () => undefined });
+    let first: Response | undefined;
+    while (!first) first = await fetch(`http://127.0.0.1:${port}/`).catch(() => sleep(10).then(() => undefined));
+    const early = { status: first.status, retryAfter: first.headers.get('retry-after'), body: await first.json() };
+    const started = await starting;
+    try {
+      const later = await fetch(`${started.restUrl}/`);
+
+      expect(early).toEqual({
+        status: 503,
+        retryAfter: '1',
+        body: { message: 'The local stack is starting; retry shortly', retryAfterSeconds: 1 },
+      });
+      expect(later.status).toBe(200);
+    } finally {
+      await started.stop();
+    }
   });
 });
 
