@@ -19,6 +19,7 @@ import {
   LOCAL_CREDENTIALS,
   startEmulators,
 } from './emulators.js';
+import { checkFaultInjection, type FaultInjection, faultDecider } from './fault-injection.js';
 import { type InvokeResult, LocalFunction } from './function-host.js';
 import { LOCAL_REGION, type LocalAddresses, localArn } from './intrinsics.js';
 import { type KafkaBroker, startKafkaBroker } from './kafka-broker.js';
@@ -78,6 +79,11 @@ export interface LocalStackOptions {
    * resumes where it was. Resources that exist are reused. @default in memory (everything is lost at stop)
    */
   dataDir?: string;
+  /**
+   * Makes a seeded fraction of function invocations crash in their worker, before or after the handler
+   * runs, for chaos tests (see `fault-injection.ts`). @default off
+   */
+  faultInjection?: FaultInjection;
   /** Pause of a shard poller between empty reads. @default 200 */
   pollIntervalMs?: number;
   /** Operational messages (poller and server errors). @default appended to `<logDir>/runtime.log` */
@@ -94,6 +100,8 @@ export interface LocalStackMetrics {
   mappings: Record<string, ShardStats[]>;
   /** Per Kafka event-source mapping logical id, its consumer's stats. */
   kafkaMappings: Record<string, KafkaMappingStats>;
+  /** Per function logical id, the invocations fault injection crashed (only functions it selects). */
+  injectedFaults: Record<string, number>;
   /** Highest lag across shards: max of MillisBehindLatest and the last batch's iterator age. */
   lagMs: number;
 }
@@ -181,6 +189,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     options.log ??
     ((message: string) => appendFileSync(join(logDir, 'runtime.log'), `${new Date().toISOString()} ${message}\n`));
   const apiKey = options.apiKey ?? process.env.STREAMFOLD_API_KEY ?? DEFAULT_API_KEY;
+  if (options.faultInjection) checkFaultInjection(options.faultInjection);
   const template = await loadTemplate(options, root);
   const plan = planLocalStack(template);
   for (const warning of plan.warnings) log(`note: ${warning}`);
@@ -258,6 +267,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     const metrics = new MetricCounters();
+    const faulty = new Set<string>();
     cleanup.push(async () => {
       await Promise.all([...functions.values()].map((fn) => fn.stop()));
     });
@@ -268,7 +278,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ...localEnvironment(fnPlan, emulators, root),
           ...options.environment,
         };
-        const fn = new LocalFunction({ root, plan: fnPlan, env, logDir, metrics });
+        const faults = faultDecider(options.faultInjection, fnPlan.logicalId, fnPlan.name);
+        if (faults) faulty.add(fnPlan.logicalId);
+        const fn = new LocalFunction({ root, plan: fnPlan, env, logDir, metrics, ...(faults ? { faults } : {}) });
         functions.set(fnPlan.logicalId, fn);
         resources[fnPlan.logicalId] = fn.name;
         await fn.start();
@@ -362,7 +374,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ...[...pollers.values()].flat().map((p) => Math.max(p.stats.millisBehindLatest, p.stats.iteratorAgeMs)),
         );
         const kafkaMappings = Object.fromEntries([...kafkaPollers].map(([id, p]) => [id, structuredClone(p.stats)]));
-        return { ...snapshot, mappings, kafkaMappings, lagMs };
+        const injectedFaults = Object.fromEntries(
+          [...functions].filter(([id]) => faulty.has(id)).map(([id, fn]) => [id, fn.injectedFaults]),
+        );
+        return { ...snapshot, mappings, kafkaMappings, injectedFaults, lagMs };
       },
       stop: () => {
         // Pollers first (drain the batch in flight), then servers, workers, emulators: reverse start order.
