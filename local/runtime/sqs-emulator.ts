@@ -1,6 +1,8 @@
 /**
  * A small SQS emulator for the AWS JSON 1.0 protocol (`X-Amz-Target: AmazonSQS.<Op>`) that SDK v3
- * speaks. No maintained npm emulator does: sqslite only speaks the XML query protocol. Standard
+ * speaks, and for the query protocol (form-encoded `Action=<Op>`, XML answers) of older SDKs and CLIs,
+ * with one implementation of each action behind both. No maintained npm emulator speaks JSON: sqslite
+ * only speaks the query protocol. Standard
  * queues only: visibility timeout, long polling, delays, retention and redrive are emulated; FIFO is not.
  * In memory, or journaled to a file (`dataFile`) so queues and messages survive a kill.
  */
@@ -10,6 +12,7 @@ import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } f
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { LOCAL_ACCOUNT_ID, localArn } from './intrinsics.js';
 import { listen } from './listen.js';
+import { parseQueryRequest, renderQueryError, renderQueryResponse } from './sqs-query-protocol.js';
 
 /** A running SQS emulator. */
 export interface SqsEmulator {
@@ -449,43 +452,70 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     },
   };
 
+  /** The action and its JSON-shaped input of a request in either protocol. */
+  const parse = (req: IncomingMessage, text: string) => {
+    const target = req.headers['x-amz-target'];
+    if (target !== undefined) {
+      const action = String(target).startsWith('AmazonSQS.') ? String(target).slice('AmazonSQS.'.length) : '';
+      return { protocol: 'json' as const, action, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+    }
+    const url = new URL(req.url ?? '/', endpoint);
+    const params = new URLSearchParams(url.search);
+    for (const [key, value] of new URLSearchParams(text)) params.append(key, value);
+    const { action, body } = parseQueryRequest(params);
+    // Query clients may post to the queue's URL instead of naming it in QueueUrl.
+    if (body.QueueUrl === undefined && /^\/\d+\/[\w-]+(\.fifo)?$/.test(url.pathname))
+      body.QueueUrl = `${endpoint}${url.pathname}`;
+    return { protocol: 'query' as const, action, body };
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const requestClosed = new AbortController();
     res.on('close', () => requestClosed.abort());
-    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, {
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amzn-requestid': randomUUID(),
-        ...headers,
-      });
-      res.end(JSON.stringify(payload));
+    const requestId = randomUUID();
+    const send = (status: number, contentType: string, payload: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': requestId, ...headers });
+      res.end(payload);
     };
+    let protocol: 'json' | 'query' = req.headers['x-amz-target'] === undefined ? 'query' : 'json';
+    let action = '';
     try {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = operations[target.replace(/^AmazonSQS\./, '')];
-      if (!target.startsWith('AmazonSQS.') || !operation) {
+      const request = parse(req, Buffer.concat(chunks).toString('utf8'));
+      protocol = request.protocol;
+      action = request.action;
+      const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;
+      if (!operation) {
         throw new SqsApiError(
-          'UnsupportedOperation',
-          `${target || 'this request'} is not supported by the local SQS emulator`,
+          protocol === 'json' ? 'UnsupportedOperation' : 'InvalidAction',
+          `${action || 'this request'} is not supported by the local SQS emulator`,
         );
       }
-      const text = Buffer.concat(chunks).toString('utf8');
-      const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
-      send(200, await operation(body, requestClosed.signal));
+      const output = (await operation(request.body, requestClosed.signal)) as Record<string, unknown>;
+      if (protocol === 'json') send(200, 'application/x-amz-json-1.0', JSON.stringify(output));
+      else send(200, 'text/xml', renderQueryResponse(action, output, requestId));
     } catch (error) {
       const apiError =
         error instanceof SqsApiError
           ? error
           : new SqsApiError('InternalFailure', error instanceof Error ? error.message : String(error));
-      send(
-        apiError.code === 'InternalFailure' ? 500 : 400,
-        { __type: `com.amazonaws.sqs#${apiError.code}`, message: apiError.message },
-        {
-          'x-amzn-query-error': `${apiError.queryCode};Sender`,
-        },
-      );
+      const internal = apiError.code === 'InternalFailure';
+      const fault = internal ? 'Receiver' : 'Sender';
+      if (protocol === 'json') {
+        send(
+          internal ? 500 : 400,
+          'application/x-amz-json-1.0',
+          JSON.stringify({ __type: `com.amazonaws.sqs#${apiError.code}`, message: apiError.message }),
+          { 'x-amzn-query-error': `${apiError.queryCode};${fault}` },
+        );
+      } else {
+        send(
+          internal ? 500 : 400,
+          'text/xml',
+          renderQueryError(apiError.queryCode, apiError.message, requestId, fault),
+        );
+      }
     }
   };
 

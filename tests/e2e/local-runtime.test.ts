@@ -1,6 +1,7 @@
 // The local runtime on real emulators: Kinesis event-source semantics against kinesalite, the REST and
 // WebSocket APIs over loopback, and the SQS emulator through the real SDK. Runs the fixture template and
 // its tiny handlers (tests/unit/local/fixtures) so it does not depend on the product functions.
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -390,6 +391,63 @@ describe('SQS emulator with the AWS SDK', () => {
     expect(received.Messages).toHaveLength(3);
     expect(deleted.Successful).toHaveLength(3);
     expect(await count()).toBe(0);
+  });
+
+  const query = async (params: Record<string, string>, path = '/') => {
+    const response = await fetch(`${emulator.endpoint}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ Version: '2012-11-05', ...params }),
+    });
+    return { status: response.status, type: response.headers.get('content-type'), xml: await response.text() };
+  };
+  const tag = (xml: string, name: string) => xml.match(new RegExp(`<${name}>([^<]*)</${name}>`))?.[1];
+
+  it('speaks the query protocol: send, receive and delete with form-encoded requests and XML answers', async () => {
+    const sent = await query({
+      Action: 'SendMessage',
+      QueueUrl: queueUrl,
+      MessageBody: 'over <query>',
+      'MessageAttribute.1.Name': 'kind',
+      'MessageAttribute.1.Value.DataType': 'String',
+      'MessageAttribute.1.Value.StringValue': 'xml',
+    });
+    const received = await query({
+      Action: 'ReceiveMessage',
+      QueueUrl: queueUrl,
+      'AttributeName.1': 'ApproximateReceiveCount',
+      'MessageAttributeName.1': 'All',
+    });
+    const deleted = await query(
+      { Action: 'DeleteMessage', ReceiptHandle: tag(received.xml, 'ReceiptHandle') ?? '' },
+      new URL(queueUrl).pathname,
+    );
+
+    expect(sent).toMatchObject({ status: 200, type: 'text/xml' });
+    expect(sent.xml).toContain('<SendMessageResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/">');
+    expect(tag(sent.xml, 'MD5OfMessageBody')).toBe(createHash('md5').update('over <query>').digest('hex'));
+    expect(received.status).toBe(200);
+    expect(tag(received.xml, 'Body')).toBe('over &lt;query&gt;');
+    expect(tag(received.xml, 'MessageId')).toBe(tag(sent.xml, 'MessageId'));
+    expect(received.xml).toContain('<Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute>');
+    expect(received.xml).toContain(
+      '<MessageAttribute><Name>kind</Name><Value><DataType>String</DataType><StringValue>xml</StringValue></Value></MessageAttribute>',
+    );
+    expect(deleted.status).toBe(200);
+    expect(deleted.xml).toContain('<DeleteMessageResponse');
+    expect(await count()).toBe(0);
+  });
+
+  it('answers a query-protocol error with an XML ErrorResponse and the query error code', async () => {
+    const missing = await query({ Action: 'GetQueueUrl', QueueName: 'missing' });
+    const unknown = await query({ Action: 'TagQueue', QueueUrl: queueUrl });
+
+    expect(missing.status).toBe(400);
+    expect(missing.xml).toContain('<ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/">');
+    expect(tag(missing.xml, 'Type')).toBe('Sender');
+    expect(tag(missing.xml, 'Code')).toBe('AWS.SimpleQueueService.NonExistentQueue');
+    expect(unknown.status).toBe(400);
+    expect(tag(unknown.xml, 'Code')).toBe('InvalidAction');
   });
 
   it('throws QueueDoesNotExist for an unknown queue', async () => {
