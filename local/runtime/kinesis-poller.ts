@@ -52,7 +52,10 @@ export interface ShardStats {
   shardId: string;
   /** `MillisBehindLatest` of the last read. */
   millisBehindLatest: number;
-  /** Age of the newest record of the last invoked batch when it was invoked. */
+  /**
+   * Age of the newest record of the last invoked batch when it was invoked, and 0 once a read finds the
+   * shard caught up (nothing buffered, nothing new, `MillisBehindLatest` 0), as Lambda's IteratorAge is.
+   */
   iteratorAgeMs: number;
   recordsRead: number;
   invocations: number;
@@ -160,6 +163,8 @@ export class ShardPoller {
           const records = (response.Records ?? []).map(toShardRecord);
           if (buffer.length === 0 && records.length > 0) firstBufferedAt = Date.now();
           buffer.push(...records);
+          // Caught up (one batch in flight at most, and none now): no record is waiting, so no age.
+          if (buffer.length === 0 && this.stats.millisBehindLatest === 0) this.stats.iteratorAgeMs = 0;
           this.stats.recordsRead += records.length;
           lastRead = records.at(-1)?.sequenceNumber ?? lastRead;
         } catch (error) {

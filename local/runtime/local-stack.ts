@@ -102,7 +102,7 @@ export interface LocalStackMetrics {
   kafkaMappings: Record<string, KafkaMappingStats>;
   /** Per function logical id, the invocations fault injection crashed (only functions it selects). */
   injectedFaults: Record<string, number>;
-  /** Highest lag across shards: max of MillisBehindLatest and the last batch's iterator age. */
+  /** Highest lag across shards: max of MillisBehindLatest and the last batch's iterator age; 0 when all are caught up. */
   lagMs: number;
 }
 

@@ -107,6 +107,12 @@ describe('Kinesis event-source mapping', () => {
   it('reports the shard stats of each mapping', async () => {
     await eventually(() => expect(stack.metrics().mappings.PartialMapping?.[0]?.invocations).toBeGreaterThan(0));
   });
+
+  it('reports a lag of 0 once every shard is caught up', async () => {
+    await stack.putRecords('PartialStream', [{ partitionKey: 'p', data: { id: crypto.randomUUID() } }]);
+
+    await eventually(() => expect(stack.metrics().lagMs).toBe(0));
+  });
 });
 
 describe('REST API', () => {
