@@ -5,7 +5,7 @@
  * disk and the pollers resumed after their checkpoints; nothing counted twice: the batch in flight at
  * the kill was delivered again and absorbed), and the dead letters sent before the kill are still there.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -144,6 +144,9 @@ describe('persistent local stack', () => {
     await sleep(300);
     await first.kill();
     stack = undefined;
+    // The killed stack had checkpointed its shards: the restart resumes after them, not at TRIM_HORIZON.
+    const checkpoints = JSON.parse(readFileSync(join(dataDir, 'kinesis-checkpoints.json'), 'utf8')) as object;
+    expect(Object.keys(checkpoints).length).toBeGreaterThan(0);
 
     await start();
     await rest;
