@@ -1,6 +1,6 @@
 /**
  * `npm start [-- --no-simulator --port 3000 --ws-port 3001 --seed N --vehicles 50 --kafka --format json|avro
- *   --data-dir DIR | --in-memory --fresh --fault-rate 0.05 --fault-seed N --fault-functions A,B]`
+ *   --data-dir DIR | --in-memory --fresh --log-dir DIR --fault-rate 0.05 --fault-seed N --fault-functions A,B]`
  *
  * Synthesizes the CDK app without bundling and runs its template offline: emulators, tables, streams,
  * queues, every function from source, the Kinesis event sources, the REST and WebSocket APIs, the GTFS
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string', default: process.env.STREAMFOLD_DATA_DIR ?? join('.local', 'data') },
     'in-memory': { type: 'boolean', default: false },
     fresh: { type: 'boolean', default: false },
+    'log-dir': { type: 'string', default: join('.local', 'logs') },
     'fault-rate': { type: 'string', default: process.env.STREAMFOLD_FAULT_RATE ?? '0' },
     'fault-seed': { type: 'string', default: process.env.STREAMFOLD_FAULT_SEED ?? '1' },
     'fault-functions': { type: 'string', default: process.env.STREAMFOLD_FAULT_FUNCTIONS ?? '' },
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
           ...(faultFunctions.length > 0 ? { functions: faultFunctions } : {}),
         }
       : undefined;
+  const logDir = resolve(REPO_ROOT, values['log-dir']);
   const dataDir = values['in-memory'] ? undefined : resolve(REPO_ROOT, values['data-dir']);
   if (dataDir && values.fresh) rmSync(dataDir, { recursive: true, force: true });
 
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
     port,
     wsPort,
     gtfsDir: GTFS_DIR,
+    logDir,
     ...(dataDir ? { dataDir } : {}),
     ...(faultInjection ? { faultInjection } : {}),
     ...(kafka ? { kafka } : {}),
@@ -138,7 +141,6 @@ async function main(): Promise<void> {
     simulator.done.catch((error: unknown) => console.error(`simulator stopped: ${(error as Error).message}`));
   }
 
-  const logDir = join(REPO_ROOT, '.local', 'logs');
   console.log(
     [
       `Streamfold local stack ready in ${(stack.startupMs / 1000).toFixed(1)} s`,

@@ -30,6 +30,7 @@ const MINUTES = 4;
 const CHUNK = 25;
 
 let dataDir: string;
+let logDir: string;
 let templatePath: string;
 let queueNames: { deadLetters: string; processorFailures: string };
 let stack: ChildStack | undefined;
@@ -41,6 +42,7 @@ const start = async () => {
     '--ws-port=0',
     `--data-dir=${dataDir}`,
     `--template=${templatePath}`,
+    `--log-dir=${logDir}`,
   ]);
   return stack;
 };
@@ -97,6 +99,7 @@ async function drain(sqs: SQSClient, name: string): Promise<Array<{ payload: unk
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'streamfold-data-'));
+  logDir = mkdtempSync(join(tmpdir(), 'streamfold-e2e-logs-'));
   const template = await synthesizeTemplate({ root: REPO_ROOT });
   templatePath = join(mkdtempSync(join(tmpdir(), 'streamfold-template-')), 'template.json');
   writeFileSync(templatePath, JSON.stringify(template));
