@@ -1,5 +1,6 @@
 /**
- * `npm start [-- --no-simulator --port 3000 --ws-port 3001 --seed N --vehicles 50 --kafka --format json|avro]`
+ * `npm start [-- --no-simulator --port 3000 --ws-port 3001 --seed N --vehicles 50 --kafka --format json|avro
+ *   --data-dir DIR | --in-memory --fresh --log-dir DIR --fault-rate 0.05 --fault-seed N --fault-functions A,B]`
  *
  * Synthesizes the CDK app without bundling and runs its template offline: emulators, tables, streams,
  * queues, every function from source, the Kinesis event sources, the REST and WebSocket APIs, the GTFS
@@ -9,8 +10,17 @@
  * `--kafka` also runs the template's MSK event sources: on a local Apache Kafka broker (Java 17 needed),
  * or on the broker(s) in `KAFKA_BROKERS=host:port,...`; the simulator then produces to the Kafka topic
  * (`--format json|avro`) instead of posting to the REST ingest.
+ *
+ * State (streams, tables, queues, checkpoints, the Kafka broker's data) persists in `.local/data`, or
+ * `--data-dir DIR`: a stack stopped or killed and started again resumes where it was. `--fresh` empties
+ * the data dir first; `--in-memory` keeps everything in memory (lost at stop), as the tests do.
+ *
+ * `--fault-rate R` (or `STREAMFOLD_FAULT_RATE`) makes a seeded fraction R of function invocations crash,
+ * for chaos runs; `--fault-seed` / `STREAMFOLD_FAULT_SEED` and `--fault-functions` /
+ * `STREAMFOLD_FAULT_FUNCTIONS` (comma-separated logical ids) narrow it. Off by default.
  */
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type LocalStack, REPO_ROOT, startLocalStack } from './runtime/local-stack.js';
 import { DEFAULT_KAFKA_TOPIC, runSimulator, type SimulatorHandle } from './simulate.js';
@@ -29,6 +39,13 @@ const { values } = parseArgs({
     template: { type: 'string' },
     kafka: { type: 'boolean', default: false },
     format: { type: 'string', default: 'json' },
+    'data-dir': { type: 'string', default: process.env.STREAMFOLD_DATA_DIR ?? join('.local', 'data') },
+    'in-memory': { type: 'boolean', default: false },
+    fresh: { type: 'boolean', default: false },
+    'log-dir': { type: 'string', default: join('.local', 'logs') },
+    'fault-rate': { type: 'string', default: process.env.STREAMFOLD_FAULT_RATE ?? '0' },
+    'fault-seed': { type: 'string', default: process.env.STREAMFOLD_FAULT_SEED ?? '1' },
+    'fault-functions': { type: 'string', default: process.env.STREAMFOLD_FAULT_FUNCTIONS ?? '' },
   },
 });
 
@@ -64,12 +81,32 @@ async function main(): Promise<void> {
   const existingBrokers = process.env.KAFKA_BROKERS?.split(',').map((b) => b.trim());
   const kafka = values.kafka ? (existingBrokers ? { brokers: existingBrokers } : true) : undefined;
 
+  const faultRate = Number(values['fault-rate']);
+  const faultFunctions = values['fault-functions']
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
+  const faultInjection =
+    faultRate > 0 || Number.isNaN(faultRate)
+      ? {
+          rate: faultRate,
+          seed: integer('fault-seed', values['fault-seed']) ?? 1,
+          ...(faultFunctions.length > 0 ? { functions: faultFunctions } : {}),
+        }
+      : undefined;
+  const logDir = resolve(REPO_ROOT, values['log-dir']);
+  const dataDir = values['in-memory'] ? undefined : resolve(REPO_ROOT, values['data-dir']);
+  if (dataDir && values.fresh) rmSync(dataDir, { recursive: true, force: true });
+
   console.log(values.template ? `reading ${values.template}` : 'synthesizing infra/app.ts (no bundling)...');
   if (kafka === true) console.log('starting a local Apache Kafka broker (first run fetches its jars with Maven)...');
   const stack = await startLocalStack({
     port,
     wsPort,
     gtfsDir: GTFS_DIR,
+    logDir,
+    ...(dataDir ? { dataDir } : {}),
+    ...(faultInjection ? { faultInjection } : {}),
     ...(kafka ? { kafka } : {}),
     ...(values.template ? { templatePath: values.template } : {}),
   });
@@ -104,7 +141,6 @@ async function main(): Promise<void> {
     simulator.done.catch((error: unknown) => console.error(`simulator stopped: ${(error as Error).message}`));
   }
 
-  const logDir = join(REPO_ROOT, '.local', 'logs');
   console.log(
     [
       `Streamfold local stack ready in ${(stack.startupMs / 1000).toFixed(1)} s`,
@@ -115,6 +151,8 @@ async function main(): Promise<void> {
       `  SQS         ${stack.endpoints.sqs}`,
       `  Kafka       ${stack.kafka ? `${stack.kafka.brokers.join(',')} (topic ${DEFAULT_KAFKA_TOPIC})` : 'off (--kafka)'}`,
       `  logs        ${logDir}/<LogicalId>.log, runtime.log`,
+      `  faults      ${faultInjection ? `${faultInjection.rate} of invocations crash (seed ${faultInjection.seed}, ${faultFunctions.join(', ') || 'every function'})` : 'off (--fault-rate)'}`,
+      `  data        ${dataDir ? `${dataDir} (kept; --fresh to empty, --in-memory for none)` : 'in memory (lost at stop)'}`,
       `  simulator   ${simulator ? `on (${vehicles ?? 'default'} vehicles, seed ${seed ?? 'default'}, to ${stack.kafka ? `Kafka as ${format}` : 'REST'})` : 'off'}`,
       ...stack.plan.warnings.map((w) => `  note        ${w}`),
       'Ctrl-C to stop.',

@@ -1,11 +1,13 @@
 /**
- * The AWS service emulators, in process and in memory on loopback: kinesalite (Kinesis), dynalite
- * (DynamoDB) and our SQS emulator, plus SDK v3 clients for them and the creation of the template's
- * streams, tables and queues.
+ * The AWS service emulators, in process on loopback: kinesalite (Kinesis), dynalite (DynamoDB) and our
+ * SQS emulator, in memory or persisted under a data dir, plus SDK v3 clients for them and the
+ * (idempotent) creation of the template's streams, tables and queues.
  */
 
+import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -23,7 +25,8 @@ import { type SqsEmulator, startSqsEmulator } from './sqs-emulator.js';
 
 const require = createRequire(import.meta.url);
 // Both are CommonJS without types; each returns an http.Server. Without a `path` option they keep
-// everything in memory (memdown / memory-level), so leveldown's native build is never needed.
+// everything in memory (memdown / memory-level); with one, in LevelDB (leveldown / classic-level, whose
+// packages ship prebuilt binaries that node-gyp-build loads, so no install script has to run).
 const kinesalite = require('kinesalite') as (options: Record<string, unknown>) => Server;
 const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
 
@@ -65,16 +68,34 @@ export function emulatorClientConfig(endpoint: string) {
   };
 }
 
-/** Starts the three emulators. */
-export async function startEmulators(ports: EmulatorPorts = {}, host = '127.0.0.1'): Promise<Emulators> {
-  const kinesisServer = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
-  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+/**
+ * Starts the three emulators: in memory, or with `dataDir` persisted in `<dataDir>/kinesis`,
+ * `<dataDir>/dynamodb` (LevelDB) and `<dataDir>/sqs.jsonl` (the SQS emulator's journal).
+ */
+export async function startEmulators(
+  ports: EmulatorPorts = {},
+  host = '127.0.0.1',
+  dataDir?: string,
+): Promise<Emulators> {
+  const path = (name: string) => {
+    if (!dataDir) return {};
+    mkdirSync(join(dataDir, name), { recursive: true });
+    return { path: join(dataDir, name) };
+  };
+  const kinesisServer = kinesalite({
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    shardLimit: 100,
+    ...path('kinesis'),
+  });
+  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...path('dynamodb') });
   let sqsEmulator: SqsEmulator | undefined;
   try {
     const [kinesisEndpoint, dynamoEndpoint, sqs] = await Promise.all([
       listenUrl(kinesisServer, ports.kinesis ?? 0, host),
       listenUrl(dynamoServer, ports.dynamodb ?? 0, host),
-      startSqsEmulator({ port: ports.sqs ?? 0, host }),
+      startSqsEmulator({ port: ports.sqs ?? 0, host, ...(dataDir ? { dataFile: join(dataDir, 'sqs.jsonl') } : {}) }),
     ]);
     sqsEmulator = sqs;
     const kinesisClient = new KinesisClient(emulatorClientConfig(kinesisEndpoint));
@@ -100,9 +121,17 @@ export async function startEmulators(ports: EmulatorPorts = {}, host = '127.0.0.
   }
 }
 
-/** Creates a stream, waits until it is ACTIVE and returns its shard ids. */
+/** A create that found the resource already there (a persisted stack restarting): reuse it. */
+const alreadyThere = (error: unknown) => {
+  if ((error as Error).name === 'ResourceInUseException') return;
+  throw error;
+};
+
+/** Creates a stream unless it exists, waits until it is ACTIVE and returns its shard ids. */
 export async function createStream(kinesis: KinesisClient, stream: StreamPlan): Promise<string[]> {
-  await kinesis.send(new CreateStreamCommand({ StreamName: stream.name, ShardCount: stream.shardCount }));
+  await kinesis
+    .send(new CreateStreamCommand({ StreamName: stream.name, ShardCount: stream.shardCount }))
+    .catch(alreadyThere);
   for (let attempt = 0; attempt < 100; attempt++) {
     const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream.name }));
     if (summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
@@ -112,21 +141,26 @@ export async function createStream(kinesis: KinesisClient, stream: StreamPlan): 
   return (shards.Shards ?? []).map((s) => s.ShardId ?? '');
 }
 
-/** Creates a table (on demand; TTL, PITR, encryption and streams are not emulated). */
+/**
+ * Creates a table unless it exists (on demand; TTL, PITR, encryption and streams are not emulated).
+ * An existing table is kept as it is, even if the template changed its keys: delete the data dir then.
+ */
 export async function createTable(dynamodb: DynamoDBClient, table: TablePlan): Promise<void> {
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: table.name,
-      KeySchema: table.keySchema,
-      AttributeDefinitions: table.attributeDefinitions,
-      BillingMode: 'PAY_PER_REQUEST',
-      ...(table.globalSecondaryIndexes.length > 0 ? { GlobalSecondaryIndexes: table.globalSecondaryIndexes } : {}),
-      ...(table.localSecondaryIndexes.length > 0 ? { LocalSecondaryIndexes: table.localSecondaryIndexes } : {}),
-    }),
-  );
+  await dynamodb
+    .send(
+      new CreateTableCommand({
+        TableName: table.name,
+        KeySchema: table.keySchema,
+        AttributeDefinitions: table.attributeDefinitions,
+        BillingMode: 'PAY_PER_REQUEST',
+        ...(table.globalSecondaryIndexes.length > 0 ? { GlobalSecondaryIndexes: table.globalSecondaryIndexes } : {}),
+        ...(table.localSecondaryIndexes.length > 0 ? { LocalSecondaryIndexes: table.localSecondaryIndexes } : {}),
+      }),
+    )
+    .catch(alreadyThere);
 }
 
-/** Creates a queue and returns its URL. */
+/** Creates a queue (SQS returns the existing one's URL) and returns its URL. */
 export async function createQueue(sqs: SQSClient, queue: QueuePlan): Promise<string> {
   const response = await sqs.send(new CreateQueueCommand({ QueueName: queue.name, Attributes: queue.attributes }));
   return response.QueueUrl ?? '';

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type MetricCounters, parseEmfLine } from './emf.js';
+import type { FaultPoint } from './fault-injection.js';
 import { localArn } from './intrinsics.js';
 import type { FunctionPlan } from './plan.js';
 
@@ -31,6 +32,8 @@ export interface WorkerRequest {
   requestId: string;
   deadlineMs: number;
   event: unknown;
+  /** Crash this invocation here (fault injection). */
+  fault?: FaultPoint;
 }
 
 /** A handler error, as the Lambda runtime reports it. */
@@ -67,6 +70,8 @@ export interface LocalFunctionOptions {
   /** Directory of the log files. */
   logDir: string;
   metrics: MetricCounters;
+  /** Decides, per invocation, whether and where it crashes (see `fault-injection.ts`). @default never */
+  faults?: () => FaultPoint | undefined;
 }
 
 const WORKER_PATH = fileURLToPath(new URL('./function-worker.ts', import.meta.url));
@@ -95,6 +100,8 @@ export class LocalFunction {
   private nextId = 1;
   private readonly log: WriteStream;
   private stopped = false;
+  /** Invocations crashed by fault injection. */
+  injectedFaults = 0;
 
   constructor(private readonly options: LocalFunctionOptions) {
     this.name = options.plan.name;
@@ -206,6 +213,8 @@ export class LocalFunction {
       return { ok: false, requestId, errorType: 'Runtime.ImportModuleError', errorMessage: (error as Error).message };
     }
     const id = this.nextId++;
+    const fault = this.options.faults?.();
+    if (fault) this.injectedFaults += 1;
     const timeoutMs = this.options.plan.timeoutSeconds * 1000;
     const startedAt = Date.now();
     this.write(`START RequestId: ${requestId} Version: $LATEST\n`);
@@ -220,7 +229,13 @@ export class LocalFunction {
         void worker.terminate();
       }, timeoutMs);
       this.pending.set(id, { resolve: resolvePromise, requestId, timer, startedAt });
-      worker.postMessage({ id, requestId, deadlineMs: startedAt + timeoutMs, event } satisfies WorkerRequest);
+      worker.postMessage({
+        id,
+        requestId,
+        deadlineMs: startedAt + timeoutMs,
+        event,
+        ...(fault ? { fault } : {}),
+      } satisfies WorkerRequest);
     });
   }
 

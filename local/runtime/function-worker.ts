@@ -17,6 +17,11 @@ const serialize = (error: unknown) => ({
   stack: error instanceof Error ? (error.stack ?? '').split('\n') : [],
 });
 
+/** The crash fault injection makes (`fault-injection.ts`); the event source sees a function error. */
+class InjectedFaultError extends Error {
+  override name = 'InjectedFaultError';
+}
+
 type Handler = (event: unknown, context: Context) => unknown;
 let handler: Handler;
 try {
@@ -49,8 +54,16 @@ port.on('message', (request: WorkerRequest) => {
     fail: () => undefined,
     succeed: () => undefined,
   };
+  const { fault } = request;
   Promise.resolve()
-    .then(() => handler(request.event, context))
+    .then(() => {
+      if (fault === 'before-handler') throw new InjectedFaultError('injected fault before the handler ran');
+      return handler(request.event, context);
+    })
+    .then((value) => {
+      if (fault === 'after-handler') throw new InjectedFaultError('injected fault after the handler ran');
+      return value;
+    })
     .then(
       (value) => port.postMessage({ type: 'result', id: request.id, ok: true, value } satisfies WorkerReply),
       (error: unknown) => {

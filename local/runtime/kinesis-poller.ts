@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type _Record, GetRecordsCommand, GetShardIteratorCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { retryPauseMs, runBatch } from './batch-runner.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 import type { FailureCondition, InvocationOutcome } from './esm-decisions.js';
 import type { InvokeResult } from './function-host.js';
 import {
@@ -42,6 +43,8 @@ export interface ShardPollerOptions {
   retryDelayMs?: number;
   /** Where operational problems are reported. */
   log?: (message: string) => void;
+  /** Where the shard's checkpoint is kept; a saved one is resumed after. @default none (start at startingPosition) */
+  checkpoints?: CheckpointStore;
 }
 
 /** Counters of one shard's mapping. */
@@ -49,7 +52,10 @@ export interface ShardStats {
   shardId: string;
   /** `MillisBehindLatest` of the last read. */
   millisBehindLatest: number;
-  /** Age of the newest record of the last invoked batch when it was invoked. */
+  /**
+   * Age of the newest record of the last invoked batch when it was invoked, and 0 once a read finds the
+   * shard caught up (nothing buffered, nothing new, `MillisBehindLatest` 0), as Lambda's IteratorAge is.
+   */
   iteratorAgeMs: number;
   recordsRead: number;
   invocations: number;
@@ -121,12 +127,31 @@ export class ShardPoller {
     return response.ShardIterator;
   }
 
+  private get checkpointKey(): string {
+    return `${this.options.mapping.logicalId}/${this.options.shardId}`;
+  }
+
+  /** An iterator after the saved checkpoint (a batch in flight at a kill is read again), else at the starting position. */
+  private async resume(): Promise<string | undefined> {
+    const saved = this.options.checkpoints?.get(this.checkpointKey);
+    if (saved === undefined) return this.iterator(undefined);
+    this.stats.checkpoint = saved;
+    try {
+      return await this.iterator(saved);
+    } catch (error) {
+      this.log(
+        `cannot resume after ${saved} (${(error as Error).message}); starting at ${this.options.mapping.startingPosition}`,
+      );
+      return this.iterator(undefined);
+    }
+  }
+
   private async run(): Promise<void> {
     const { mapping, kinesis } = this.options;
     const pollIntervalMs = this.options.pollIntervalMs ?? 200;
     const windowMs = mapping.maxBatchingWindowSeconds * 1000;
-    let lastRead: string | undefined;
-    let iterator = await this.iterator(undefined);
+    let iterator = await this.resume();
+    let lastRead = this.stats.checkpoint;
     const buffer: ShardRecord[] = [];
     let firstBufferedAt = 0;
     while (!this.stopping) {
@@ -138,6 +163,8 @@ export class ShardPoller {
           const records = (response.Records ?? []).map(toShardRecord);
           if (buffer.length === 0 && records.length > 0) firstBufferedAt = Date.now();
           buffer.push(...records);
+          // Caught up (one batch in flight at most, and none now): no record is waiting, so no age.
+          if (buffer.length === 0 && this.stats.millisBehindLatest === 0) this.stats.iteratorAgeMs = 0;
           this.stats.recordsRead += records.length;
           lastRead = records.at(-1)?.sequenceNumber ?? lastRead;
         } catch (error) {
@@ -189,6 +216,8 @@ export class ShardPoller {
       pauseBeforeRetry: (retries) => this.pause(retryPauseMs(retries, this.options.retryDelayMs)),
       stopping: () => this.stopping,
     });
+    // After the batch, not per record: a kill mid-batch re-delivers the batch, which the function absorbs.
+    if (this.stats.checkpoint !== undefined) this.options.checkpoints?.set(this.checkpointKey, this.stats.checkpoint);
   }
 
   private async giveUp(

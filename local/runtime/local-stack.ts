@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Kafka, logLevel } from 'kafkajs';
 import { kafkaClient } from '../../shared/kafka/client.js';
+import { type CheckpointStore, fileCheckpoints, memoryCheckpoints } from './checkpoint-store.js';
 import { announceLocalStack } from './discovery.js';
 import { MetricCounters } from './emf.js';
 import {
@@ -19,6 +20,7 @@ import {
   LOCAL_CREDENTIALS,
   startEmulators,
 } from './emulators.js';
+import { checkFaultInjection, type FaultInjection, faultDecider } from './fault-injection.js';
 import { type InvokeResult, LocalFunction } from './function-host.js';
 import { LOCAL_REGION, type LocalAddresses, localArn } from './intrinsics.js';
 import { type KafkaBroker, startKafkaBroker } from './kafka-broker.js';
@@ -72,6 +74,17 @@ export interface LocalStackOptions {
    * @default off
    */
   kafka?: boolean | { brokers: string[] };
+  /**
+   * Keeps the streams, tables, queues (with their messages), the Kinesis mappings' checkpoints and the
+   * local Kafka broker's data in this directory, so a stack stopped or killed and started again on it
+   * resumes where it was. Resources that exist are reused. @default in memory (everything is lost at stop)
+   */
+  dataDir?: string;
+  /**
+   * Makes a seeded fraction of function invocations crash in their worker, before or after the handler
+   * runs, for chaos tests (see `fault-injection.ts`). @default off
+   */
+  faultInjection?: FaultInjection;
   /** Pause of a shard poller between empty reads. @default 200 */
   pollIntervalMs?: number;
   /** Operational messages (poller and server errors). @default appended to `<logDir>/runtime.log` */
@@ -88,7 +101,9 @@ export interface LocalStackMetrics {
   mappings: Record<string, ShardStats[]>;
   /** Per Kafka event-source mapping logical id, its consumer's stats. */
   kafkaMappings: Record<string, KafkaMappingStats>;
-  /** Highest lag across shards: max of MillisBehindLatest and the last batch's iterator age. */
+  /** Per function logical id, the invocations fault injection crashed (only functions it selects). */
+  injectedFaults: Record<string, number>;
+  /** Highest lag across shards: max of MillisBehindLatest and the last batch's iterator age; 0 when all are caught up. */
   lagMs: number;
 }
 
@@ -175,6 +190,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     options.log ??
     ((message: string) => appendFileSync(join(logDir, 'runtime.log'), `${new Date().toISOString()} ${message}\n`));
   const apiKey = options.apiKey ?? process.env.STREAMFOLD_API_KEY ?? DEFAULT_API_KEY;
+  if (options.faultInjection) checkFaultInjection(options.faultInjection);
   const template = await loadTemplate(options, root);
   const plan = planLocalStack(template);
   for (const warning of plan.warnings) log(`note: ${warning}`);
@@ -186,7 +202,36 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanup.length = 0;
   };
   try {
-    const emulators = await startEmulators(options.emulatorPorts, host);
+    const functions = new Map<string, LocalFunction>();
+    const invoke = (logicalId: string, event: unknown): Promise<InvokeResult> => {
+      const fn = functions.get(logicalId);
+      if (!fn) {
+        return Promise.resolve({
+          ok: false,
+          requestId: '',
+          errorType: 'Runtime.NotReady',
+          errorMessage: `${logicalId} is not running`,
+        });
+      }
+      return fn.invoke(event);
+    };
+    // REST listens first and answers 503 + Retry-After until everything below has started, so a client
+    // started together with the stack is told to wait rather than refused or given a 502.
+    let ready = false;
+    const rest: RestServer = await startRestServer({
+      host,
+      port: options.port ?? 0,
+      routes: plan.restRoutes,
+      invoke,
+      apiKey,
+      credentials: LOCAL_CREDENTIALS,
+      isReady: () => ready,
+      log,
+    });
+    cleanup.push(() => rest.close());
+    const dataDir = options.dataDir === undefined ? undefined : resolve(root, options.dataDir);
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
+    const emulators = await startEmulators(options.emulatorPorts, host, dataDir);
     cleanup.push(() => emulators.close());
 
     const resources: Record<string, string> = {};
@@ -206,29 +251,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ]);
 
     // Servers listen before functions start: the WebSocket port goes into WS_MANAGEMENT_ENDPOINT.
-    const functions = new Map<string, LocalFunction>();
-    const invoke = (logicalId: string, event: unknown): Promise<InvokeResult> => {
-      const fn = functions.get(logicalId);
-      if (!fn) {
-        return Promise.resolve({
-          ok: false,
-          requestId: '',
-          errorType: 'Runtime.NotReady',
-          errorMessage: `${logicalId} is not running`,
-        });
-      }
-      return fn.invoke(event);
-    };
-    const rest: RestServer = await startRestServer({
-      host,
-      port: options.port ?? 0,
-      routes: plan.restRoutes,
-      invoke,
-      apiKey,
-      credentials: LOCAL_CREDENTIALS,
-      log,
-    });
-    cleanup.push(() => rest.close());
     const wsApi = plan.webSocketApis[0];
     let ws: LocalWebSocketServer | undefined;
     if (wsApi) {
@@ -255,6 +277,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     const metrics = new MetricCounters();
+    const faulty = new Set<string>();
     cleanup.push(async () => {
       await Promise.all([...functions.values()].map((fn) => fn.stop()));
     });
@@ -265,7 +288,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ...localEnvironment(fnPlan, emulators, root),
           ...options.environment,
         };
-        const fn = new LocalFunction({ root, plan: fnPlan, env, logDir, metrics });
+        const faults = faultDecider(options.faultInjection, fnPlan.logicalId, fnPlan.name);
+        if (faults) faulty.add(fnPlan.logicalId);
+        const fn = new LocalFunction({ root, plan: fnPlan, env, logDir, metrics, ...(faults ? { faults } : {}) });
         functions.set(fnPlan.logicalId, fn);
         resources[fnPlan.logicalId] = fn.name;
         await fn.start();
@@ -274,6 +299,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const onFailureQueueUrlOf = (mapping: FailureHandlingPlan) =>
       mapping.onFailureQueueLogicalId ? resources[mapping.onFailureQueueLogicalId] : undefined;
+    const checkpoints: CheckpointStore = dataDir
+      ? fileCheckpoints(join(dataDir, 'kinesis-checkpoints.json'))
+      : memoryCheckpoints();
     const pollers = new Map<string, ShardPollerType[]>();
     cleanup.push(async () => {
       await Promise.all([...pollers.values()].flat().map((p) => p.stop()));
@@ -294,6 +322,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             fn,
             ...(onFailureQueueUrl ? { onFailureQueueUrl } : {}),
             ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+            checkpoints,
             log,
           }),
       );
@@ -306,7 +335,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (plan.kafkaMappings.length > 0 && !options.kafka) {
       log('note: Kafka event sources are off (start with --kafka or set KAFKA_BROKERS)');
     } else if (options.kafka) {
-      kafka = await startKafka(options.kafka, root, logDir, log, cleanup);
+      kafka = await startKafka(options.kafka, root, dataDir, logDir, log, cleanup);
       const client = kafkaClient({
         brokers: kafka.brokers,
         clientId: 'streamfold-local-esm',
@@ -345,6 +374,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     );
     let stopping: Promise<void> | undefined;
+    ready = true;
     return {
       restUrl: rest.url,
       wsUrl: ws?.url ?? '',
@@ -364,7 +394,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ...[...pollers.values()].flat().map((p) => Math.max(p.stats.millisBehindLatest, p.stats.iteratorAgeMs)),
         );
         const kafkaMappings = Object.fromEntries([...kafkaPollers].map(([id, p]) => [id, structuredClone(p.stats)]));
-        return { ...snapshot, mappings, kafkaMappings, lagMs };
+        const injectedFaults = Object.fromEntries(
+          [...functions].filter(([id]) => faulty.has(id)).map(([id, fn]) => [id, fn.injectedFaults]),
+        );
+        return { ...snapshot, mappings, kafkaMappings, injectedFaults, lagMs };
       },
       stop: () => {
         // Pollers first (drain the batch in flight), then servers, workers, emulators: reverse start order.
@@ -378,20 +411,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-/** Starts a broker (in a fresh data dir under `.local/kafka/`) or takes the given one. */
+/**
+ * Starts a broker or takes the given one. Its data (topics and committed offsets) lives in
+ * `<stack data dir>/kafka`, kept, or, for an in-memory stack, in a fresh directory under `.local/kafka/`
+ * removed at stop: committed offsets must not outlive the tables. Ports may change between starts (the
+ * quorum is static, `controller.quorum.voters`, so nothing stored names them).
+ */
 async function startKafka(
   option: true | { brokers: string[] },
   root: string,
+  stackDataDir: string | undefined,
   logDir: string,
   log: (message: string) => void,
   cleanup: (() => Promise<void>)[],
 ): Promise<{ brokers: string[]; broker?: KafkaBroker }> {
   if (option !== true) return { brokers: option.brokers };
-  const parent = join(root, '.local', 'kafka');
-  mkdirSync(parent, { recursive: true });
-  // Fresh every start, like the in-memory emulators: committed offsets must not outlive the tables.
-  const dataDir = mkdtempSync(join(parent, 'broker-'));
-  cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  let dataDir: string;
+  if (stackDataDir) {
+    dataDir = join(stackDataDir, 'kafka');
+  } else {
+    const parent = join(root, '.local', 'kafka');
+    mkdirSync(parent, { recursive: true });
+    dataDir = mkdtempSync(join(parent, 'broker-'));
+    cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  }
   // The log outlives the data dir, next to the functions' logs.
   const logFile = join(logDir, 'kafka-broker.log');
   // Topics are created explicitly (createKafkaTopics), with the template's partition counts.

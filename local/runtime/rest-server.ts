@@ -50,8 +50,20 @@ export interface RestServerOptions {
   apiKey: string;
   /** The credentials `AWS_IAM` methods accept SigV4 signatures of. */
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** False while the stack is still starting: every request then gets {@link NOT_READY}. @default always ready */
+  isReady?: () => boolean;
   log?: (message: string) => void;
 }
+
+/** Seconds a client is told to wait (`Retry-After`) while the stack starts. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** The answer while the stack is starting: 503 with `Retry-After`, as a service that is not up yet answers. */
+export const NOT_READY: HttpResponse = jsonResponse(
+  503,
+  { message: 'The local stack is starting; retry shortly', retryAfterSeconds: RETRY_AFTER_SECONDS },
+  { 'retry-after': [String(RETRY_AFTER_SECONDS)] },
+);
 
 /** A running REST server. */
 export interface RestServer {
@@ -101,6 +113,7 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
       if (error instanceof PayloadTooLargeError) return jsonResponse(413, { message: 'Request Too Long' });
       throw error;
     }
+    if (options.isReady && !options.isReady()) return NOT_READY;
     if (!match) return MISSING_ROUTE;
     const { route } = match;
     // API Gateway's order: the method's authorization (IAM, Cognito), then its API key.

@@ -1,13 +1,18 @@
 /**
- * A small in-memory SQS emulator for the AWS JSON 1.0 protocol (`X-Amz-Target: AmazonSQS.<Op>`) that
- * SDK v3 speaks. No maintained npm emulator does: sqslite only speaks the XML query protocol. Standard
+ * A small SQS emulator for the AWS JSON 1.0 protocol (`X-Amz-Target: AmazonSQS.<Op>`) that SDK v3
+ * speaks, and for the query protocol (form-encoded `Action=<Op>`, XML answers) of older SDKs and CLIs,
+ * with one implementation of each action behind both. No maintained npm emulator speaks JSON: sqslite
+ * only speaks the query protocol. Standard
  * queues only: visibility timeout, long polling, delays, retention and redrive are emulated; FIFO is not.
+ * In memory, or journaled to a file (`dataFile`) so queues and messages survive a kill.
  */
 
 import { createHash, randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { LOCAL_ACCOUNT_ID, localArn } from './intrinsics.js';
 import { listen } from './listen.js';
+import { parseQueryRequest, renderQueryError, renderQueryResponse } from './sqs-query-protocol.js';
 
 /** A running SQS emulator. */
 export interface SqsEmulator {
@@ -23,7 +28,21 @@ export interface SqsEmulatorOptions {
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
+  /**
+   * A journal file that keeps queues and messages across restarts: every create, send, delete, purge and
+   * redrive is appended before the request is answered, and replayed (then compacted) at start. Messages
+   * in flight at a stop become visible again, as after their visibility timeout. @default in memory
+   */
+  dataFile?: string;
 }
+
+/** One line of the journal. */
+type JournalEntry =
+  | { op: 'create'; queue: string; attributes: Record<string, string>; createdAt: number }
+  | { op: 'drop'; queue: string }
+  | { op: 'purge'; queue: string }
+  | { op: 'send'; queue: string; message: StoredMessage }
+  | { op: 'delete'; queue: string; id: string };
 
 interface MessageAttributeValue {
   DataType: string;
@@ -123,6 +142,14 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   const queues = new Map<string, Queue>();
   let endpoint = '';
   const closing = new AbortController();
+  const { dataFile } = options;
+  const journal = (entry: JournalEntry) => {
+    if (dataFile) appendFileSync(dataFile, `${JSON.stringify(entry)}\n`);
+  };
+  const persisted = ({ receiptHandle: _, firstReceiveAt: __, ...message }: StoredMessage): StoredMessage => ({
+    ...message,
+    receiveCount: 0,
+  });
 
   const queueOf = (body: Record<string, unknown>): Queue => {
     const url = body.QueueUrl;
@@ -137,6 +164,55 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     }
     return queue;
   };
+  const addQueue = (name: string, attributes: Record<string, string>, createdAt: number): Queue => {
+    const queue: Queue = {
+      name,
+      url: `${endpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
+      createdAt,
+      attributes,
+      messages: [],
+      waiters: new Set(),
+    };
+    queues.set(name, queue);
+    return queue;
+  };
+
+  /** Replays the journal, then rewrites it as the queues and messages that are left. */
+  const restore = (file: string) => {
+    if (existsSync(file)) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      for (const [index, line] of lines.entries()) {
+        if (!line) continue;
+        let entry: JournalEntry;
+        try {
+          entry = JSON.parse(line) as JournalEntry;
+        } catch (error) {
+          // Only the last line can be cut short, by a kill in the middle of its write.
+          if (index >= lines.length - 2) break;
+          throw new Error(`${file}:${index + 1} is not a journal entry`, { cause: error });
+        }
+        if (entry.op === 'create') addQueue(entry.queue, entry.attributes, entry.createdAt);
+        else if (entry.op === 'drop') queues.delete(entry.queue);
+        else {
+          const queue = queues.get(entry.queue);
+          if (!queue) continue;
+          if (entry.op === 'purge') queue.messages = [];
+          else if (entry.op === 'send') queue.messages.push(entry.message);
+          else {
+            const { id } = entry;
+            queue.messages = queue.messages.filter((m) => m.id !== id);
+          }
+        }
+      }
+    }
+    const compacted: JournalEntry[] = [...queues.values()].flatMap((queue) => [
+      { op: 'create' as const, queue: queue.name, attributes: queue.attributes, createdAt: queue.createdAt },
+      ...queue.messages.map((message) => ({ op: 'send' as const, queue: queue.name, message })),
+    ]);
+    writeFileSync(`${file}.tmp`, compacted.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    renameSync(`${file}.tmp`, file);
+  };
+
   const attribute = (queue: Queue, name: string) => Number(queue.attributes[name] ?? DEFAULT_ATTRIBUTES[name] ?? 0);
 
   const enqueue = (queue: Queue, entry: Record<string, unknown>) => {
@@ -157,6 +233,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
         ? { messageAttributes, md5OfMessageAttributes: md5OfMessageAttributes(messageAttributes) }
         : {}),
     };
+    journal({ op: 'send', queue: queue.name, message: persisted(message) });
     queue.messages.push(message);
     for (const wake of queue.waiters) wake();
     return {
@@ -191,8 +268,11 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       if (message.visibleAt > now) continue;
       if (redrive && message.receiveCount >= redrive.maxReceiveCount) {
         // Received too often without being deleted: moves to the dead-letter queue, like SQS.
+        const moved = { ...message, visibleAt: now, receiveCount: 0 };
+        journal({ op: 'send', queue: redrive.target.name, message: persisted(moved) });
+        journal({ op: 'delete', queue: queue.name, id: message.id });
         queue.messages.splice(queue.messages.indexOf(message), 1);
-        redrive.target.messages.push({ ...message, visibleAt: now, receiveCount: 0 });
+        redrive.target.messages.push(moved);
         for (const wake of redrive.target.waiters) wake();
         continue;
       }
@@ -264,6 +344,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   const deleteByHandle = (queue: Queue, handle: unknown) => {
     const index = queue.messages.findIndex((m) => m.receiptHandle !== undefined && m.receiptHandle === handle);
     if (index >= 0) {
+      journal({ op: 'delete', queue: queue.name, id: queue.messages[index]?.id ?? '' });
       queue.messages.splice(index, 1);
       return;
     }
@@ -282,15 +363,9 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       let queue = queues.get(name);
       if (!queue) {
         const attributes = (body.Attributes as Record<string, string> | undefined) ?? {};
-        queue = {
-          name,
-          url: `${endpoint}/${LOCAL_ACCOUNT_ID}/${name}`,
-          createdAt: Date.now(),
-          attributes,
-          messages: [],
-          waiters: new Set(),
-        };
-        queues.set(name, queue);
+        const createdAt = Date.now();
+        journal({ op: 'create', queue: name, attributes, createdAt });
+        queue = addQueue(name, attributes, createdAt);
       }
       return { QueueUrl: queue.url };
     },
@@ -309,11 +384,15 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       return { QueueUrls: [...queues.values()].filter((q) => q.name.startsWith(prefix)).map((q) => q.url) };
     },
     DeleteQueue: (body) => {
-      queues.delete(queueOf(body).name);
+      const { name } = queueOf(body);
+      journal({ op: 'drop', queue: name });
+      queues.delete(name);
       return {};
     },
     PurgeQueue: (body) => {
-      queueOf(body).messages = [];
+      const queue = queueOf(body);
+      journal({ op: 'purge', queue: queue.name });
+      queue.messages = [];
       return {};
     },
     SendMessage: (body) => enqueue(queueOf(body), body),
@@ -373,43 +452,70 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     },
   };
 
+  /** The action and its JSON-shaped input of a request in either protocol. */
+  const parse = (req: IncomingMessage, text: string) => {
+    const target = req.headers['x-amz-target'];
+    if (target !== undefined) {
+      const action = String(target).startsWith('AmazonSQS.') ? String(target).slice('AmazonSQS.'.length) : '';
+      return { protocol: 'json' as const, action, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+    }
+    const url = new URL(req.url ?? '/', endpoint);
+    const params = new URLSearchParams(url.search);
+    for (const [key, value] of new URLSearchParams(text)) params.append(key, value);
+    const { action, body } = parseQueryRequest(params);
+    // Query clients may post to the queue's URL instead of naming it in QueueUrl.
+    if (body.QueueUrl === undefined && /^\/\d+\/[\w-]+(\.fifo)?$/.test(url.pathname))
+      body.QueueUrl = `${endpoint}${url.pathname}`;
+    return { protocol: 'query' as const, action, body };
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const requestClosed = new AbortController();
     res.on('close', () => requestClosed.abort());
-    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, {
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amzn-requestid': randomUUID(),
-        ...headers,
-      });
-      res.end(JSON.stringify(payload));
+    const requestId = randomUUID();
+    const send = (status: number, contentType: string, payload: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': requestId, ...headers });
+      res.end(payload);
     };
+    let protocol: 'json' | 'query' = req.headers['x-amz-target'] === undefined ? 'query' : 'json';
+    let action = '';
     try {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = operations[target.replace(/^AmazonSQS\./, '')];
-      if (!target.startsWith('AmazonSQS.') || !operation) {
+      const request = parse(req, Buffer.concat(chunks).toString('utf8'));
+      protocol = request.protocol;
+      action = request.action;
+      const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;
+      if (!operation) {
         throw new SqsApiError(
-          'UnsupportedOperation',
-          `${target || 'this request'} is not supported by the local SQS emulator`,
+          protocol === 'json' ? 'UnsupportedOperation' : 'InvalidAction',
+          `${action || 'this request'} is not supported by the local SQS emulator`,
         );
       }
-      const text = Buffer.concat(chunks).toString('utf8');
-      const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
-      send(200, await operation(body, requestClosed.signal));
+      const output = (await operation(request.body, requestClosed.signal)) as Record<string, unknown>;
+      if (protocol === 'json') send(200, 'application/x-amz-json-1.0', JSON.stringify(output));
+      else send(200, 'text/xml', renderQueryResponse(action, output, requestId));
     } catch (error) {
       const apiError =
         error instanceof SqsApiError
           ? error
           : new SqsApiError('InternalFailure', error instanceof Error ? error.message : String(error));
-      send(
-        apiError.code === 'InternalFailure' ? 500 : 400,
-        { __type: `com.amazonaws.sqs#${apiError.code}`, message: apiError.message },
-        {
-          'x-amzn-query-error': `${apiError.queryCode};Sender`,
-        },
-      );
+      const internal = apiError.code === 'InternalFailure';
+      const fault = internal ? 'Receiver' : 'Sender';
+      if (protocol === 'json') {
+        send(
+          internal ? 500 : 400,
+          'application/x-amz-json-1.0',
+          JSON.stringify({ __type: `com.amazonaws.sqs#${apiError.code}`, message: apiError.message }),
+          { 'x-amzn-query-error': `${apiError.queryCode};${fault}` },
+        );
+      } else {
+        send(
+          internal ? 500 : 400,
+          'text/xml',
+          renderQueryError(apiError.queryCode, apiError.message, requestId, fault),
+        );
+      }
     }
   };
 
@@ -418,6 +524,8 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
   });
   const port = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   endpoint = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  // Synchronous from here to the return: no request is served before the journal is replayed.
+  if (dataFile) restore(dataFile);
   return {
     endpoint,
     port,

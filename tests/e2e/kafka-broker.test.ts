@@ -97,3 +97,53 @@ describe('local Kafka broker', () => {
     expect(offsets.reduce((sum, partition) => sum + Number(partition.high), 0)).toBe(before.length + after.length);
   });
 });
+
+describe('local Kafka broker on a kept data dir', () => {
+  it('keeps topics and committed offsets when a new broker starts on the same dir, on other ports', async () => {
+    const keptDir = mkdtempSync(join(tmpdir(), 'streamfold-kafka-kept-'));
+    const connect = (b: KafkaBroker) =>
+      new Kafka({ clientId: 'kafka-kept-e2e', brokers: [b.bootstrapServers], logLevel: logLevel.NOTHING });
+    /** Produces `value`, then reads with group `g` until `value` arrives, committing; returns what it read. */
+    const produceAndRead = async (b: KafkaBroker, value: string) => {
+      const kafka = connect(b);
+      const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      await producer.send({ topic: 'kept', messages: [{ value }] });
+      await producer.disconnect();
+      const consumer = kafka.consumer({ groupId: 'g' });
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'kept', fromBeginning: true });
+      const read: string[] = [];
+      await new Promise<void>((done) => {
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            read.push(message.value?.toString() ?? '');
+            if (message.value?.toString() === value) done();
+          },
+        });
+      });
+      await consumer.disconnect();
+      return read;
+    };
+    const first = await startKafkaBroker({ dataDir: keptDir });
+    try {
+      const admin = connect(first).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: 'kept', numPartitions: 1 }], waitForLeaders: true });
+      await admin.disconnect();
+      expect(await produceAndRead(first, 'before')).toEqual(['before']);
+    } finally {
+      await first.stop();
+    }
+
+    const second = await startKafkaBroker({ dataDir: keptDir });
+    try {
+      expect(second.bootstrapServers).not.toBe(first.bootstrapServers);
+      // The group resumes after its committed offset: 'before' is not read again.
+      expect(await produceAndRead(second, 'after')).toEqual(['after']);
+    } finally {
+      await second.stop();
+      rmSync(keptDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -15,11 +15,15 @@ import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/work
 import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
 import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
 import type { VehicleState } from '../../shared/model.js';
-import { expectedFold, expectServedWindows, streamDeadLetterPayloads } from '../helpers/expected-fold.js';
+import {
+  expectedFold,
+  expectServedWindows,
+  streamDeadLetterPayloads,
+  TEMPLATE_SETTINGS,
+} from '../helpers/expected-fold.js';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.js';
 import { resourceId } from '../helpers/read-models.js';
 
-const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000, maxClockSkewMs: 60_000 };
 const MINUTES = 6;
 /** Event time runs this much faster than the wall clock: 6 minutes of traffic take 45 s to send. */
 const SPEEDUP = 8;
@@ -53,7 +57,7 @@ describe('Kafka broker outage', () => {
       outOfOrder: 0.01,
       invalid: 0.01,
     });
-    const expected = expectedFold(emissions, SETTINGS);
+    const expected = expectedFold(emissions, TEMPLATE_SETTINGS);
     let longestWaitMs = 0;
     const sending = paceAndSend(emissions, kafkaSender({ producer, topic: DEFAULT_KAFKA_TOPIC, format: 'json' }), {
       speedup: SPEEDUP,
@@ -95,7 +99,7 @@ describe('Kafka broker outage', () => {
     const deadLetters = (await stack.drainQueue(resourceId(stack, 'DeadLetterQueue'), 2_000)) as Array<{
       payload: unknown;
     }>;
-    const invalid = streamDeadLetterPayloads(emissions, SETTINGS);
+    const invalid = streamDeadLetterPayloads(emissions, TEMPLATE_SETTINGS);
     expect(invalid.length).toBeGreaterThanOrEqual(expected.invalid);
     const deadEvents = new Set(deadLetters.map((d) => JSON.stringify(d.payload)));
     expect(deadEvents, `${deadLetters.length} dead letters`).toEqual(new Set(invalid));

@@ -19,11 +19,15 @@ import type { VehiclePosition } from '../../shared/generated/schemas.js';
 import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
 import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
 import type { VehicleState } from '../../shared/model.js';
-import { type ExpectedFold, expectedFold, streamDeadLetterPayloads } from '../helpers/expected-fold.js';
+import {
+  type ExpectedFold,
+  expectedFold,
+  streamDeadLetterPayloads,
+  TEMPLATE_SETTINGS,
+} from '../helpers/expected-fold.js';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.js';
 import { readModelSnapshot, resourceId } from '../helpers/read-models.js';
 
-const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000, maxClockSkewMs: 60_000 };
 const MINUTES = 8;
 const SPEEDUP = 10;
 
@@ -86,7 +90,7 @@ describe('Kafka ingest on a real broker', () => {
         invalid: 0.01,
         anomalies: true,
       });
-      const expected = expectedFold(emissions, SETTINGS);
+      const expected = expectedFold(emissions, TEMPLATE_SETTINGS);
       expect(expected.late).toBeGreaterThan(0);
       expect(summary.anomalies.length).toBeGreaterThan(0);
 
@@ -126,7 +130,7 @@ describe('Kafka ingest on a real broker', () => {
         }>;
         return new Set(messages.map((m) => `${m.record.partition}@${m.record.position}`)).size;
       };
-      const invalid = streamDeadLetterPayloads(emissions, SETTINGS).length;
+      const invalid = streamDeadLetterPayloads(emissions, TEMPLATE_SETTINGS).length;
       expect([await deadLetters(kafkaStack), await deadLetters(kinesisStack)]).toEqual([invalid, invalid]);
     } finally {
       await kinesisStack.stop();

@@ -1,6 +1,12 @@
 // The local runtime on real emulators: Kinesis event-source semantics against kinesalite, the REST and
 // WebSocket APIs over loopback, and the SQS emulator through the real SDK. Runs the fixture template and
 // its tiny handlers (tests/unit/local/fixtures) so it does not depend on the product functions.
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApiGatewayManagementApiClient,
   GetConnectionCommand,
@@ -28,6 +34,15 @@ import { eventually, startTestStack, type TestStack } from '../helpers/local-sta
 import { FIXTURE_TEMPLATE_PATH } from '../unit/local/fixtures/fixture-template.js';
 
 let stack: TestStack;
+
+/** A loopback port that was free a moment ago. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 
 beforeAll(async () => {
   stack = await startTestStack({ templatePath: FIXTURE_TEMPLATE_PATH });
@@ -91,6 +106,12 @@ describe('Kinesis event-source mapping', () => {
 
   it('reports the shard stats of each mapping', async () => {
     await eventually(() => expect(stack.metrics().mappings.PartialMapping?.[0]?.invocations).toBeGreaterThan(0));
+  });
+
+  it('reports a lag of 0 once every shard is caught up', async () => {
+    await stack.putRecords('PartialStream', [{ partitionKey: 'p', data: { id: crypto.randomUUID() } }]);
+
+    await eventually(() => expect(stack.metrics().lagMs).toBe(0));
   });
 });
 
@@ -256,6 +277,58 @@ describe('startLocalStack', () => {
   });
 });
 
+describe('startLocalStack readiness', () => {
+  it('answers 503 with Retry-After and a JSON body until the stack is ready, then serves', async () => {
+    const port = await freePort();
+    const starting = startLocalStack({ templatePath: FIXTURE_TEMPLATE_PATH, port, log: () => undefined });
+    let first: Response | undefined;
+    while (!first) first = await fetch(`http://127.0.0.1:${port}/`).catch(() => sleep(10).then(() => undefined));
+    const early = { status: first.status, retryAfter: first.headers.get('retry-after'), body: await first.json() };
+    const started = await starting;
+    try {
+      const later = await fetch(`${started.restUrl}/`);
+
+      expect(early).toEqual({
+        status: 503,
+        retryAfter: '1',
+        body: { message: 'The local stack is starting; retry shortly', retryAfterSeconds: 1 },
+      });
+      expect(later.status).toBe(200);
+    } finally {
+      await started.stop();
+    }
+  });
+});
+
+describe('startLocalStack with a data dir', () => {
+  it('keeps tables, queues and in-flight messages, and resumes each shard after its checkpoint', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'streamfold-data-'));
+    const run = crypto.randomUUID();
+    const first = await startTestStack({ templatePath: FIXTURE_TEMPLATE_PATH, dataDir });
+    await first.putRecords('PartialStream', [{ partitionKey: 'p', data: { id: `${run}-a` } }]);
+    await first.sqs.send(new SendMessageCommand({ QueueUrl: first.resources.FailureQueue, MessageBody: '"kept"' }));
+    const inFlight = await first.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: first.resources.FailureQueue, VisibilityTimeout: 600 }),
+    );
+    const seenIn = async (s: TestStack, id: string) =>
+      ((await s.dynamo.send(new GetCommand({ TableName: 'SeenTable', Key: { pk: id } }))).Item?.seen as number) ?? 0;
+    await eventually(async () => expect(await seenIn(first, `${run}-a`)).toBe(1));
+    await first.stop();
+
+    const second = await startTestStack({ templatePath: FIXTURE_TEMPLATE_PATH, dataDir });
+    try {
+      await second.putRecords('PartialStream', [{ partitionKey: 'p', data: { id: `${run}-b` } }]);
+      await eventually(async () => expect(await seenIn(second, `${run}-b`)).toBe(1));
+
+      expect(inFlight.Messages?.[0]?.Body).toBe('"kept"');
+      expect(await seenIn(second, `${run}-a`)).toBe(1);
+      expect(await second.drainQueue('FailureQueue')).toEqual(['kept']);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
 describe('SQS emulator with the AWS SDK', () => {
   let emulator: SqsEmulator;
   let sqs: SQSClient;
@@ -324,6 +397,63 @@ describe('SQS emulator with the AWS SDK', () => {
     expect(received.Messages).toHaveLength(3);
     expect(deleted.Successful).toHaveLength(3);
     expect(await count()).toBe(0);
+  });
+
+  const query = async (params: Record<string, string>, path = '/') => {
+    const response = await fetch(`${emulator.endpoint}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ Version: '2012-11-05', ...params }),
+    });
+    return { status: response.status, type: response.headers.get('content-type'), xml: await response.text() };
+  };
+  const tag = (xml: string, name: string) => xml.match(new RegExp(`<${name}>([^<]*)</${name}>`))?.[1];
+
+  it('speaks the query protocol: send, receive and delete with form-encoded requests and XML answers', async () => {
+    const sent = await query({
+      Action: 'SendMessage',
+      QueueUrl: queueUrl,
+      MessageBody: 'over <query>',
+      'MessageAttribute.1.Name': 'kind',
+      'MessageAttribute.1.Value.DataType': 'String',
+      'MessageAttribute.1.Value.StringValue': 'xml',
+    });
+    const received = await query({
+      Action: 'ReceiveMessage',
+      QueueUrl: queueUrl,
+      'AttributeName.1': 'ApproximateReceiveCount',
+      'MessageAttributeName.1': 'All',
+    });
+    const deleted = await query(
+      { Action: 'DeleteMessage', ReceiptHandle: tag(received.xml, 'ReceiptHandle') ?? '' },
+      new URL(queueUrl).pathname,
+    );
+
+    expect(sent).toMatchObject({ status: 200, type: 'text/xml' });
+    expect(sent.xml).toContain('<SendMessageResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/">');
+    expect(tag(sent.xml, 'MD5OfMessageBody')).toBe(createHash('md5').update('over <query>').digest('hex'));
+    expect(received.status).toBe(200);
+    expect(tag(received.xml, 'Body')).toBe('over &lt;query&gt;');
+    expect(tag(received.xml, 'MessageId')).toBe(tag(sent.xml, 'MessageId'));
+    expect(received.xml).toContain('<Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute>');
+    expect(received.xml).toContain(
+      '<MessageAttribute><Name>kind</Name><Value><DataType>String</DataType><StringValue>xml</StringValue></Value></MessageAttribute>',
+    );
+    expect(deleted.status).toBe(200);
+    expect(deleted.xml).toContain('<DeleteMessageResponse');
+    expect(await count()).toBe(0);
+  });
+
+  it('answers a query-protocol error with an XML ErrorResponse and the query error code', async () => {
+    const missing = await query({ Action: 'GetQueueUrl', QueueName: 'missing' });
+    const unknown = await query({ Action: 'TagQueue', QueueUrl: queueUrl });
+
+    expect(missing.status).toBe(400);
+    expect(missing.xml).toContain('<ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/">');
+    expect(tag(missing.xml, 'Type')).toBe('Sender');
+    expect(tag(missing.xml, 'Code')).toBe('AWS.SimpleQueueService.NonExistentQueue');
+    expect(unknown.status).toBe(400);
+    expect(tag(unknown.xml, 'Code')).toBe('InvalidAction');
   });
 
   it('throws QueueDoesNotExist for an unknown queue', async () => {

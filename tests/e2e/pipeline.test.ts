@@ -16,10 +16,9 @@ import {
 import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
 import type { Anomaly, StopEta, VehicleState } from '../../shared/model.js';
 import { ETA_REFRESH_MS } from '../../shared/processing/eta.js';
-import { type ExpectedFold, expectedFold, expectServedWindows } from '../helpers/expected-fold.js';
+import { type ExpectedFold, expectedFold, expectServedWindows, TEMPLATE_SETTINGS } from '../helpers/expected-fold.js';
 import { signedGet, startTestStack, type TestStack, webSocketUrl } from '../helpers/local-stack.js';
 
-const SETTINGS = { windowSizeMs: 60_000, allowedLatenessMs: 120_000, maxClockSkewMs: 60_000 };
 const MINUTES = 8;
 
 let stack: TestStack;
@@ -61,7 +60,7 @@ beforeAll(async () => {
   });
   emissions = generated.emissions;
   summary = generated.summary;
-  expected = expectedFold(emissions, SETTINGS);
+  expected = expectedFold(emissions, TEMPLATE_SETTINGS);
 
   socket = new WebSocket(webSocketUrl(stack));
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));

@@ -29,6 +29,13 @@ export interface ExpectedFold {
   latest: Map<string, VehiclePosition>;
 }
 
+/** The event-time settings of the template's defaults, which the e2e stacks run with. */
+export const TEMPLATE_SETTINGS: Pick<ProcessingSettings, 'windowSizeMs' | 'allowedLatenessMs' | 'maxClockSkewMs'> = {
+  windowSizeMs: 60_000,
+  allowedLatenessMs: 120_000,
+  maxClockSkewMs: 60_000,
+};
+
 export function expectedFold(
   emissions: Emission[],
   settings: Pick<ProcessingSettings, 'windowSizeMs' | 'allowedLatenessMs' | 'maxClockSkewMs'>,

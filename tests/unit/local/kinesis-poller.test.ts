@@ -1,0 +1,77 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { ShardPoller } from '../../../local/runtime/kinesis-poller.js';
+import type { KinesisMappingPlan } from '../../../local/runtime/plan.js';
+
+const MAPPING: KinesisMappingPlan = {
+  logicalId: 'Mapping',
+  functionLogicalId: 'Fn',
+  streamLogicalId: 'Stream',
+  enabled: true,
+  batchSize: 100,
+  maxBatchingWindowSeconds: 0,
+  startingPosition: 'TRIM_HORIZON',
+  parallelizationFactor: 1,
+  bisectOnError: true,
+  maxRetryAttempts: 2,
+  maxRecordAgeSeconds: -1,
+  reportBatchItemFailures: false,
+};
+
+/** A shard holding one record that arrived `ageMs` ago, read by the first GetRecords; then caught up. */
+function oneRecordShard(ageMs: number) {
+  let reads = 0;
+  return {
+    send: async (command: { constructor: { name: string } }) => {
+      if (command.constructor.name === 'GetShardIteratorCommand') return { ShardIterator: 'it' };
+      reads += 1;
+      if (reads > 1) return { Records: [], NextShardIterator: 'it', MillisBehindLatest: 0 };
+      return {
+        Records: [
+          {
+            SequenceNumber: '1',
+            PartitionKey: 'k',
+            Data: new TextEncoder().encode('{}'),
+            ApproximateArrivalTimestamp: new Date(Date.now() - ageMs),
+          },
+        ],
+        NextShardIterator: 'it',
+        MillisBehindLatest: ageMs,
+      };
+    },
+  } as unknown as KinesisClient;
+}
+
+describe('ShardPoller lag', () => {
+  it('reports an iterator age of 0 once the shard is caught up, not the last batch age forever', async () => {
+    const invoked: number[] = [];
+    const poller = new ShardPoller({
+      kinesis: oneRecordShard(5_000),
+      sqs: {} as SQSClient,
+      mapping: MAPPING,
+      streamName: 'Stream',
+      streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/Stream',
+      shardId: 'shardId-000000000000',
+      fn: {
+        name: 'fn',
+        arn: 'arn:fn',
+        invoke: async () => {
+          invoked.push(poller.stats.iteratorAgeMs);
+          return { ok: true, requestId: 'r', value: null };
+        },
+      },
+      pollIntervalMs: 5,
+    });
+
+    poller.start();
+    await sleep(200);
+    await poller.stop();
+
+    expect(invoked).toHaveLength(1);
+    expect(invoked[0]).toBeGreaterThanOrEqual(5_000);
+    expect(poller.stats.iteratorAgeMs).toBe(0);
+    expect(poller.stats.millisBehindLatest).toBe(0);
+  });
+});
