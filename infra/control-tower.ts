@@ -110,19 +110,29 @@ export function acknowledgeControl(
 ): void {
   if (reason.trim().length < 20)
     throw new Error(`Control Tower suppression ${control} on ${scope.node.path} needs a reason`);
-  const { rule, resourceTypes } = controlTowerRule(control);
+  const { resourceTypes } = controlTowerRule(control);
   const aspect: IAspect = {
     visit(node) {
       if (!(node instanceof CfnResource) || !resourceTypes.includes(node.cfnResourceType)) return;
       if (options.where && !options.where(node)) return;
-      const existing = node.getMetadata(GUARD_METADATA_KEY) as GuardMetadata | undefined;
-      const metadata: GuardMetadata = existing ?? { SuppressedRules: [], Reasons: {} };
-      if (!metadata.SuppressedRules.includes(rule)) metadata.SuppressedRules.push(rule);
-      metadata.Reasons[rule] = reason;
-      node.addMetadata(GUARD_METADATA_KEY, metadata);
+      suppressControl(node, control, reason);
     },
   };
   Aspects.of(scope).add(aspect);
+}
+
+/** Writes the suppression of `control` into the metadata of one resource (see {@link acknowledgeControl}). */
+export function suppressControl(resource: CfnResource, control: string, reason: string): void {
+  if (reason.trim().length < 20)
+    throw new Error(`Control Tower suppression ${control} on ${resource.node.path} needs a reason`);
+  const { rule } = controlTowerRule(control);
+  const metadata = (resource.getMetadata(GUARD_METADATA_KEY) as GuardMetadata | undefined) ?? {
+    SuppressedRules: [],
+    Reasons: {},
+  };
+  if (!metadata.SuppressedRules.includes(rule)) metadata.SuppressedRules.push(rule);
+  metadata.Reasons[rule] = reason;
+  resource.addMetadata(GUARD_METADATA_KEY, metadata);
 }
 
 interface TemplateJson {

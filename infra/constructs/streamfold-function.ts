@@ -9,6 +9,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { acknowledgeControl } from '../control-tower.js';
 import { acknowledgeNag } from '../nag.js';
 import { repoPath, repoRoot } from '../paths.js';
 import { StreamfoldTable } from './streamfold-table.js';
@@ -148,6 +149,15 @@ export class StreamfoldFunction extends nodejs.NodejsFunction {
       },
     });
     this.entryPath = props.entry;
+    if (!props.vpc) {
+      acknowledgeControl(
+        this,
+        'CT.LAMBDA.PR.3',
+        'The function reaches only AWS APIs (DynamoDB, Kinesis, SQS, API Gateway, X-Ray), all over TLS with IAM; ' +
+          'in a VPC it would need a NAT gateway or an interface endpoint per service in every AZ, billed hourly, ' +
+          'for no resource that only a VPC can reach. Functions that talk to MSK do run in its VPC.',
+      );
+    }
     (this.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA_KEY, props.entry);
   }
 

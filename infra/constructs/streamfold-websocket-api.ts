@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { type CfnResource, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledgeControl } from '../control-tower.js';
 import { acknowledgeNag } from '../nag.js';
 import type { Throttle } from './streamfold-rest-api.js';
 
@@ -69,6 +70,25 @@ export class StreamfoldWebSocketApi extends Construct {
       defaultRouteOptions: { integration, returnResponse: true },
     });
     for (const action of ACTION_ROUTES) this.api.addRoute(action, { integration, returnResponse: true });
+
+    // --- Control Tower CT.APIGATEWAY.PR.5 (route authorization type): the suppressions, all here. ---
+    // API Gateway runs an authorizer on a WebSocket API's $connect route only; the other routes belong to a
+    // connection that $connect already admitted. Remove the $connect one once that route has its authorizer.
+    const isConnect = (route: CfnResource) => (route as apigwv2.CfnRoute).routeKey === '$connect';
+    acknowledgeControl(
+      this.api,
+      'CT.APIGATEWAY.PR.5',
+      'A public live feed of read-only transit data: $connect admits anyone, and stage throttling limits abuse.',
+      { where: isConnect },
+    );
+    acknowledgeControl(
+      this.api,
+      'CT.APIGATEWAY.PR.5',
+      'API Gateway takes an authorization type on the $connect route of a WebSocket API only; this route ' +
+        'serves a connection that $connect admitted.',
+      { where: (route) => !isConnect(route) },
+    );
+    // --- end of CT.APIGATEWAY.PR.5 ---
     acknowledgeNag(
       this.api,
       'AwsSolutions-APIG4',

@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   acknowledgeControl,
   type ControlTowerReport,
@@ -8,6 +8,36 @@ import {
   controlTowerRules,
   formatFindings,
 } from '../../infra/control-tower.js';
+import type { StreamfoldStackProps } from '../../infra/stack-props.js';
+import { synthTemplateFile } from '../helpers/synth.js';
+
+const CLUSTER_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/shared-kafka/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab-3';
+
+// Every stack-setting combination the infra tests synthesize, each checked as it would be deployed.
+const SETTINGS: [name: string, props: StreamfoldStackProps | undefined][] = [
+  ['the defaults (MSK Serverless)', undefined],
+  ['an existing MSK cluster', { kafka: { mode: 'existing', clusterArn: CLUSTER_ARN } }],
+  ['no Kafka', { kafka: { mode: 'none' } }],
+  ['unencrypted log groups and alarm subscribers', { logEncryption: false, alarmSubscribers: ['ops@example.com'] }],
+];
+
+describe.each(SETTINGS)('Control Tower proactive controls, with %s', (_name, props) => {
+  let report: ControlTowerReport;
+  beforeAll(() => {
+    report = checkControlTower(synthTemplateFile(props));
+  });
+
+  it('fails no control that is not suppressed', () => {
+    expect(formatFindings(report.failures)).toEqual([]);
+  });
+
+  it('suppresses only what fails, each with a written reason', () => {
+    expect(report.stale).toEqual([]);
+    for (const finding of report.suppressed) {
+      expect(finding.reason.trim().length, `${finding.control} ${finding.resource}`).toBeGreaterThanOrEqual(20);
+    }
+  });
+});
 
 /** A one-log-group stack (retained for a year, not KMS-encrypted), synthesized to a file. */
 function logGroupStackTemplate(acknowledge: boolean): string {
