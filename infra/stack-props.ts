@@ -141,6 +141,26 @@ export interface StreamfoldStackProps extends StackProps {
    * @default none: alarms notify the topic (output `AlarmTopicArn`), which has no subscriber yet
    */
   readonly alarmSubscribers?: readonly string[];
+  /**
+   * The web ACL of the REST API (AWS managed core and known-bad-inputs rules, a rate limit per IP, and
+   * body sizes that let 1 MiB ingest batches through). WAF bills per web ACL, rule and request.
+   * @default { enabled: true, rateLimitPerIp: 20_000 }
+   */
+  readonly waf?: WafProps;
+}
+
+/** The REST API's web ACL. */
+export interface WafProps {
+  /**
+   * Whether the REST API has the web ACL.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Requests per client IP address in any 5 minutes above which WAF blocks the address (10 to 2,000,000,000).
+   * @default 20_000
+   */
+  readonly rateLimitPerIp?: number;
 }
 
 /** Thrown at synth time when stack props conflict; the message lists every problem. */
@@ -278,6 +298,19 @@ function securityProblems(props: StreamfoldStackProps): string[] {
   for (const subscriber of props.alarmSubscribers ?? []) {
     if (!(typeof subscriber === 'string' && (EMAIL.test(subscriber) || SUBSCRIBER_ARN.test(subscriber)))) {
       problems.push(`alarmSubscribers must be email addresses or SQS queue / Lambda function ARNs, got ${subscriber}`);
+    }
+  }
+  const waf = props.waf;
+  if (waf !== undefined) {
+    if (waf.enabled !== undefined && typeof waf.enabled !== 'boolean') {
+      problems.push(`waf.enabled must be true or false, got ${String(waf.enabled)}`);
+    }
+    const rate = waf.rateLimitPerIp;
+    if (rate !== undefined) {
+      if (!(Number.isInteger(rate) && rate >= 10 && rate <= 2_000_000_000)) {
+        problems.push(`waf.rateLimitPerIp must be a whole number from 10 to 2000000000, got ${rate}`);
+      }
+      if (waf.enabled === false) problems.push('waf.rateLimitPerIp has no effect when waf.enabled is false');
     }
   }
   return problems;

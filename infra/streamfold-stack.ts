@@ -9,6 +9,7 @@ import { KafkaServerlessCluster } from './constructs/kafka-serverless-cluster.js
 import { KafkaTopic, KafkaTopicFunction } from './constructs/kafka-topic.js';
 import { LogGroupDefaults } from './constructs/log-group-defaults.js';
 import { Observability } from './constructs/observability.js';
+import { RestApiWaf } from './constructs/rest-api-waf.js';
 import { ScopedInvokePermissions } from './constructs/scoped-invoke-permissions.js';
 import { StreamEventSource } from './constructs/stream-event-source.js';
 import { StreamfoldFunction } from './constructs/streamfold-function.js';
@@ -19,9 +20,13 @@ import { StreamfoldStream } from './constructs/streamfold-stream.js';
 import { StreamfoldTable } from './constructs/streamfold-table.js';
 import { StreamfoldWebSocketApi } from './constructs/streamfold-websocket-api.js';
 import { contractTopic, VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
+import { acknowledgeNag } from './nag.js';
 import { assertValidStreamfoldProps, type KafkaProps, type StreamfoldStackProps } from './stack-props.js';
 
 const NUMBER = dynamodb.AttributeType.NUMBER;
+
+/** Largest `POST /v1/events` body in bytes: `MAX_BODY_BYTES` of the ingest function (a test keeps them equal). */
+export const INGEST_MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * The whole pipeline: REST ingest -> input stream -> processor -> read-model tables and output stream
@@ -164,6 +169,21 @@ export class StreamfoldStack extends Stack {
     restApi.addLambdaRoute('GET', '/v1/stops/{stopId}/eta', api);
     restApi.addLambdaRoute('GET', '/v1/anomalies', api);
     restApi.addLambdaRoute('GET', '/health', api);
+    if (props.waf?.enabled === false) {
+      acknowledgeNag(
+        restApi.deploymentStage,
+        'AwsSolutions-APIG3',
+        'The web ACL is switched off by the stack setting waf.enabled: false; producers still need an API key, ' +
+          'and stage plus per-key throttling cap load.',
+      );
+    } else {
+      new RestApiWaf(this, 'RestApiWaf', {
+        stage: restApi.deploymentStage,
+        ingestPath: '/v1/events',
+        maxIngestBodyBytes: INGEST_MAX_BODY_BYTES,
+        ...(props.waf?.rateLimitPerIp ? { rateLimitPerIp: props.waf.rateLimitPerIp } : {}),
+      });
+    }
 
     const webSocket = new StreamfoldWebSocketApi(this, 'WebSocket', {
       handler: wsConnection,

@@ -55,8 +55,8 @@ export function synthTemplateJson(): TemplateJson {
  * Runs the cdk-nag AwsSolutions pack over a fresh stack and returns what is not acknowledged.
  * (cdk-nag v3 reports through a validation plugin rather than annotations, so the pack is run directly.)
  */
-export function nagFindings(): { errors: NagFinding[]; warnings: NagFinding[] } {
-  const report = new AwsSolutionsChecks(undefined, { verbose: false }).validateScope(buildStack());
+export function nagFindings(props?: StreamfoldStackProps): { errors: NagFinding[]; warnings: NagFinding[] } {
+  const report = new AwsSolutionsChecks(undefined, { verbose: false }).validateScope(buildStack(props));
   const findings: NagFinding[] = report.violations.map((violation) => ({
     ruleName: violation.ruleName,
     severity: violation.severity ?? 'error',

@@ -19,6 +19,9 @@ const SETTINGS: [name: string, props: StreamfoldStackProps | undefined][] = [
   ['an existing MSK cluster', { kafka: { mode: 'existing', clusterArn: CLUSTER_ARN } }],
   ['no Kafka', { kafka: { mode: 'none' } }],
   ['unencrypted log groups and alarm subscribers', { logEncryption: false, alarmSubscribers: ['ops@example.com'] }],
+  ['the WAF switched off', { waf: { enabled: false }, kafka: { mode: 'none' } }],
+  // With an account, invoke permissions pass CT.LAMBDA.PR.2 unsuppressed (a stale suppression would fail).
+  ['a concrete account', { env: { account: '123456789012', region: 'eu-west-1' }, kafka: { mode: 'none' } }],
 ];
 
 describe.each(SETTINGS)('Control Tower proactive controls, with %s', (_name, props) => {
