@@ -1,15 +1,17 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   acknowledgeControl,
+  ControlTowerChecks,
   type ControlTowerReport,
   checkControlTower,
   controlTowerRules,
   formatFindings,
 } from '../../infra/control-tower.js';
 import type { StreamfoldStackProps } from '../../infra/stack-props.js';
-import { synthTemplateFile } from '../helpers/synth.js';
+import { buildApp, CONTROL_TOWER_CONTEXT_KEY } from '../../infra/streamfold-app.js';
+import { NO_BUNDLING, synthTemplateFile } from '../helpers/synth.js';
 
 const CLUSTER_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/shared-kafka/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab-3';
 
@@ -82,5 +84,19 @@ describe('the Control Tower check', () => {
 
     expect(() => acknowledgeControl(stack, 'CT.CLOUDWATCH.PR.3', 'because')).toThrow(/needs a reason/);
     expect(() => acknowledgeControl(stack, 'CT.NOPE.PR.1', 'a reason long enough to pass')).toThrow(/not a shipped/);
+  });
+
+  it('as a synth plugin, fails the synth on an unsuppressed failure', () => {
+    const app = new App();
+    Validations.of(app).addPlugins(new ControlTowerChecks());
+    new logs.LogGroup(new Stack(app, 'Probe'), 'Logs');
+
+    expect(() => app.synth()).toThrow(/KmsKeyId/);
+  });
+
+  it('runs in the app when the streamfold:controlTower context is true, and the app still synthesizes', () => {
+    const { app } = buildApp({ context: { ...NO_BUNDLING, [CONTROL_TOWER_CONTEXT_KEY]: true } });
+
+    expect(() => app.synth()).not.toThrow();
   });
 });
