@@ -155,7 +155,8 @@ export class StreamfoldFunction extends nodejs.NodejsFunction {
         'CT.LAMBDA.PR.3',
         'The function reaches only AWS APIs (DynamoDB, Kinesis, SQS, API Gateway, X-Ray), all over TLS with IAM; ' +
           'in a VPC it would need a NAT gateway or an interface endpoint per service in every AZ, billed hourly, ' +
-          'for no resource that only a VPC can reach. Functions that talk to MSK do run in its VPC.',
+          "for no resource that only a VPC can reach. Records from MSK arrive through its event source's pollers, " +
+          "which run in the cluster's VPC; the topic function, which dials the brokers itself, runs there too.",
       );
     }
     (this.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA_KEY, props.entry);
