@@ -51,7 +51,7 @@ export interface StreamfoldFunctionProps {
    */
   readonly environment?: Record<string, string>;
   /**
-   * How long the function's logs are kept.
+   * How long the function's logs are kept (in the Streamfold stack, its `logRetention` setting wins).
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
