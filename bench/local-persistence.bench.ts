@@ -36,7 +36,9 @@ async function measure(label: string, options: { dataDir?: string }, seed: numbe
     startTime: Date.now() - ((endsAgo + 1) * minutes + 1) * 60_000,
     seed,
   });
-  const valid = emissions.filter((e) => validateVehiclePosition(e.event, { maxClockSkewMs: 60_000 }, Date.now()).ok).length;
+  const valid = emissions.filter(
+    (e) => validateVehiclePosition(e.event, { maxClockSkewMs: 60_000 }, Date.now()).ok,
+  ).length;
   const stack = await startLocalStack({ gtfsDir: DEFAULT_GTFS_DIR, logDir, log: () => undefined, ...options });
   try {
     const processedBefore = stack.metrics().totals.EventsProcessed ?? 0;

@@ -1,4 +1,5 @@
 import type { RemovalPolicy, StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { isMskClusterArn } from './constructs/kafka-cluster-arn.js';
 import type { KafkaPollers } from './constructs/kafka-event-source.js';
 import type { Throttle } from './constructs/streamfold-rest-api.js';
@@ -146,6 +147,44 @@ export interface StreamfoldStackProps extends StackProps {
    * @default { mode: 'serverless' }
    */
   readonly kafka?: KafkaProps;
+  /**
+   * How long every log group (functions, API access logs, VPC flow logs) keeps its logs. Control Tower
+   * (CT.CLOUDWATCH.PR.2) asks for at least a year.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Whether every log group is encrypted with the stack's KMS key (CT.CLOUDWATCH.PR.3) rather than with
+   * CloudWatch Logs' own keys. The key (which also encrypts the alarm topic) bills monthly.
+   * @default true
+   */
+  readonly logEncryption?: boolean;
+  /**
+   * Who is told when an alarm fires or clears: each an email address (confirmed by mail), or the ARN of
+   * an SQS queue or Lambda function whose policy lets the alarm topic deliver to it.
+   * @default none: alarms notify the topic (output `AlarmTopicArn`), which has no subscriber yet
+   */
+  readonly alarmSubscribers?: readonly string[];
+  /**
+   * The web ACL of the REST API (AWS managed core and known-bad-inputs rules, a rate limit per IP, and
+   * body sizes that let 1 MiB ingest batches through). WAF bills per web ACL, rule and request.
+   * @default { enabled: true, rateLimitPerIp: 20_000 }
+   */
+  readonly waf?: WafProps;
+}
+
+/** The REST API's web ACL. */
+export interface WafProps {
+  /**
+   * Whether the REST API has the web ACL.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Requests per client IP address in any 5 minutes above which WAF blocks the address (10 to 2,000,000,000).
+   * @default 20_000
+   */
+  readonly rateLimitPerIp?: number;
 }
 
 /** Thrown at synth time when stack props conflict; the message lists every problem. */
@@ -225,6 +264,7 @@ export function validateStreamfoldProps(props: StreamfoldStackProps): string[] {
     problems.push('webSocketAllowedOrigins must not be empty (use ["*"] to allow any origin)');
   }
   problems.push(...kafkaProblems(props.kafka));
+  problems.push(...securityProblems(props));
   return problems;
 }
 
@@ -310,6 +350,40 @@ function kafkaProblems(kafka: KafkaProps | undefined): string[] {
     problems.push(
       `kafka.consumerGroupId must be 1-200 characters of letters, digits and -/*:_+=.@, got ${String(group)}`,
     );
+  }
+  return problems;
+}
+
+const RETENTION_DAYS = new Set<unknown>(Object.values(logs.RetentionDays));
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const SUBSCRIBER_ARN = /^arn:aws[a-z-]*:(sqs|lambda):[a-z0-9-]+:\d{12}:\S+$/;
+
+/** Problems with the logging, alarm and WAF settings. */
+function securityProblems(props: StreamfoldStackProps): string[] {
+  const problems: string[] = [];
+  if (props.logRetention !== undefined && !RETENTION_DAYS.has(props.logRetention)) {
+    problems.push(`logRetention must be one of logs.RetentionDays, got ${props.logRetention}`);
+  }
+  if (props.logEncryption !== undefined && typeof props.logEncryption !== 'boolean') {
+    problems.push(`logEncryption must be true or false, got ${String(props.logEncryption)}`);
+  }
+  for (const subscriber of props.alarmSubscribers ?? []) {
+    if (!(typeof subscriber === 'string' && (EMAIL.test(subscriber) || SUBSCRIBER_ARN.test(subscriber)))) {
+      problems.push(`alarmSubscribers must be email addresses or SQS queue / Lambda function ARNs, got ${subscriber}`);
+    }
+  }
+  const waf = props.waf;
+  if (waf !== undefined) {
+    if (waf.enabled !== undefined && typeof waf.enabled !== 'boolean') {
+      problems.push(`waf.enabled must be true or false, got ${String(waf.enabled)}`);
+    }
+    const rate = waf.rateLimitPerIp;
+    if (rate !== undefined) {
+      if (!(Number.isInteger(rate) && rate >= 10 && rate <= 2_000_000_000)) {
+        problems.push(`waf.rateLimitPerIp must be a whole number from 10 to 2000000000, got ${rate}`);
+      }
+      if (waf.enabled === false) problems.push('waf.rateLimitPerIp has no effect when waf.enabled is false');
+    }
   }
   return problems;
 }

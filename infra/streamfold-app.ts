@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { ControlTowerChecks } from './control-tower.js';
 import type { KafkaProps, StreamfoldStackProps } from './stack-props.js';
 import { StreamfoldStack } from './streamfold-stack.js';
 
 /** Context key that turns on the cdk-nag AwsSolutions checks (`cdk synth -c streamfold:nag=true`). */
 export const NAG_CONTEXT_KEY = 'streamfold:nag';
+
+/**
+ * Context key that runs AWS Control Tower's proactive controls (cfn-guard) over the template at synth
+ * (`cdk synth -c streamfold:controlTower=true`); suppressed findings are skipped.
+ */
+export const CONTROL_TOWER_CONTEXT_KEY = 'streamfold:controlTower';
 
 /**
  * Context key choosing the Kafka path: `serverless` (the default), `existing` (needs
@@ -73,5 +80,7 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Stre
   const nag = app.node.tryGetContext(NAG_CONTEXT_KEY);
   // cdk-nag v3 is a CDK validation plugin: any unacknowledged finding fails the synth.
   if (nag === true || nag === 'true') Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  const controlTower = app.node.tryGetContext(CONTROL_TOWER_CONTEXT_KEY);
+  if (controlTower === true || controlTower === 'true') Validations.of(app).addPlugins(new ControlTowerChecks());
   return { app, stack };
 }

@@ -1,24 +1,33 @@
-import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { KafkaClusterArn } from './constructs/kafka-cluster-arn.js';
 import { KafkaEventSource } from './constructs/kafka-event-source.js';
 import { KafkaNetwork } from './constructs/kafka-network.js';
 import { KafkaServerlessCluster } from './constructs/kafka-serverless-cluster.js';
 import { KafkaTopic, KafkaTopicFunction } from './constructs/kafka-topic.js';
+import { LogGroupDefaults } from './constructs/log-group-defaults.js';
 import { Observability } from './constructs/observability.js';
+import { RestApiWaf } from './constructs/rest-api-waf.js';
+import { ScopedInvokePermissions } from './constructs/scoped-invoke-permissions.js';
 import { StreamEventSource } from './constructs/stream-event-source.js';
 import { StreamfoldFunction } from './constructs/streamfold-function.js';
+import { StreamfoldKey } from './constructs/streamfold-key.js';
 import { StreamfoldQueue } from './constructs/streamfold-queue.js';
 import { StreamfoldRestApi } from './constructs/streamfold-rest-api.js';
 import { StreamfoldStream } from './constructs/streamfold-stream.js';
 import { StreamfoldTable } from './constructs/streamfold-table.js';
 import { StreamfoldWebSocketApi } from './constructs/streamfold-websocket-api.js';
 import { contractTopic, VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
+import { acknowledgeNag } from './nag.js';
 import { REST_ROUTES, resolveRestAuth } from './rest-auth.js';
 import { assertValidStreamfoldProps, type KafkaProps, type StreamfoldStackProps } from './stack-props.js';
 
 const NUMBER = dynamodb.AttributeType.NUMBER;
+
+/** Largest `POST /v1/events` body in bytes: `MAX_BODY_BYTES` of the ingest function (a test keeps them equal). */
+export const INGEST_MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * The whole pipeline: REST ingest -> input stream -> processor -> read-model tables and output stream
@@ -31,6 +40,16 @@ export class StreamfoldStack extends Stack {
     assertValidStreamfoldProps(props);
     super(scope, id, props);
     const removalPolicy = props.tableRemovalPolicy;
+
+    // One key for the log groups and the alarm topic; one retention for every log group.
+    const key = new StreamfoldKey(this, 'StreamfoldKey');
+    Aspects.of(this).add(
+      new LogGroupDefaults({
+        retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+        ...(props.logEncryption === false ? {} : { encryptionKey: key }),
+      }),
+    );
+    Aspects.of(this).add(new ScopedInvokePermissions());
 
     // Streams and failure queues.
     const inputStream = new StreamfoldStream(this, 'InputStream', { shardCount: props.inputShardCount ?? 2 });
@@ -152,6 +171,21 @@ export class StreamfoldStack extends Stack {
         authorization: restAuth[route],
       });
     }
+    if (props.waf?.enabled === false) {
+      acknowledgeNag(
+        restApi.deploymentStage,
+        'AwsSolutions-APIG3',
+        'The web ACL is switched off by the stack setting waf.enabled: false; producers still need an API key, ' +
+          'and stage plus per-key throttling cap load.',
+      );
+    } else {
+      new RestApiWaf(this, 'RestApiWaf', {
+        stage: restApi.deploymentStage,
+        ingestPath: '/v1/events',
+        maxIngestBodyBytes: INGEST_MAX_BODY_BYTES,
+        ...(props.waf?.rateLimitPerIp ? { rateLimitPerIp: props.waf.rateLimitPerIp } : {}),
+      });
+    }
 
     const wsAuthorizer = new StreamfoldFunction(this, 'WsAuthorizerFunction', {
       entry: 'functions/ws-authorizer.ts',
@@ -175,8 +209,10 @@ export class StreamfoldStack extends Stack {
     const kafka = this.addKafkaIngest(props.kafka ?? { mode: 'serverless' }, newProcessor);
 
     // Observability.
-    new Observability(this, 'Observability', {
+    const observability = new Observability(this, 'Observability', {
       ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
+      encryptionKey: key,
+      ...(props.alarmSubscribers ? { alarmSubscribers: props.alarmSubscribers } : {}),
       functions: {
         ingest,
         processor,
@@ -202,6 +238,7 @@ export class StreamfoldStack extends Stack {
     // Outputs, read by people, scripts and the local runtime.
     const outputs: Record<string, string> = {
       RestApiUrl: restApi.url,
+      AlarmTopicArn: observability.alarmTopic.topicArn,
       WebSocketUrl: webSocket.stage.url,
       WebSocketManagementEndpoint: webSocket.managementEndpoint,
       ApiKeyId: restApi.apiKey.keyId,

@@ -21,7 +21,7 @@ export interface KafkaNetworkProps {
    */
   readonly maxAzs?: number;
   /**
-   * How long VPC flow logs are kept.
+   * How long VPC flow logs are kept (in the Streamfold stack, its `logRetention` setting wins).
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly flowLogRetention?: logs.RetentionDays;

@@ -1,7 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from './streamfold-function.js';
@@ -38,6 +41,14 @@ export interface ObservabilityProps {
   readonly streams: Record<string, kinesis.IStream>;
   /** Failure queues: charted, and alarmed on as soon as they hold a message. */
   readonly failureQueues: Record<string, sqs.IQueue>;
+  /** Key that encrypts the alarm topic; its policy must let CloudWatch alarms use it. */
+  readonly encryptionKey: kms.IKey;
+  /**
+   * Who hears of alarms: each an email address, or the ARN of an SQS queue or Lambda function (which
+   * must let the topic deliver to it). Every alarm notifies the alarm topic when it fires and when it clears.
+   * @default none: the topic has no subscriber until one is added
+   */
+  readonly alarmSubscribers?: readonly string[];
   /**
    * Processor iterator age above which the alarm fires.
    * @default Duration.minutes(2)
@@ -61,11 +72,24 @@ function applicationMetric(metricName: string): cloudwatch.MathExpression {
 export class Observability extends Construct {
   /** The dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
-  /** Every alarm, by name, for wiring actions. */
+  /** Every alarm, by name. */
   public readonly alarms: Record<string, cloudwatch.Alarm> = {};
+  /** The topic every alarm notifies. */
+  public readonly alarmTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Streamfold alarms',
+      masterKey: props.encryptionKey,
+      enforceSSL: true,
+    });
+    (props.alarmSubscribers ?? []).forEach((subscriber, index) => {
+      new sns.Subscription(this, `AlarmSubscriber${index}`, {
+        topic: this.alarmTopic,
+        ...alarmSubscription(subscriber),
+      });
+    });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName ?? 'Streamfold',
       defaultInterval: Duration.hours(3),
@@ -168,5 +192,18 @@ export class Observability extends Construct {
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         });
     }
+
+    const action = new actions.SnsAction(this.alarmTopic);
+    for (const alarm of Object.values(this.alarms)) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
   }
+}
+
+/** The protocol and endpoint of an alarm subscriber (see {@link ObservabilityProps.alarmSubscribers}). */
+export function alarmSubscription(subscriber: string): { protocol: sns.SubscriptionProtocol; endpoint: string } {
+  if (/^arn:[^:]+:sqs:/.test(subscriber)) return { protocol: sns.SubscriptionProtocol.SQS, endpoint: subscriber };
+  if (/^arn:[^:]+:lambda:/.test(subscriber)) return { protocol: sns.SubscriptionProtocol.LAMBDA, endpoint: subscriber };
+  return { protocol: sns.SubscriptionProtocol.EMAIL, endpoint: subscriber };
 }

@@ -9,6 +9,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { acknowledgeControl } from '../control-tower.js';
 import { acknowledgeNag } from '../nag.js';
 import { repoPath, repoRoot } from '../paths.js';
 import { StreamfoldTable } from './streamfold-table.js';
@@ -50,7 +51,7 @@ export interface StreamfoldFunctionProps {
    */
   readonly environment?: Record<string, string>;
   /**
-   * How long the function's logs are kept.
+   * How long the function's logs are kept (in the Streamfold stack, its `logRetention` setting wins).
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
@@ -148,6 +149,16 @@ export class StreamfoldFunction extends nodejs.NodejsFunction {
       },
     });
     this.entryPath = props.entry;
+    if (!props.vpc) {
+      acknowledgeControl(
+        this,
+        'CT.LAMBDA.PR.3',
+        'The function reaches only AWS APIs (DynamoDB, Kinesis, SQS, API Gateway, X-Ray), all over TLS with IAM; ' +
+          'in a VPC it would need a NAT gateway or an interface endpoint per service in every AZ, billed hourly, ' +
+          "for no resource that only a VPC can reach. Records from MSK arrive through its event source's pollers, " +
+          "which run in the cluster's VPC; the topic function, which dials the brokers itself, runs there too.",
+      );
+    }
     (this.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA_KEY, props.entry);
   }
 

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { acknowledgeControl } from '../control-tower.js';
 import { acknowledgeNag } from '../nag.js';
 
 /** Options of a {@link StreamfoldQueue}. */
@@ -24,11 +25,10 @@ export class StreamfoldQueue extends sqs.Queue {
       enforceSSL: true,
       retentionPeriod: props.retentionPeriod ?? Duration.days(14),
     });
-    acknowledgeNag(
-      this,
-      'AwsSolutions-SQS3',
+    const terminal =
       'This queue is itself the terminal failure destination (invalid events or abandoned stream batches); ' +
-        'messages are inspected and redriven by an operator, and a further DLQ would only move them again.',
-    );
+      'messages are inspected and redriven by an operator, and a further DLQ would only move them again.';
+    acknowledgeNag(this, 'AwsSolutions-SQS3', terminal);
+    acknowledgeControl(this, 'CT.SQS.PR.1', terminal);
   }
 }

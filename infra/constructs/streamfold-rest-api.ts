@@ -126,12 +126,6 @@ export class StreamfoldRestApi extends apigateway.RestApi {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
       'The account-level API Gateway logging role uses the AWS-documented managed policy; it only lets API Gateway write its own logs.',
     );
-    acknowledgeNag(
-      this.deploymentStage,
-      'AwsSolutions-APIG3',
-      'No WAF: producers need an API key, and stage plus per-key throttling cap load. The managed WAF rule sets block ' +
-        'bodies over 8 KB, which would reject legitimate event batches; add a web ACL per account if the edge needs one.',
-    );
   }
 
   /**

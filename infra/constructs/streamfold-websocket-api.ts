@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { type CfnResource, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledgeControl } from '../control-tower.js';
 import { acknowledgeNag } from '../nag.js';
 import type { Throttle } from './streamfold-rest-api.js';
 
@@ -92,6 +93,17 @@ export class StreamfoldWebSocketApi extends Construct {
       apiKeyRequired: true,
     });
     for (const action of ACTION_ROUTES) this.api.addRoute(action, { integration, returnResponse: true });
+
+    // Control Tower CT.APIGATEWAY.PR.5 (route authorization type): $connect has its authorizer; API Gateway
+    // runs one on a WebSocket API's $connect route only, so the other routes are acknowledged.
+    const isConnect = (route: CfnResource) => (route as apigwv2.CfnRoute).routeKey === '$connect';
+    acknowledgeControl(
+      this.api,
+      'CT.APIGATEWAY.PR.5',
+      'API Gateway takes an authorization type on the $connect route of a WebSocket API only; this route ' +
+        'serves a connection that $connect admitted.',
+      { where: (route) => !isConnect(route) },
+    );
     acknowledgeNag(
       this.api,
       'AwsSolutions-APIG4',

@@ -234,6 +234,12 @@ export const IGNORED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::EC2::SecurityGroup': 'no network isolation locally',
   'AWS::EC2::SecurityGroupIngress': 'no network isolation locally',
   'AWS::EC2::SecurityGroupEgress': 'no network isolation locally',
+  'AWS::KMS::Key': 'no encryption at rest locally',
+  'AWS::SNS::Topic': 'alarm notifications: no alarms locally',
+  'AWS::SNS::TopicPolicy': 'alarm notifications: no alarms locally',
+  'AWS::SNS::Subscription': 'alarm notifications: no alarms locally',
+  'AWS::WAFv2::WebACL': 'no WAF locally: the local REST server takes every request',
+  'AWS::WAFv2::WebACLAssociation': 'no WAF locally',
 };
 
 /** Metadata key naming a function's source entry (set by the CDK construct). */

@@ -70,3 +70,12 @@ export function nagFindings(props?: StreamfoldStackProps): { errors: NagFinding[
     warnings: findings.filter((finding) => finding.severity !== 'error'),
   };
 }
+
+/**
+ * Synthesizes a fresh app into a temporary cloud assembly and returns the path of the stack's template
+ * file, for checkers that read files (cfn-guard).
+ */
+export function synthTemplateFile(props?: StreamfoldStackProps): string {
+  const { app } = buildApp({ context: { ...cdkJsonContext(), ...NO_BUNDLING }, ...(props ? { props } : {}) });
+  return app.synth().getStackByName('Streamfold').templateFullPath;
+}

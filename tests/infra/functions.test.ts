@@ -66,11 +66,11 @@ describe('Lambda functions', () => {
     expect(existsSync(`${repoRoot}${entry}`)).toBe(true);
   });
 
-  it.each(Object.keys(FUNCTIONS))('%s logs to its own log group kept for a month', (name) => {
+  it.each(Object.keys(FUNCTIONS))('%s logs to its own log group kept for a year', (name) => {
     const logGroup = logicalId('AWS::Logs::LogGroup', `${name}LogGroup`);
     const fn = resources[logicalId('AWS::Lambda::Function', name)];
 
-    expect(resources[logGroup]?.Properties?.['RetentionInDays']).toBe(30);
+    expect(resources[logGroup]?.Properties?.['RetentionInDays']).toBe(365);
     expect(fn?.Properties?.['LoggingConfig']).toEqual({ LogGroup: { Ref: logGroup } });
   });
 

@@ -109,7 +109,7 @@ describe('Kafka path, serverless (the default)', () => {
     template.resourceCountIs('AWS::EC2::VPC', 1);
   });
 
-  it('logs all VPC traffic to a log group kept for a month', () => {
+  it('logs all VPC traffic to a log group kept for a year', () => {
     const logGroup = onlyId(resources, 'AWS::Logs::LogGroup', 'KafkaNetworkFlowLogs');
 
     template.hasResourceProperties('AWS::EC2::FlowLog', {
@@ -119,7 +119,7 @@ describe('Kafka path, serverless (the default)', () => {
       LogDestinationType: 'cloud-watch-logs',
       LogGroupName: { Ref: logGroup },
     });
-    expect(resources[logGroup]?.Properties?.['RetentionInDays']).toBe(30);
+    expect(resources[logGroup]?.Properties?.['RetentionInDays']).toBe(365);
   });
 
   it('has private-DNS interface endpoints for Lambda, STS, SQS and the MSK API, and an S3 gateway endpoint', () => {

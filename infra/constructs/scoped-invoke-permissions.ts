@@ -1,0 +1,28 @@
+import { type IAspect, Stack, Token } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { IConstruct } from 'constructs';
+import { suppressControl } from '../control-tower.js';
+
+/**
+ * Scopes every permission that lets an AWS service invoke a function to this stack's account as well as
+ * to its source ARN (CDK already sets the API's execute-api ARN). Control Tower's CT.LAMBDA.PR.2 accepts
+ * only a literal SourceAccount or a SourceArn that is a string or a reference to a resource of the
+ * template; an environment-agnostic stack has neither, so there the control is suppressed, with why.
+ */
+export class ScopedInvokePermissions implements IAspect {
+  visit(node: IConstruct): void {
+    if (!(node instanceof lambda.CfnPermission)) return;
+    if (typeof node.principal !== 'string' || !node.principal.endsWith('.amazonaws.com')) return;
+    const { account } = Stack.of(node);
+    node.sourceAccount ??= account;
+    if (Token.isUnresolved(account)) {
+      suppressControl(
+        node,
+        'CT.LAMBDA.PR.2',
+        'The permission is scoped to the API: SourceArn is its execute-api ARN (partition, region, account, API id, ' +
+          'stage, method, path) and SourceAccount is AWS::AccountId. The rule reads only literal values, which an ' +
+          'environment-agnostic stack cannot have; give the stack an account (env) and it passes without this.',
+      );
+    }
+  }
+}
