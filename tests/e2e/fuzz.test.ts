@@ -25,7 +25,6 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { findJava, resolveKafkaClasspath } from '../../local/runtime/kafka-broker.js';
 import { DEFAULT_KAFKA_TOPIC } from '../../local/simulate.js';
 import { encodeConfluentAvro } from '../../shared/events/wire-format.js';
@@ -51,6 +50,7 @@ import {
 import { Findings } from '../helpers/fuzz-findings.js';
 import { sendRawFrame } from '../helpers/raw-websocket.js';
 import { type ReceivedMessage, type StackProcess, startStackProcess } from '../helpers/stack-process.js';
+import { judgeReply, ReplyClient } from '../helpers/ws-reply-client.js';
 
 /** Inputs per category: together at least 10,000 without Kafka. */
 const COUNTS = { rest: 2_000, kinesis: 6_500, wsFrames: 1_400, wsHostile: 100, kafka: 300 };
@@ -359,10 +359,10 @@ async function sendKafka(records: BuiltRecord[]): Promise<void> {
       continue;
     }
     const tombstone = i % 50 === 49;
-    const partition = i % 2;
+    // Keyed by vehicle, as the contract asks of producers: one vehicle's records stay on one partition.
     const [meta] = await producer.send({
       topic: DEFAULT_KAFKA_TOPIC,
-      messages: [{ key: record.partitionKey, value: tombstone ? null : record.data, partition }],
+      messages: [{ key: record.partitionKey, value: tombstone ? null : record.data }],
     });
     tally.sent.kafka += 1;
     if (!meta?.baseOffset) continue;
@@ -378,84 +378,6 @@ async function sendKafka(records: BuiltRecord[]): Promise<void> {
       : record;
     noteStreamRecord(built, name, BigInt(meta.baseOffset), lastKafka);
   }
-}
-
-/** A WebSocket client that hands out replies one at a time and ignores pushed updates. */
-class ReplyClient {
-  private socket!: WebSocket;
-  private replies: string[] = [];
-  private waiter: ((reply: string | undefined) => void) | undefined;
-  closedWith: string | undefined;
-
-  async open(url: string): Promise<void> {
-    this.replies = [];
-    this.closedWith = undefined;
-    this.socket = new WebSocket(url);
-    this.socket.on('message', (data) => {
-      const text = String(data);
-      if (/^\{"topic":/.test(text) && text.includes('"kind":')) return; // a broadcast, not a reply
-      if (this.waiter) {
-        const w = this.waiter;
-        this.waiter = undefined;
-        w(text);
-      } else this.replies.push(text);
-    });
-    this.socket.on('close', (code, reason) => {
-      this.closedWith = `closed ${code} ${String(reason)}`;
-      this.waiter?.(undefined);
-    });
-    this.socket.on('error', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      this.socket.once('open', () => resolve());
-      this.socket.once('error', reject);
-    });
-  }
-
-  async send(frame: FrameSpec, timeoutMs = 5_000): Promise<string | undefined> {
-    if (frame.kind === 'text') this.socket.send(frame.text);
-    else this.socket.send(Buffer.from(frame.bytes), { binary: true });
-    const queued = this.replies.shift();
-    if (queued !== undefined) return queued;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        resolve(undefined);
-      }, timeoutMs);
-      this.waiter = (reply) => {
-        clearTimeout(timer);
-        resolve(reply);
-      };
-    });
-  }
-
-  close(): void {
-    this.socket.terminate();
-  }
-}
-
-function judgeReply(frame: FrameSpec, reply: string): string | undefined {
-  let message: { type?: unknown; topic?: unknown; topics?: unknown; message?: unknown };
-  try {
-    message = JSON.parse(reply);
-  } catch {
-    return `reply is not JSON: ${reply.slice(0, 80)}`;
-  }
-  if (message.message === 'Internal server error') return `reply ${reply.slice(0, 120)}`;
-  const expectation = frame.kind === 'text' ? frame.expect : { type: 'any' as const };
-  if (expectation.type === 'any') {
-    return ['subscribed', 'unsubscribed', 'error'].includes(String(message.type))
-      ? undefined
-      : `reply ${reply.slice(0, 120)}`;
-  }
-  if (message.type !== expectation.type) return `reply ${reply.slice(0, 160)}, contract: type ${expectation.type}`;
-  if (expectation.type === 'error')
-    return typeof message.message === 'string' ? undefined : 'error reply without a message';
-  if (expectation.topic !== undefined && message.topic !== expectation.topic) return `reply ${reply.slice(0, 160)}`;
-  if (expectation.topics !== undefined) {
-    const got = Array.isArray(message.topics) ? [...message.topics].map(String).sort() : [];
-    if (JSON.stringify(got) !== JSON.stringify([...expectation.topics].sort())) return `reply ${reply.slice(0, 160)}`;
-  }
-  return undefined;
 }
 
 async function sendFrames(frames: FrameSpec[]): Promise<void> {
