@@ -681,18 +681,18 @@ async function checkStreamProgress(behind: string[]): Promise<void> {
 
 function checkDeadLetterShape(message: ReceivedMessage): void {
   const body = message.body as { source?: unknown; reason?: unknown; errors?: unknown; receivedAt?: unknown };
-  const what = `dead letter of ${message.bytes} B`;
   const problems: string[] = [];
   if (typeof body?.reason !== 'string' || body.reason.length === 0) problems.push('no reason');
   if (!Array.isArray(body?.errors) || body.errors.length === 0) problems.push('no errors');
   if (body?.source !== 'ingest' && body?.source !== 'processor') problems.push(`source ${String(body?.source)}`);
-  if (message.bytes > MAX_SQS_MESSAGE_BYTES) problems.push(`${message.bytes} bytes, over the 256 KiB SQS limit`);
+  if (message.bytes > MAX_SQS_MESSAGE_BYTES) problems.push('over the 256 KiB SQS limit');
   if (!SQS_BODY_CHARS.test(message.raw)) problems.push('characters SQS refuses');
   if (problems.length > 0) {
+    // Grouped by what is wrong, so each kind of problem shows among the kinds.
     findings.add('dlq-shape', {
-      input: what,
+      input: `${String(body?.source)} dead letter: ${problems.join(', ')}`,
       size: message.bytes,
-      observed: `${problems.join(', ')}: ${message.raw.slice(0, 160)}`,
+      observed: `${message.bytes} B: ${message.raw.slice(0, 160)}`,
     });
   }
 }

@@ -335,6 +335,11 @@ const EXTRA_MUTATIONS: Mutation[] = [
   m('an undeclared field', 'accept', set('colour', 'red')),
   m('an undeclared "__proto__" key', 'accept', set(PROTO_STAND_IN, { polluted: true })),
   m('an undeclared field holding 20 KB', 'accept', set('blob', 'b'.repeat(20_000))),
+  // Rejected, with a payload of 100,000 characters but 300 KB of UTF-8: its dead letter must still fit SQS.
+  m('vehicleId missing, an undeclared field of 100,000 "€"', 'reject', (event) => {
+    delete event.vehicleId;
+    event.blob = '€'.repeat(100_000);
+  }),
   m('an undeclared field with a lone surrogate', 'accept', set('note', 'x\uD800y')),
   m('an undeclared field holding U+FFFE and U+FFFF', 'accept', set('note', 'x\uFFFE\uFFFFy')),
   m('an undeclared field holding a NUL', 'accept', set('note', 'a\u0000b')),
