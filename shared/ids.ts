@@ -3,7 +3,8 @@
  * URL paths and WebSocket topics, so an id that is accepted can always be stored and read back.
  *
  * Real GTFS ids hold colons, spaces and parentheses (`de:08212:1004:2:2 (U)`), so the rule forbids only
- * what breaks a consumer: control characters and lone surrogates (unprintable, not valid UTF-8), `/`
+ * what breaks a consumer: control characters, lone surrogates and U+FFFE/U+FFFF (unprintable, not valid
+ * UTF-8, or refused by SQS), `/`
  * (a path separator even when percent-encoded, at some proxies), `#` (the separator of our storage
  * keys), `%` (so a path parameter decodes the same whether or not the gateway decoded it already), surrounding spaces (lost by CSV tools and forms), and `.` / `..` (dot segments that URL
  * normalisation removes, so `/v1/vehicles/..` never reaches the route).
@@ -12,10 +13,10 @@
 export const MAX_ID_LENGTH = 128;
 
 /** The rule in words, for error messages and docs. */
-export const ID_RULE = `1 to ${MAX_ID_LENGTH} characters without control characters, "/", "#" or "%", no leading or trailing space, not "." or ".."`;
+export const ID_RULE = `1 to ${MAX_ID_LENGTH} characters without control characters, U+FFFE, U+FFFF, "/", "#" or "%", no leading or trailing space, not "." or ".."`;
 
-// C0 and C1 controls, DEL, line/paragraph separators and the byte-order mark.
-const FORBIDDEN = /[\p{Cc}\u2028\u2029\uFEFF/#%]/u;
+// C0 and C1 controls, DEL, line/paragraph separators, the byte-order mark and the two noncharacters SQS refuses.
+const FORBIDDEN = /[\p{Cc}\u2028\u2029\uFEFF\uFFFE\uFFFF/#%]/u;
 
 /** Why `value` is not a valid id, or undefined when it is. */
 export function idProblem(value: unknown): string | undefined {

@@ -27,6 +27,12 @@ const EARLIEST_TS = Date.UTC(2000, 0, 1);
 export const MAX_OCCUPANCY = 5_000;
 /** Horizontal accuracy of a fix: beyond 100 km it locates nothing. */
 export const MAX_ACCURACY_M = 100_000;
+/**
+ * The smallest non-zero magnitude of a measured number. Finer than any sensor, and it keeps sums of
+ * squares far from DynamoDB's smallest number (1e-130), which a value like 1e-131 would otherwise hit.
+ */
+export const MIN_NONZERO_MAGNITUDE = 1e-9;
+const MEASURED = ['lat', 'lon', 'speedKmh', 'headingDeg', 'accuracyM'] as const;
 
 /** Options of {@link validateVehiclePosition}. */
 export interface ValidationOptions {
@@ -59,6 +65,12 @@ function rangeErrors(e: VehiclePosition, now: number, { maxClockSkewMs }: Valida
     const value = e[field];
     const problem = field === 'tripId' && value == null ? undefined : idProblem(value);
     if (problem) errors.push({ field, reason: problem });
+  }
+  for (const field of MEASURED) {
+    const value = e[field];
+    if (value != null && value !== 0 && Math.abs(value) < MIN_NONZERO_MAGNITUDE) {
+      errors.push({ field, reason: `must be 0 or at least ${MIN_NONZERO_MAGNITUDE} in magnitude, got ${value}` });
+    }
   }
   check(e.lat >= -90 && e.lat <= 90, 'lat', `must be within [-90, 90], got ${e.lat}`);
   check(e.lon >= -180 && e.lon <= 180, 'lon', `must be within [-180, 180], got ${e.lon}`);

@@ -29,6 +29,7 @@ const INVALID = [
   'c1\u0085',
   'bom\ufeff',
   'ls\u2028',
+  'nonchar\uFFFE',
 ];
 
 describe('the id rule', () => {

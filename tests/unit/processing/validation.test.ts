@@ -118,6 +118,14 @@ describe('validateVehiclePosition', () => {
     });
   });
 
+  it.each(['lat', 'lon', 'speedKmh', 'headingDeg', 'accuracyM'])(
+    'rejects %s of 1e-131, which DynamoDB cannot store, and keeps 0',
+    (field) => {
+      rejectsField({ ...position(), [field]: 1e-131 }, field);
+      expect(validateVehiclePosition({ ...position(), [field]: 0 }, settings, NOW).ok).toBe(true);
+    },
+  );
+
   it('rejects an event nested 20,000 levels deep with a reason, without throwing', () => {
     const deep = JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`);
     const result = validateVehiclePosition({ ...position(), extra: deep }, settings, NOW);
