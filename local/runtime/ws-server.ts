@@ -54,6 +54,8 @@ interface Connection {
   queue: Promise<void>;
 }
 
+const CONNECTION_ROUTES = new Set(['$connect', '$disconnect']);
+
 /** Evaluates a route selection expression such as `$request.body.action` against a message body. */
 export function selectRouteKey(expression: string, body: string): string | undefined {
   const match = /^\$request\.body\.(.+)$/.exec(expression);
@@ -301,7 +303,10 @@ export async function startWebSocketServer(options: WebSocketServerOptions): Pro
 
   const onMessage = async (connection: Connection, body: string, isBinary: boolean) => {
     const selected = selectRouteKey(api.routeSelectionExpression, body);
-    const route = (selected === undefined ? undefined : routes.get(selected)) ?? routes.get('$default');
+    // $connect and $disconnect belong to the connection's life, never to a message (a client sending
+    // {"action":"$disconnect"} gets $default, as in API Gateway).
+    const messageRoute = selected === undefined || CONNECTION_ROUTES.has(selected) ? undefined : routes.get(selected);
+    const route = messageRoute ?? routes.get('$default');
     const context = requestContext(connection, route?.routeKey ?? '$default', 'MESSAGE');
     const reply = (payload: string) => {
       if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(payload);

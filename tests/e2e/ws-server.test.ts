@@ -138,6 +138,19 @@ describe('local WebSocket server', () => {
     await expectServing(server.url);
   });
 
+  it.each(['$connect', '$disconnect'])(
+    'routes a message whose action is %s to $default, never to that route',
+    async (action) => {
+      const socket = await open(server.url);
+      const reply = new Promise<string>((resolve) => socket.once('message', (data) => resolve(data.toString())));
+      const body = JSON.stringify({ action });
+      socket.send(body);
+
+      expect(await reply).toBe(body);
+      socket.close();
+    },
+  );
+
   it('survives a client that resets its connection while $connect runs', async () => {
     const { port } = new URL(server.url);
     const raw = createConnection({ host: '127.0.0.1', port: Number(port) });
