@@ -72,6 +72,37 @@ interface Queue {
   waiters: Set<() => void>;
 }
 
+/** Characters SQS accepts in a message body and string attributes (its documented XML character range). */
+const SQS_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+
+/**
+ * SQS's limits on one message, enforced as SQS does so that what passes here passes in AWS: body and
+ * attributes (names, types, values) at most `maxBytes` bytes together, and only the characters it accepts.
+ */
+function checkMessageLimits(
+  body: string,
+  attributes: Record<string, MessageAttributeValue> | undefined,
+  maxBytes: number,
+): void {
+  const texts = [
+    body,
+    ...Object.entries(attributes ?? {}).flatMap(([name, a]) => [name, a.DataType ?? '', a.StringValue ?? '']),
+  ];
+  const bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+  if (bytes > maxBytes) {
+    throw new SqsApiError(
+      'InvalidParameterValue',
+      `One or more parameters are invalid. Reason: Message must be shorter than ${maxBytes} bytes.`,
+    );
+  }
+  if (!texts.every((text) => text.isWellFormed() && SQS_TEXT.test(text))) {
+    throw new SqsApiError(
+      'InvalidMessageContents',
+      'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF',
+    );
+  }
+}
+
 /** An SQS error, rendered as the JSON protocol's error body. */
 class SqsApiError extends Error {
   override name = 'SqsApiError';
@@ -222,6 +253,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     const now = Date.now();
     const delay = entry.DelaySeconds === undefined ? attribute(queue, 'DelaySeconds') : Number(entry.DelaySeconds);
     const messageAttributes = entry.MessageAttributes as Record<string, MessageAttributeValue> | undefined;
+    checkMessageLimits(body, messageAttributes, attribute(queue, 'MaximumMessageSize'));
     const message: StoredMessage = {
       id: randomUUID(),
       body,

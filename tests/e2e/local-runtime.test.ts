@@ -30,7 +30,9 @@ import { WebSocket } from 'ws';
 import { emulatorClientConfig } from '../../local/runtime/emulators.js';
 import { startLocalStack } from '../../local/runtime/local-stack.js';
 import { type SqsEmulator, startSqsEmulator } from '../../local/runtime/sqs-emulator.js';
+import { deadLetterBody } from '../../shared/processing/aws-adapters.js';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.js';
+import { deadLetter } from '../helpers/processing.js';
 import { FIXTURE_TEMPLATE_PATH } from '../unit/local/fixtures/fixture-template.js';
 
 let stack: TestStack;
@@ -454,6 +456,18 @@ describe('SQS emulator with the AWS SDK', () => {
     expect(tag(missing.xml, 'Code')).toBe('AWS.SimpleQueueService.NonExistentQueue');
     expect(unknown.status).toBe(400);
     expect(tag(unknown.xml, 'Code')).toBe('InvalidAction');
+  });
+
+  it('refuses what SQS refuses: a message over 256 KiB in bytes, and characters outside its range', async () => {
+    const send = (MessageBody: string) => sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody }));
+
+    await expect(send('€'.repeat(87_382))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    await expect(send('a\uFFFEb')).rejects.toMatchObject({ name: 'InvalidMessageContents' });
+    await expect(send('nul\u0000')).rejects.toMatchObject({ name: 'InvalidMessageContents' });
+    await expect(send('€'.repeat(87_381))).resolves.toMatchObject({ MessageId: expect.any(String) });
+    await expect(send(deadLetterBody(deadLetter({ blob: '€\uFFFF'.repeat(100_000) })))).resolves.toMatchObject({
+      MessageId: expect.any(String),
+    });
   });
 
   it('throws QueueDoesNotExist for an unknown queue', async () => {

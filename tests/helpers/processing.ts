@@ -190,3 +190,13 @@ export function pipeline(now = T0 + 3_600_000) {
     window: (pk: string, windowStart: number) => store.windows.get(`${pk}|${windowStart}`),
   };
 }
+
+/** A processor dead letter for an invalid latitude, carrying `payload`. */
+export const deadLetter = (payload: unknown): DeadLetterMessage => ({
+  source: 'processor',
+  reason: 'invalid event: lat: must be within [-90, 90], got 91',
+  errors: [{ field: 'lat', reason: 'must be within [-90, 90], got 91' }],
+  record: { partition: 'shardId-000000000000', position: '0001', itemIdentifier: '1' },
+  payload,
+  receivedAt: '2026-11-21T08:00:00.000Z',
+});

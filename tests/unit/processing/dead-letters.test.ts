@@ -5,17 +5,9 @@ import {
   MAX_DEAD_LETTER_BODY_BYTES,
   sqsAttributeText,
 } from '../../../shared/processing/aws-adapters.js';
-import type { DeadLetterMessage } from '../../../shared/processing/ports.js';
-import { pipeline, position, sourceRecords } from '../../helpers/processing.js';
+import { deadLetter, pipeline, position, sourceRecords } from '../../helpers/processing.js';
 
-const letter = (payload: unknown): DeadLetterMessage => ({
-  source: 'processor',
-  reason: 'invalid event: lat: must be within [-90, 90], got 91',
-  errors: [{ field: 'lat', reason: 'must be within [-90, 90], got 91' }],
-  record: { partition: 'shardId-000000000000', position: '0001', itemIdentifier: '1' },
-  payload,
-  receivedAt: '2026-11-21T08:00:00.000Z',
-});
+const letter = deadLetter;
 
 describe('deadLetterBody', () => {
   it('keeps a small dead letter whole', () => {
