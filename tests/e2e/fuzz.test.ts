@@ -48,6 +48,7 @@ import {
   recordArb,
 } from '../helpers/fuzz-arbitraries.js';
 import { Findings } from '../helpers/fuzz-findings.js';
+import { webSocketUrl } from '../helpers/local-stack.js';
 import { sendRawFrame } from '../helpers/raw-websocket.js';
 import { type ReceivedMessage, type StackProcess, startStackProcess } from '../helpers/stack-process.js';
 import { judgeReply, ReplyClient } from '../helpers/ws-reply-client.js';
@@ -397,7 +398,7 @@ async function sendFrames(frames: FrameSpec[]): Promise<void> {
         if (!open) {
           try {
             client = new ReplyClient();
-            await client.open(stack.wsUrl);
+            await client.open(webSocketUrl(stack));
             open = true;
           } catch (error) {
             findings.add('ws-reply', {
@@ -447,7 +448,7 @@ async function sendHostileFrames(frames: HostileFrameSpec[]): Promise<void> {
         ? `${frame.binary ? 'binary' : 'text'} frame of ${payload.length} bytes`
         : `text frame with ${frame.what}`;
     const outcome = await sendRawFrame(
-      stack.wsUrl,
+      webSocketUrl(stack),
       frame.kind === 'oversized' && frame.binary ? 'binary' : 'text',
       payload,
     );
@@ -472,7 +473,7 @@ async function sendHostileFrames(frames: HostileFrameSpec[]): Promise<void> {
     else {
       const probe = new ReplyClient();
       try {
-        await probe.open(stack.wsUrl);
+        await probe.open(webSocketUrl(stack));
         const reply = await probe.send({
           kind: 'text',
           text: '{"action":"subscribe","topic":"vehicles"}',
@@ -837,7 +838,7 @@ const wronglyAccepted: { c: EventCase; size: number }[] = [];
 
 async function classifyMissingStreamDeadLetters(): Promise<void> {
   await pool(wronglyAccepted, 6, async ({ c, size }) => {
-    const state = c.vehicleId ? await getJson(`/v1/vehicles/${c.vehicleId}`) : undefined;
+    const state = c.vehicleId ? await getJson(`/v1/vehicles/${encodeURIComponent(c.vehicleId)}`) : undefined;
     if (state?.status === 200) {
       findings.add('verdict-accepted', {
         input: `stream ${c.what}`,
@@ -894,7 +895,7 @@ async function checkReadModels(): Promise<void> {
   tally.readModelSkipped += [...latest.values()].filter((f) => !certain(f)).length;
   await pool([...latest.values()].filter(certain), 6, async (fix) => {
     tally.readModelChecks += 1;
-    const { status, body } = await getJson(`/v1/vehicles/${fix.vehicleId}`);
+    const { status, body } = await getJson(`/v1/vehicles/${encodeURIComponent(fix.vehicleId)}`);
     const state = body as Partial<PoolFix>;
     const same =
       status === 200 &&
@@ -913,7 +914,9 @@ async function checkReadModels(): Promise<void> {
   const from = Math.min(...[...windows.values()].map((w) => w.windowStart));
   const routes = [...new Set([...windows.values()].map((w) => w.routeId))];
   await pool(routes, 6, async (routeId) => {
-    const { status, body } = await getJson(`/v1/routes/${routeId}/metrics?from=${from}&to=${Date.now()}&limit=500`);
+    const { status, body } = await getJson(
+      `/v1/routes/${encodeURIComponent(routeId)}/metrics?from=${from}&to=${Date.now()}&limit=500`,
+    );
     const items = ((body as { items?: unknown[] }).items ?? []) as {
       windowStart: number;
       count: number;
@@ -963,7 +966,7 @@ async function checkReadModels(): Promise<void> {
   tally.readModelSkipped += acceptedSolo.length - solos.length;
   await pool(solos, 6, async (solo) => {
     tally.readModelChecks += 1;
-    const { status, body } = await getJson(`/v1/vehicles/${solo.vehicleId}`);
+    const { status, body } = await getJson(`/v1/vehicles/${encodeURIComponent(solo.vehicleId)}`);
     const state = body as { eventId?: string };
     if (status !== 200 || (solo.eventId && state.eventId !== solo.eventId)) {
       findings.add('read-model', {

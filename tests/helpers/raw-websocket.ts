@@ -62,7 +62,7 @@ export async function sendRawFrame(
   payload: Buffer,
   waitMs = 5_000,
 ): Promise<RawOutcome> {
-  const { hostname, port } = new URL(url);
+  const { hostname, port, pathname, search } = new URL(url);
   let socket: Socket;
   try {
     socket = await new Promise<Socket>((resolve, reject) => {
@@ -112,7 +112,7 @@ export async function sendRawFrame(
       }
     });
     socket.write(
-      `GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
   });
