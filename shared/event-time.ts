@@ -14,10 +14,10 @@ export const ISO_INSTANT_RULE = 'an ISO-8601 date-time with an explicit offset, 
 export function parseIsoInstant(text: string): number | undefined {
   const m = ISO_WITH_OFFSET.exec(text);
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second = 0] = m.slice(1, 7).map(Number) as number[];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((part) => Number(part ?? 0)) as number[];
   const offsetH = Number(m[9] ?? 0);
   const offsetM = Number(m[10] ?? 0);
-  if (month! < 1 || month! > 12 || hour! > 23 || minute! > 59 || second > 59 || offsetH > 23 || offsetM > 59) {
+  if (month! < 1 || month! > 12 || hour! > 23 || minute! > 59 || second! > 59 || offsetH > 23 || offsetM > 59) {
     return undefined;
   }
   const utc = Date.UTC(year!, month! - 1, day!, hour, minute, second);

@@ -24,6 +24,7 @@ import type { VehicleState } from '../../shared/model.js';
 import { type ChildStack, startChildStack } from '../helpers/child-stack.js';
 import { expectedFold, expectServedWindows, TEMPLATE_SETTINGS } from '../helpers/expected-fold.js';
 import { eventually } from '../helpers/local-stack.js';
+import { postUntilAccepted } from '../helpers/rest-ingest.js';
 
 const MINUTES = 4;
 const CHUNK = 25;
@@ -46,26 +47,7 @@ const start = async () => {
   return stack;
 };
 
-/** Posts one chunk until the stack (whichever is running) accepts it; a kill in between makes it retry. */
-async function post(events: unknown[]): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const current = stack;
-    try {
-      if (!current) throw new Error('no stack');
-      const response = await fetch(`${current.restUrl}/v1/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': current.apiKey },
-        body: JSON.stringify({ events }),
-      });
-      if (response.status === 202 || response.status === 207) return;
-      throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(250);
-    }
-  }
-}
+const post = (events: unknown[]) => postUntilAccepted(() => stack, events);
 
 /** The running stack (a function, so TypeScript does not narrow it across the kill and restart). */
 const live = (): ChildStack => {

@@ -612,7 +612,7 @@ export class EventBuilder {
         lon: event.lon as number,
         speedKmh: event.speedKmh as number,
       };
-    } else if (typeof vehicleId === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(vehicleId)) {
+    } else if (isContractId(vehicleId)) {
       result.solo = { vehicleId, ...(eventId ? { eventId } : {}) };
     }
     return result;
@@ -1086,12 +1086,21 @@ export type HostileFrameSpec =
   | { kind: 'oversized'; bytes: number; binary: boolean }
   | { kind: 'invalid-utf8'; bytes: readonly number[]; what: string };
 
-const TOPIC = /^(vehicles|anomalies|(route|vehicle):[A-Za-z0-9_.:-]{1,64})$/;
+/** A topic as the contract (docs/contracts.md) gives them: `vehicles`, `anomalies`, `route:<id>`, `vehicle:<id>`. */
+const isContractTopic = (topic: unknown): topic is string =>
+  typeof topic === 'string' &&
+  (topic === 'vehicles' ||
+    topic === 'anomalies' ||
+    (/^(route|vehicle):/.test(topic) && isContractId(topic.slice(topic.indexOf(':') + 1))));
 const goodTopicArb = fc.oneof(
   fc.constantFrom('vehicles', 'anomalies'),
   fc
-    .tuple(fc.constantFrom('route', 'vehicle'), fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/))
-    .map(([kind, id]) => `${kind}:${id}`),
+    .tuple(
+      fc.constantFrom('route', 'vehicle'),
+      fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/), fc.constantFrom('de:08212:1004:2:2 (U)', 'Vé 1')),
+    )
+    .map(([kind, id]) => `${kind}:${id}`)
+    .filter(isContractTopic),
 );
 const oddTopicArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(
@@ -1138,7 +1147,7 @@ const oddTopicFrameArb: fc.Arbitrary<FrameSpec> = fc
   .tuple(fc.constantFrom('subscribe', 'unsubscribe'), oddTopicArb, fc.boolean())
   .map(([action, topic, many]) => {
     const message = many ? { action, topics: [topic] } : { action, topic };
-    const valid = typeof topic === 'string' && TOPIC.test(topic);
+    const valid = isContractTopic(topic);
     const expect: ReplyExpectation = valid
       ? { type: action === 'subscribe' ? 'subscribed' : 'unsubscribed', ...(many ? { topics: [topic] } : { topic }) }
       : { type: 'error' };

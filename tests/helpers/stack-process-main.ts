@@ -10,6 +10,8 @@ const send = (message: unknown) => process.send?.(message);
 const stack = await startTestStack({
   ...(start.kafka ? { kafka: start.kafka } : {}),
   ...(start.gtfsDir ? { gtfsDir: start.gtfsDir } : {}),
+  ...(start.dataDir ? { dataDir: start.dataDir } : {}),
+  ...(start.faultInjection ? { faultInjection: start.faultInjection } : {}),
   // Runtime notes (poller, REST and WebSocket errors) go to stderr, which the parent keeps the tail of.
   log: (message) => process.stderr.write(`${message}\n`),
 });

@@ -10,12 +10,16 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { emulatorClientConfig } from '../../local/runtime/emulators.js';
+import type { FaultInjection } from '../../local/runtime/fault-injection.js';
 import type { LocalStackMetrics } from '../../local/runtime/local-stack.js';
 
 /** What the parent asks the child to start. */
 export interface StackProcessStart {
   kafka?: true | { brokers: string[] };
   gtfsDir?: string;
+  /** Persistent state (see `startLocalStack`): a stack killed and started again on it goes on where it was. */
+  dataDir?: string;
+  faultInjection?: FaultInjection;
 }
 
 /** What the child reports once the stack runs. */
@@ -53,6 +57,8 @@ export interface StackProcess extends StackProcessInfo {
   metrics(): Promise<LocalStackMetrics>;
   /** Receives and deletes every message of a queue (by logical id) that arrives within `waitMs`. */
   drainQueue(queueLogicalId: string, waitMs?: number): Promise<ReceivedMessage[]>;
+  /** `kill -9`: the stack gets no chance to clean up or flush anything. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -160,6 +166,11 @@ export async function startStackProcess(start: StackProcessStart = {}, timeoutMs
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       return messages;
+    },
+    async kill() {
+      for (const client of [kinesis, sqs, dynamo]) client.destroy();
+      if (!exit) child.kill('SIGKILL');
+      await exitedPromise;
     },
     async stop() {
       for (const client of [kinesis, sqs, dynamo]) client.destroy();

@@ -85,6 +85,13 @@ describe('validateVehiclePosition', () => {
     rejectsField({ ...position(), ts }, 'ts');
   });
 
+  it('reads ISO-8601 without seconds (a fuzzer found it rejected)', () => {
+    expect(validateVehiclePosition({ ...position(), ts: '2026-11-21T08:00Z' }, settings, NOW)).toMatchObject({
+      ok: true,
+      event: { ts: T0 },
+    });
+  });
+
   it('reads ISO-8601 with a numeric offset and fractions to the millisecond', () => {
     const result = validateVehiclePosition({ ...position(), ts: '2026-11-21T09:00:00.5+01:00' }, settings, NOW);
     expect(result).toMatchObject({ ok: true, event: { ts: T0 + 500 } });
