@@ -350,6 +350,7 @@ const TS_MUTATIONS: Mutation[] = [
   m('ts: ISO-8601 without seconds, with Z', 'accept', (event, stamp) => {
     event.ts = iso(Math.floor(stamp.ts / 60_000) * 60_000).replace(':00.000Z', 'Z');
     event.vehicleId = stamp.soloVehicleId;
+    event.routeId = stamp.soloRouteId;
   }),
 ];
 
@@ -767,7 +768,8 @@ export function buildBody(spec: BodySpec, events: EventBuilder): BuiltBody {
             ? deepObject(spec.depth)
             : `{"events":${deepArray(spec.depth)}}`;
       // `{"events":[[[...]]]}` is a batch of one event that is an array: rejected, with a dead letter.
-      if (spec.shape === 'events') {
+      // (`{"events":[]}` at depth 1 holds no event at all: the contract's 400 for an empty batch.)
+      if (spec.shape === 'events' && spec.depth > 1) {
         const inner = deepArray(spec.depth - 1);
         return {
           body: Buffer.from(text),
