@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { KinesisStreamRecord, MSKEvent } from 'aws-lambda';
+import { vehiclePositionLatestVersion, vehiclePositionSchemas } from '../generated/schemas.js';
 import { decodeConfluentAvro, isConfluentFramed, WireFormatError } from './wire-format.js';
 
 /** One record of a stream partition, in the partition's order. */
@@ -114,6 +115,19 @@ export function kafkaSourceRecords(event: Pick<MSKEvent, 'records'>): SourceReco
   return out;
 }
 
+const EVENT_FIELDS = new Set<string>(vehiclePositionSchemas[vehiclePositionLatestVersion].fields.map((f) => f.name));
+
+/**
+ * `{"events": [...]}` is an envelope unless it also carries fields of an event: then it is one event
+ * with an undeclared `events` field (which validation ignores, as the REST ingest does).
+ */
+function isEnvelope(value: unknown): value is { events: unknown[] } {
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as { events?: unknown }).events)) {
+    return false;
+  }
+  return !Object.keys(value).some((key) => EVENT_FIELDS.has(key));
+}
+
 /**
  * A record's payload → candidate events. Accepts Avro in the Confluent wire format (one event), one
  * JSON event, a JSON array of events, or an `{"events": [...]}` envelope, so producers writing to the
@@ -138,12 +152,7 @@ export function decodeCandidates(record: SourceRecord): DecodedCandidate[] {
       `record is neither JSON nor Avro in the Confluent wire format (first byte 0x${(record.data[0] ?? 0).toString(16).padStart(2, '0')}): ${(error as Error).message}`,
     );
   }
-  const envelope = parsed as { events?: unknown };
-  const values = Array.isArray(parsed)
-    ? parsed
-    : typeof parsed === 'object' && parsed !== null && Array.isArray(envelope.events)
-      ? envelope.events
-      : [parsed];
+  const values = Array.isArray(parsed) ? parsed : isEnvelope(parsed) ? parsed.events : [parsed];
   if (values.length === 0) {
     throw new RecordDecodeError(
       `record holds ${Array.isArray(parsed) ? 'an empty JSON array' : 'an empty "events" array'}: no event to read`,

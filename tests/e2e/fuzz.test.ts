@@ -849,6 +849,7 @@ async function explainWindow(routeId: string, windowStart: number, channel: stri
       .map((f) => f.eventId),
   );
   const extras: string[] = [];
+  const held = new Set<string>();
   let unknown = 0;
   let present = 0;
   for (let n = 0; n < ctx.vehicles; n++) {
@@ -857,6 +858,7 @@ async function explainWindow(routeId: string, windowStart: number, channel: stri
       new GetCommand({ TableName: table, Key: { pk: `VEHICLE#${vehicleId}`, windowStart } }),
     );
     for (const eventId of Object.keys((Item?.eventIds ?? {}) as Record<string, string>)) {
+      held.add(eventId);
       const known = registry.get(eventId);
       if (!known) {
         unknown += 1;
@@ -868,7 +870,10 @@ async function explainWindow(routeId: string, windowStart: number, channel: stri
     }
   }
   const explicit = [...expectedIds].filter(Boolean).length;
-  return `vehicle windows hold ${present} of ${explicit} expected explicit ids, ${extras.length} unexpected: ${extras.slice(0, 4).join(', ')}; ${unknown} derived ids`;
+  const missing = [...expectedIds]
+    .filter((id) => id && !held.has(id))
+    .map((id) => `${id} (${registry.get(id!)?.what})`);
+  return `vehicle windows hold ${present} of ${explicit} expected explicit ids, ${extras.length} unexpected: ${extras.slice(0, 4).join(', ')}; missing: ${missing.slice(0, 4).join(', ')}; ${unknown} derived ids`;
 }
 
 /** Stream events the contract rejects that left no dead letter: accepted (their vehicle shows) or lost. */

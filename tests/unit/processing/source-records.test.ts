@@ -83,6 +83,11 @@ describe('Kinesis source records', () => {
     expect(p.deadLetters.messages[0]!.reason).toBe('invalid event: (event): must be a JSON object, got [["…"]]');
   });
 
+  it('reads an event that carries an undeclared "events" field as one event, not as an envelope', () => {
+    const [record] = sourceRecords([{ ...position({ eventId: 'own' }), events: [1, 2] }]);
+    expect(decodeCandidates(record!).map((c) => (c.value as { eventId: string }).eventId)).toEqual(['own']);
+  });
+
   it('orders positions of long sequence numbers correctly as strings', () => {
     const [a, b] = kinesisSourceRecords(kinesisRecords([position(), position()], 999));
     expect(a!.position < b!.position).toBe(true);
