@@ -16,7 +16,13 @@ import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/work
 import { validateVehiclePosition } from '../../shared/events/validate.js';
 import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
 import type { VehicleState } from '../../shared/model.js';
-import { type ExpectedFold, expectedFold, expectServedWindows, TEMPLATE_SETTINGS } from '../helpers/expected-fold.js';
+import {
+  type ExpectedFold,
+  expectedFold,
+  expectLatestStates,
+  expectServedWindows,
+  TEMPLATE_SETTINGS,
+} from '../helpers/expected-fold.js';
 import { eventually } from '../helpers/local-stack.js';
 import { newPostTally, postUntilAccepted } from '../helpers/rest-ingest.js';
 import { type StackProcess, startStackProcess } from '../helpers/stack-process.js';
@@ -103,11 +109,7 @@ describe('chaos', () => {
     const running = stack;
     await eventually(
       async () => {
-        for (const latest of expected.latest.values()) {
-          const response = await fetch(`${running.restUrl}/v1/vehicles/${latest.vehicleId}`);
-          expect(response.status).toBe(200);
-          expect(((await response.json()) as VehicleState).ts).toBe(latest.ts);
-        }
+        await expectLatestStates(running.restUrl, expected);
         expect(await lostAndDoubled(running.restUrl, expected)).toEqual({ lost: 0, doubled: 0 });
       },
       180_000,

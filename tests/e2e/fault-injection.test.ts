@@ -9,7 +9,7 @@ import { paceAndSend, restSender } from '../../local/simulator/senders.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
 import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
 import type { VehicleState } from '../../shared/model.js';
-import { expectedFold, expectServedWindows, TEMPLATE_SETTINGS } from '../helpers/expected-fold.js';
+import { expectedFold, expectLatestStates, expectServedWindows, TEMPLATE_SETTINGS } from '../helpers/expected-fold.js';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.js';
 import { resourceId } from '../helpers/read-models.js';
 
@@ -53,18 +53,7 @@ describe('fault injection', () => {
     );
     expect(counters.failed).toBe(0);
 
-    const last = [...expected.latest.values()];
-    await eventually(
-      async () => {
-        for (const latest of last) {
-          const response = await fetch(`${stack.restUrl}/v1/vehicles/${latest.vehicleId}`);
-          expect(response.status).toBe(200);
-          expect(((await response.json()) as VehicleState).ts).toBe(latest.ts);
-        }
-      },
-      120_000,
-      1_000,
-    );
+    await eventually(() => expectLatestStates(stack.restUrl, expected), 120_000, 1_000);
     await expectServedWindows(stack.restUrl, expected);
     const faults = stack.metrics().injectedFaults;
     expect(faults[resourceId(stack, 'IngestFunction')]).toBeGreaterThan(0);

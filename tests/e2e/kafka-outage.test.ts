@@ -17,6 +17,7 @@ import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
 import type { VehicleState } from '../../shared/model.js';
 import {
   expectedFold,
+  expectLatestStates,
   expectServedWindows,
   streamDeadLetterPayloads,
   TEMPLATE_SETTINGS,
@@ -81,18 +82,7 @@ describe('Kafka broker outage', () => {
     expect(counters.failed, JSON.stringify(counters.lastRejections)).toBe(0);
     expect(counters.accepted).toBe(emissions.length);
 
-    const last = [...expected.latest.values()];
-    await eventually(
-      async () => {
-        for (const latest of last) {
-          const response = await fetch(`${stack.restUrl}/v1/vehicles/${latest.vehicleId}`);
-          expect(response.status).toBe(200);
-          expect(((await response.json()) as VehicleState).ts).toBe(latest.ts);
-        }
-      },
-      180_000,
-      1_000,
-    );
+    await eventually(() => expectLatestStates(stack.restUrl, expected), 180_000, 1_000);
     await expectServedWindows(stack.restUrl, expected);
     // Dead letters are at least once: a batch re-read after the outage, or re-sent by the producer,
     // dead-letters its invalid events again. Each invalid event is there, and nothing else is.

@@ -22,7 +22,7 @@ import { validateVehiclePosition } from '../../shared/events/validate.js';
 import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
 import type { VehicleState } from '../../shared/model.js';
 import { type ChildStack, startChildStack } from '../helpers/child-stack.js';
-import { expectedFold, expectServedWindows, TEMPLATE_SETTINGS } from '../helpers/expected-fold.js';
+import { expectedFold, expectLatestStates, expectServedWindows, TEMPLATE_SETTINGS } from '../helpers/expected-fold.js';
 import { eventually } from '../helpers/local-stack.js';
 import { postUntilAccepted } from '../helpers/rest-ingest.js';
 
@@ -135,17 +135,7 @@ describe('persistent local stack', () => {
     await start();
     await rest;
 
-    await eventually(
-      async () => {
-        for (const latest of last) {
-          const response = await fetch(`${live().restUrl}/v1/vehicles/${latest.vehicleId}`);
-          expect(response.status).toBe(200);
-          expect(((await response.json()) as VehicleState).ts).toBe(latest.ts);
-        }
-      },
-      120_000,
-      1_000,
-    );
+    await eventually(() => expectLatestStates(live().restUrl, expected), 120_000, 1_000);
     await expectServedWindows(live().restUrl, expected);
 
     expect(deadLettersBeforeKill).toBeGreaterThan(0);

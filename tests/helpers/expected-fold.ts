@@ -106,6 +106,15 @@ interface ServedWindow {
   lateEvents: number;
 }
 
+/** Asserts that the REST API serves every vehicle's latest state: the newest fix the events give it. */
+export async function expectLatestStates(restUrl: string, expected: ExpectedFold): Promise<void> {
+  for (const latest of expected.latest.values()) {
+    const response = await fetch(`${restUrl}/v1/vehicles/${encodeURIComponent(latest.vehicleId)}`);
+    expect(response.status, latest.vehicleId).toBe(200);
+    expect(((await response.json()) as { ts: number }).ts, latest.vehicleId).toBe(latest.ts);
+  }
+}
+
 /**
  * Asserts that the REST API serves exactly the expected route windows (none missing, none extra, every
  * count, speed extreme, average, distinct-vehicle and late count equal): nothing lost, nothing twice.
