@@ -15,7 +15,6 @@ import { chunkForRest } from '../../local/simulator/senders.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
 import { validateVehiclePosition } from '../../shared/events/validate.js';
 import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
-import type { VehicleState } from '../../shared/model.js';
 import {
   type ExpectedFold,
   expectedFold,

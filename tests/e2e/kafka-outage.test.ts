@@ -14,7 +14,6 @@ import { paceAndSend } from '../../local/simulator/senders.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
 import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
 import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
-import type { VehicleState } from '../../shared/model.js';
 import {
   expectedFold,
   expectLatestStates,

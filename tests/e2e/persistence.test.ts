@@ -20,7 +20,6 @@ import { chunkForRest } from '../../local/simulator/senders.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
 import { validateVehiclePosition } from '../../shared/events/validate.js';
 import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
-import type { VehicleState } from '../../shared/model.js';
 import { type ChildStack, startChildStack } from '../helpers/child-stack.js';
 import { expectedFold, expectLatestStates, expectServedWindows, TEMPLATE_SETTINGS } from '../helpers/expected-fold.js';
 import { eventually } from '../helpers/local-stack.js';
