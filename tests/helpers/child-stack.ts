@@ -49,7 +49,7 @@ export async function startChildStack(args: string[], timeoutMs = 120_000): Prom
   return {
     process: child,
     restUrl: field('REST'),
-    apiKey: output.match(/x-api-key: ([^)\s]+)/)?.[1] ?? '',
+    apiKey: output.match(/x-api-key: ([^);\s]+)/)?.[1] ?? '',
     endpoints: { kinesis: field('Kinesis'), dynamodb: field('DynamoDB'), sqs: field('SQS') },
     output: () => output,
     kill: async () => {
