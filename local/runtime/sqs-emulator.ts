@@ -79,16 +79,32 @@ const SQS_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
  * SQS's limits on one message, enforced as SQS does so that what passes here passes in AWS: body and
  * attributes (names, types, values) at most `maxBytes` bytes together, and only the characters it accepts.
  */
+/** SQS's cap on the bodies and attributes of one SendMessageBatch together. */
+const BATCH_MAX_BYTES = 262_144;
+
+/** The texts SQS counts and checks in a message: its body and its attributes' names, types and values. */
+const messageTexts = (body: string, attributes: Record<string, MessageAttributeValue> | undefined) => [
+  body,
+  ...Object.entries(attributes ?? {}).flatMap(([name, a]) => [name, a.DataType ?? '', a.StringValue ?? '']),
+];
+const bytesOf = (texts: string[]) => texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+
+/** The bytes SQS counts for a SendMessage(Batch) entry. */
+const messageBytes = (entry: Record<string, unknown>) =>
+  bytesOf(
+    messageTexts(
+      String(entry.MessageBody ?? ''),
+      entry.MessageAttributes as Record<string, MessageAttributeValue> | undefined,
+    ),
+  );
+
 function checkMessageLimits(
   body: string,
   attributes: Record<string, MessageAttributeValue> | undefined,
   maxBytes: number,
 ): void {
-  const texts = [
-    body,
-    ...Object.entries(attributes ?? {}).flatMap(([name, a]) => [name, a.DataType ?? '', a.StringValue ?? '']),
-  ];
-  const bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+  const texts = messageTexts(body, attributes);
+  const bytes = bytesOf(texts);
   if (bytes > maxBytes) {
     throw new SqsApiError(
       'InvalidParameterValue',
@@ -435,6 +451,13 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
         throw new SqsApiError(
           entries.length === 0 ? 'EmptyBatchRequest' : 'TooManyEntriesInBatchRequest',
           'a batch holds 1 to 10 entries',
+        );
+      }
+      const total = entries.reduce((sum, entry) => sum + messageBytes(entry), 0);
+      if (total > BATCH_MAX_BYTES) {
+        throw new SqsApiError(
+          'BatchRequestTooLong',
+          `Batch requests cannot be longer than ${BATCH_MAX_BYTES} bytes; this one is ${total}.`,
         );
       }
       return perEntry(entries, (entry) => enqueue(queue, entry));

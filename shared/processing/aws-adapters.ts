@@ -124,6 +124,44 @@ export function deadLetterBody(message: DeadLetterMessage): string {
   }
 }
 
+/** SQS's caps on one SendMessageBatch: 10 entries, and 256 KiB of bodies and attributes together. */
+const SQS_BATCH_ENTRIES = 10;
+const SQS_BATCH_BYTES = 256 * 1024;
+
+/** A dead letter as a batch entry, with the bytes SQS counts for it. */
+function sqsEntry(message: DeadLetterMessage) {
+  const attributes = { source: message.source, reason: sqsAttributeText(message.reason) };
+  const body = deadLetterBody(message);
+  const bytes =
+    Buffer.byteLength(body) +
+    Object.entries(attributes).reduce(
+      (sum, [name, value]) => sum + name.length + 'String'.length + Buffer.byteLength(value),
+      0,
+    );
+  const MessageAttributes = Object.fromEntries(
+    Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+  );
+  return { message, entry: { MessageBody: body, MessageAttributes }, bytes };
+}
+
+/** Consecutive batches within SQS's entry and byte caps (each dead letter alone always fits). */
+function sqsBatches<T extends { bytes: number }>(items: T[]): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (current.length === SQS_BATCH_ENTRIES || (current.length > 0 && bytes + item.bytes > SQS_BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += item.bytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
 export class SqsDeadLetterSink implements DeadLetterSink {
   constructor(
     private readonly sqs: SQSClient,
@@ -132,25 +170,17 @@ export class SqsDeadLetterSink implements DeadLetterSink {
 
   async send(messages: DeadLetterMessage[]): Promise<DeadLetterMessage[]> {
     const failed: DeadLetterMessage[] = [];
-    for (let i = 0; i < messages.length; i += 10) {
-      const chunk = messages.slice(i, i + 10);
+    for (const chunk of sqsBatches(messages.map(sqsEntry))) {
       try {
         const result = await this.sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: this.queueUrl,
-            Entries: chunk.map((m, index) => ({
-              Id: String(index),
-              MessageBody: deadLetterBody(m),
-              MessageAttributes: {
-                source: { DataType: 'String', StringValue: m.source },
-                reason: { DataType: 'String', StringValue: sqsAttributeText(m.reason) },
-              },
-            })),
+            Entries: chunk.map(({ entry }, index) => ({ Id: String(index), ...entry })),
           }),
         );
-        for (const f of result.Failed ?? []) failed.push(chunk[Number(f.Id)]!);
+        for (const f of result.Failed ?? []) failed.push(chunk[Number(f.Id)]!.message);
       } catch {
-        failed.push(...chunk);
+        failed.push(...chunk.map(({ message }) => message));
       }
     }
     return failed;

@@ -470,6 +470,13 @@ describe('SQS emulator with the AWS SDK', () => {
     });
   });
 
+  it('refuses a batch whose messages add up to more than 256 KiB, as SQS does', async () => {
+    const entry = (Id: string) => ({ Id, MessageBody: 'x'.repeat(140_000) });
+    await expect(
+      sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [entry('a'), entry('b')] })),
+    ).rejects.toMatchObject({ name: 'BatchRequestTooLong' });
+  });
+
   it('throws QueueDoesNotExist for an unknown queue', async () => {
     await expect(sqs.send(new GetQueueUrlCommand({ QueueName: 'missing' }))).rejects.toBeInstanceOf(QueueDoesNotExist);
   });

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import type { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import {
   deadLetterBody,
   MAX_DEAD_LETTER_BODY_BYTES,
+  SqsDeadLetterSink,
   sqsAttributeText,
 } from '../../../shared/processing/aws-adapters.js';
 import { deadLetter, pipeline, position, sourceRecords } from '../../helpers/processing.js';
@@ -52,6 +54,35 @@ describe('deadLetterBody', () => {
     expect(text.isWellFormed()).toBe(true);
     expect(text).toHaveLength(1000);
     expect(sqsAttributeText('raw \u0001\u001f bytes\tand\nlines')).toBe('raw \uFFFD\uFFFD bytes\tand\nlines');
+  });
+});
+
+describe('SqsDeadLetterSink', () => {
+  it('splits dead letters into batches within SQS 10 entries and 256 KiB, so big ones do not fail small ones', async () => {
+    const batches: Array<{ entries: number; bytes: number }> = [];
+    const sqs = {
+      send: async (command: SendMessageBatchCommand) => {
+        const entries = command.input.Entries ?? [];
+        batches.push({
+          entries: entries.length,
+          bytes: entries.reduce((n, e) => n + Buffer.byteLength(e.MessageBody ?? ''), 0),
+        });
+        return { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] };
+      },
+    } as unknown as SQSClient;
+    const big = () => letter({ blob: 'x'.repeat(200_000) });
+    const small = () => letter({ lat: 91 });
+
+    const unsent = await new SqsDeadLetterSink(sqs, 'q').send([
+      big(),
+      small(),
+      big(),
+      ...Array.from({ length: 12 }, small),
+    ]);
+
+    expect(unsent).toEqual([]);
+    expect(batches.map((b) => b.entries)).toEqual([2, 10, 3]);
+    expect(batches.every((b) => b.bytes < 256 * 1024)).toBe(true);
   });
 });
 
