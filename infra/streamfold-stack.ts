@@ -190,7 +190,11 @@ export class StreamfoldStack extends Stack {
     const wsAuthorizer = new StreamfoldFunction(this, 'WsAuthorizerFunction', {
       entry: 'functions/ws-authorizer.ts',
       timeout: Duration.seconds(5),
-      environment: { WS_ALLOWED_ORIGINS: (props.webSocketAllowedOrigins ?? ['*']).join(',') },
+      environment: {
+        WS_ALLOWED_ORIGINS: (props.webSocketAllowedOrigins ?? ['*']).join(','),
+        // Its response carries the caller's API key (usageIdentifierKey): keep it out of X-Ray traces.
+        POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+      },
     });
     const webSocket = new StreamfoldWebSocketApi(this, 'WebSocket', {
       handler: wsConnection,

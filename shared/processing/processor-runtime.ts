@@ -48,9 +48,14 @@ const METRICS: Array<[keyof BatchStats, string]> = [
 export async function processAndRecord(records: SourceRecord[], deps: ProcessorDeps, source: 'kinesis' | 'kafka') {
   const stats = emptyBatchStats();
   try {
-    return await processBatch(records, deps, stats);
-  } finally {
+    const outcome = await processBatch(records, deps, stats);
     recordBatch(stats, source);
+    return outcome;
+  } catch (error) {
+    // Only the folds of a failed attempt are final (its retry sees them as redelivered); its dead
+    // letters, late events and duplicates are counted again by the retry, so they are counted there.
+    recordBatch({ ...emptyBatchStats(), folded: stats.folded, redelivered: stats.redelivered }, source);
+    throw error;
   }
 }
 

@@ -146,6 +146,10 @@ describe('function configuration (bind methods set env and grant together)', () 
     },
   );
 
+  it('keeps the WebSocket authorizer response, which holds the caller key, out of X-Ray traces', () => {
+    expect(environmentOf('WsAuthorizerFunction')).toMatchObject({ POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false' });
+  });
+
   it('gives ingest the same event-time rule as the processors', () => {
     expect(environmentOf('IngestFunction')).toMatchObject({
       ALLOWED_LATENESS_SECONDS: '120',
