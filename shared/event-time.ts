@@ -20,7 +20,10 @@ export function parseIsoInstant(text: string): number | undefined {
   if (month! < 1 || month! > 12 || hour! > 23 || minute! > 59 || second! > 59 || offsetH > 23 || offsetM > 59) {
     return undefined;
   }
-  const utc = Date.UTC(year!, month! - 1, day!, hour, minute, second);
+  // Date.UTC reads years 0-99 as 1900-1999; setUTCFullYear takes the year as written.
+  const date = new Date(Date.UTC(2000, month! - 1, day!, hour, minute, second));
+  date.setUTCFullYear(year!, month! - 1, day!);
+  const utc = date.getTime();
   if (new Date(utc).getUTCDate() !== day) return undefined; // 2024-02-30 and the like
   const millis = Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
   const sign = m[8]?.startsWith('-') ? -1 : 1;

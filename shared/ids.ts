@@ -22,14 +22,15 @@ const FORBIDDEN = /[\p{Cc}\u2028\u2029\uFEFF\uFFFE\uFFFF/#%]/u;
 export function idProblem(value: unknown): string | undefined {
   if (typeof value !== 'string') return `must be a string, got ${value === null ? 'null' : typeof value}`;
   if (value.length === 0) return 'must not be empty';
-  if (value.length > MAX_ID_LENGTH) return `must be at most ${MAX_ID_LENGTH} characters, got ${value.length}`;
+  const length = [...value].length; // characters, as the OpenAPI maxLength counts them, not UTF-16 units
+  if (length > MAX_ID_LENGTH) return `must be at most ${MAX_ID_LENGTH} characters, got ${length}`;
   if (!value.isWellFormed()) return 'must be valid Unicode (it holds a lone surrogate)';
   const forbidden = FORBIDDEN.exec(value);
   if (forbidden) {
     const code = forbidden[0].codePointAt(0) ?? 0;
     return `must not contain ${code < 0x20 || code > 0x7e ? `U+${code.toString(16).toUpperCase().padStart(4, '0')}` : `"${forbidden[0]}"`}`;
   }
-  if (value.trim() !== value) return 'must not start or end with a space';
+  if (/^\s|\s$/u.test(value)) return 'must not start or end with a space';
   if (value === '.' || value === '..') return `must not be "${value}"`;
   return undefined;
 }

@@ -41,6 +41,7 @@ export function cognitoClaims(
   } catch {
     return undefined;
   }
+  if (typeof claims !== 'object' || claims === null) return undefined;
   const issuers = userPoolArns.map(cognitoIssuer);
   if (typeof claims.iss !== 'string' || !issuers.includes(claims.iss)) return undefined;
   if (claims.token_use !== 'id') return undefined;

@@ -115,17 +115,20 @@ export function kafkaSourceRecords(event: Pick<MSKEvent, 'records'>): SourceReco
   return out;
 }
 
-const EVENT_FIELDS = new Set<string>(vehiclePositionSchemas[vehiclePositionLatestVersion].fields.map((f) => f.name));
+/** The fields every event has (those without a default in the schema; `eventId` may be derived). */
+const REQUIRED_FIELDS = vehiclePositionSchemas[vehiclePositionLatestVersion].fields
+  .filter((f) => !('default' in f) && f.name !== 'eventId')
+  .map((f) => f.name);
 
 /**
- * `{"events": [...]}` is an envelope unless it also carries fields of an event: then it is one event
- * with an undeclared `events` field (which validation ignores, as the REST ingest does).
+ * `{"events": [...]}` is an envelope (a batch, as the REST ingest reads it, whatever else it holds)
+ * unless it has every field an event needs: then it is one event with an undeclared `events` field.
  */
 function isEnvelope(value: unknown): value is { events: unknown[] } {
   if (typeof value !== 'object' || value === null || !Array.isArray((value as { events?: unknown }).events)) {
     return false;
   }
-  return !Object.keys(value).some((key) => EVENT_FIELDS.has(key));
+  return !REQUIRED_FIELDS.every((field) => field in value);
 }
 
 /**

@@ -10,6 +10,7 @@ const VALID = [
   'de:08231:11',
   'Rückfahrt 7',
   '東京-1',
+  '🚌'.repeat(MAX_ID_LENGTH),
   'x'.repeat(MAX_ID_LENGTH),
   'a.b',
   '...',
@@ -29,6 +30,8 @@ const INVALID = [
   'c1\u0085',
   'bom\ufeff',
   'ls\u2028',
+  'nbsp\u00a0',
+  '\u3000ideographic',
   'nonchar\uFFFE',
 ];
 
@@ -49,7 +52,7 @@ describe('the id rule', () => {
     const doc = parse(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8'));
     const schema = doc.components.schemas.Id as { pattern: string; maxLength: number; minLength: number };
     const documented = (id: string) =>
-      id.length >= schema.minLength && id.length <= schema.maxLength && new RegExp(schema.pattern).test(id);
+      [...id].length >= schema.minLength && [...id].length <= schema.maxLength && new RegExp(schema.pattern).test(id);
 
     for (const id of [...VALID, ...INVALID]) expect(documented(id), JSON.stringify(id)).toBe(isValidId(id));
   });

@@ -88,6 +88,13 @@ describe('Kinesis source records', () => {
     expect(decodeCandidates(record!).map((c) => (c.value as { eventId: string }).eventId)).toEqual(['own']);
   });
 
+  it('reads an envelope with other fields as a batch, as the REST ingest does', () => {
+    const [record] = sourceRecords([
+      { routeId: 'R1', events: [position({ eventId: 'a' }), position({ eventId: 'b' })] },
+    ]);
+    expect(decodeCandidates(record!).map((c) => (c.value as { eventId: string }).eventId)).toEqual(['a', 'b']);
+  });
+
   it('orders positions of long sequence numbers correctly as strings', () => {
     const [a, b] = kinesisSourceRecords(kinesisRecords([position(), position()], 999));
     expect(a!.position < b!.position).toBe(true);
