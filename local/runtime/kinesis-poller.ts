@@ -142,6 +142,8 @@ export class ShardPoller {
       this.log(
         `cannot resume after ${saved} (${(error as Error).message}); starting at ${this.options.mapping.startingPosition}`,
       );
+      // The saved position is unusable: forget it, so an expired iterator later re-reads from the start position.
+      this.stats.checkpoint = undefined;
       return this.iterator(undefined);
     }
   }
@@ -170,8 +172,15 @@ export class ShardPoller {
         } catch (error) {
           if (this.stopping) break;
           // Iterators expire after 5 minutes (e.g. while a batch was retried): resume after the last read.
-          if ((error as Error).name === 'ExpiredIteratorException') iterator = await this.iterator(lastRead);
-          else {
+          if ((error as Error).name === 'ExpiredIteratorException') {
+            try {
+              iterator = await this.iterator(lastRead);
+            } catch (cause) {
+              // Keep polling (the next GetRecords fails again and retries the renewal) instead of stopping.
+              this.log(`cannot renew the shard iterator: ${(cause as Error).message}`);
+              await this.pause(1000);
+            }
+          } else {
             this.log(`GetRecords failed: ${(error as Error).message}`);
             await this.pause(1000);
           }

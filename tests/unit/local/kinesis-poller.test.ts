@@ -75,3 +75,49 @@ describe('ShardPoller lag', () => {
     expect(poller.stats.millisBehindLatest).toBe(0);
   });
 });
+
+describe('ShardPoller resume', () => {
+  it('keeps polling from the start position when its checkpoint is unusable and the iterator then expires', async () => {
+    let reads = 0;
+    const kinesis = {
+      send: async (command: { constructor: { name: string }; input: { ShardIteratorType?: string } }) => {
+        if (command.constructor.name === 'GetShardIteratorCommand') {
+          if (command.input.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER') throw new Error('InvalidArgumentException');
+          return { ShardIterator: 'it' };
+        }
+        reads += 1;
+        if (reads === 1) throw Object.assign(new Error('expired'), { name: 'ExpiredIteratorException' });
+        if (reads > 2) return { Records: [], NextShardIterator: 'it', MillisBehindLatest: 0 };
+        const record = { SequenceNumber: '7', PartitionKey: 'k', Data: new TextEncoder().encode('{}') };
+        return { Records: [{ ...record, ApproximateArrivalTimestamp: new Date() }], NextShardIterator: 'it' };
+      },
+    } as unknown as KinesisClient;
+    let invocations = 0;
+    const poller = new ShardPoller({
+      kinesis,
+      sqs: {} as SQSClient,
+      mapping: MAPPING,
+      streamName: 'Stream',
+      streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/Stream',
+      shardId: 'shardId-000000000000',
+      fn: {
+        name: 'fn',
+        arn: 'arn:fn',
+        invoke: async () => {
+          invocations += 1;
+          return { ok: true, requestId: 'r', value: null };
+        },
+      },
+      checkpoints: { get: () => 'gone-after-retention', set: () => undefined },
+      pollIntervalMs: 5,
+      log: () => undefined,
+    });
+
+    poller.start();
+    await sleep(200);
+    await poller.stop();
+
+    expect(invocations).toBe(1);
+    expect(poller.stats.checkpoint).toBe('7');
+  });
+});
