@@ -53,8 +53,9 @@ export interface FeedPointer {
 }
 
 /** The stored partition key of a reference item of `version` (unprefixed for a table without versions). */
+const FEED_PREFIX = 'FEED#';
 export const versionedPk = (version: string | undefined, pk: string) =>
-  version === undefined ? pk : `FEED#${version}#${pk}`;
+  version === undefined ? pk : `${FEED_PREFIX}${version}#${pk}`;
 
 /** Another load switched the feed while this one was writing; this load's items were removed again. */
 export class FeedSwitchConflictError extends Error {
@@ -167,14 +168,18 @@ export async function replaceFeed(items: ReferenceItem[], options: ReplaceFeedOp
       { cause: error },
     );
   }
-  const stale = await itemsNotOf(client, tableName, version);
+  const stale = await itemsOlderThan(client, tableName, version);
   const deleted = await deleteItems(client, tableName, stale, options);
   return { version, previousVersion, written, deleted };
 }
 
-/** Keys of every item except the pointer and the items of `version`. */
-async function itemsNotOf(client: DynamoDBDocumentClient, tableName: string, version: string) {
-  const prefix = versionedPk(version, '');
+/**
+ * Keys of the items of versions older than `version` and of items without a version; never the pointer,
+ * and never those of a newer load that is writing or has switched meanwhile (versions sort by time).
+ */
+async function itemsOlderThan(client: DynamoDBDocumentClient, tableName: string, version: string) {
+  const versionOf = (pk: string) =>
+    pk.startsWith(FEED_PREFIX) ? pk.slice(FEED_PREFIX.length).split('#', 1)[0] : undefined;
   const keys: { pk: string; sk: string }[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
@@ -188,7 +193,8 @@ async function itemsNotOf(client: DynamoDBDocumentClient, tableName: string, ver
     );
     for (const { pk, sk } of (page.Items ?? []) as { pk: string; sk: string }[]) {
       if (pk === FEED_POINTER_KEY.pk && sk === FEED_POINTER_KEY.sk) continue;
-      if (!pk.startsWith(prefix)) keys.push({ pk, sk });
+      const itemVersion = versionOf(pk);
+      if (itemVersion === undefined || itemVersion < version) keys.push({ pk, sk });
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);

@@ -1,4 +1,10 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, type GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  type GetCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { ShapePoint } from '../../../shared/geo.js';
 import { type ReferenceItem, shapeItem } from '../../../shared/gtfs/reference-items.js';
@@ -229,6 +235,25 @@ describe('replacing the feed', () => {
 
     expect(await readFeed(memory.client, ['R1', 'R2'])).toEqual({ routes: ['R2'], complete: { R1: false, R2: true } });
     expect(memory.items.size).toBe(4 + 1);
+  });
+
+  it('leaves a newer load that switched while this one was cleaning up alone', async () => {
+    const memory = memoryDocumentClient();
+    const options = { client: memory.client, tableName: 'Ref' };
+    await replaceFeed(feed(['R1']), { ...options, version: 'v1' });
+    let raced = false;
+    memory.onSend = async (command) => {
+      if (raced || !(command instanceof ScanCommand)) return;
+      raced = true;
+      await replaceFeed(feed(['R3']), { ...options, version: 'v3' });
+    };
+
+    await replaceFeed(feed(['R2']), { ...options, version: 'v2' });
+
+    expect(await readFeed(memory.client, ['R1', 'R2', 'R3'])).toEqual({
+      routes: ['R3'],
+      complete: { R1: false, R2: false, R3: true },
+    });
   });
 
   it('gives up, removing its own items, when another load switched the feed meanwhile', async () => {
