@@ -20,6 +20,31 @@ const MAPPING: KinesisMappingPlan = {
   reportBatchItemFailures: false,
 };
 
+/** A poller of one shard of MAPPING on `kinesis`, invoking `invoke` for each batch. */
+const shardPoller = (
+  kinesis: KinesisClient,
+  invoke: () => void,
+  extra: Partial<ConstructorParameters<typeof ShardPoller>[0]> = {},
+): ShardPoller =>
+  new ShardPoller({
+    kinesis,
+    sqs: {} as SQSClient,
+    mapping: MAPPING,
+    streamName: 'Stream',
+    streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/Stream',
+    shardId: 'shardId-000000000000',
+    fn: {
+      name: 'fn',
+      arn: 'arn:fn',
+      invoke: async () => {
+        invoke();
+        return { ok: true, requestId: 'r', value: null };
+      },
+    },
+    pollIntervalMs: 5,
+    ...extra,
+  });
+
 /** A shard holding one record that arrived `ageMs` ago, read by the first GetRecords; then caught up. */
 function oneRecordShard(ageMs: number) {
   let reads = 0;
@@ -47,23 +72,7 @@ function oneRecordShard(ageMs: number) {
 describe('ShardPoller lag', () => {
   it('reports an iterator age of 0 once the shard is caught up, not the last batch age forever', async () => {
     const invoked: number[] = [];
-    const poller = new ShardPoller({
-      kinesis: oneRecordShard(5_000),
-      sqs: {} as SQSClient,
-      mapping: MAPPING,
-      streamName: 'Stream',
-      streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/Stream',
-      shardId: 'shardId-000000000000',
-      fn: {
-        name: 'fn',
-        arn: 'arn:fn',
-        invoke: async () => {
-          invoked.push(poller.stats.iteratorAgeMs);
-          return { ok: true, requestId: 'r', value: null };
-        },
-      },
-      pollIntervalMs: 5,
-    });
+    const poller: ShardPoller = shardPoller(oneRecordShard(5_000), () => invoked.push(poller.stats.iteratorAgeMs));
 
     poller.start();
     await sleep(200);
@@ -93,23 +102,8 @@ describe('ShardPoller resume', () => {
       },
     } as unknown as KinesisClient;
     let invocations = 0;
-    const poller = new ShardPoller({
-      kinesis,
-      sqs: {} as SQSClient,
-      mapping: MAPPING,
-      streamName: 'Stream',
-      streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/Stream',
-      shardId: 'shardId-000000000000',
-      fn: {
-        name: 'fn',
-        arn: 'arn:fn',
-        invoke: async () => {
-          invocations += 1;
-          return { ok: true, requestId: 'r', value: null };
-        },
-      },
+    const poller = shardPoller(kinesis, () => invocations++, {
       checkpoints: { get: () => 'gone-after-retention', set: () => undefined },
-      pollIntervalMs: 5,
       log: () => undefined,
     });
 
