@@ -140,6 +140,9 @@ export async function verifySigV4(
     region: expected.region,
     service: expected.service,
     sha256: NodeSha256,
+    // Sign exactly the headers the caller signed: left on, the signer adds and signs x-amz-content-sha256,
+    // which curl and botocore do not send, so only the JS SDK's signatures matched.
+    applyChecksum: false,
   });
   const host = headers.host ?? '';
   const signed = await signer.sign(

@@ -1,6 +1,11 @@
 // The local REST server alone, over loopback, with a stub function: each method's AuthorizationType from the
 // template is enforced before the integration runs, as API Gateway does.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const execFileAsync = promisify(execFile);
+
 import { LOCAL_CREDENTIALS } from '../../local/runtime/emulators.js';
 import type { InvokeResult } from '../../local/runtime/function-host.js';
 import type { RestRoutePlan } from '../../local/runtime/plan.js';
@@ -85,6 +90,22 @@ describe('local REST server, AWS_IAM methods', () => {
     expect(wrong.headers.get('x-amzn-errortype')).toBe('InvalidSignatureException');
     expect(signedWithoutKey.status).toBe(403);
     expect(await signedWithoutKey.json()).toEqual({ message: 'Forbidden' });
+  });
+
+  it('serves a call signed by curl --aws-sigv4, a signer that is not the JS SDK (it signs no content hash)', async () => {
+    const { stdout } = await execFileAsync('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--aws-sigv4',
+      'aws:amz:us-east-1:execute-api',
+      '--user',
+      'local:local',
+      `${server.url}/iam?x=1`,
+    ]);
+    expect(stdout).toBe('200');
   });
 
   it('leaves methods without authorization public', async () => {
