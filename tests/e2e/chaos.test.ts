@@ -20,6 +20,7 @@ import {
   expectedFold,
   expectLatestStates,
   expectServedWindows,
+  servedRouteWindows,
   TEMPLATE_SETTINGS,
 } from '../helpers/expected-fold.js';
 import { eventually } from '../helpers/local-stack.js';
@@ -39,22 +40,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-interface ServedWindow {
-  windowStart: number;
-  count: number;
-}
-
 /** Events the served route windows lack and hold twice, against the recomputation. */
 async function lostAndDoubled(restUrl: string, expected: ExpectedFold) {
   let lost = 0;
   let doubled = 0;
-  const windows = [...expected.windows.values()];
-  const from = Math.min(...windows.map((w) => w.windowStart));
-  for (const routeId of new Set(windows.map((w) => w.routeId))) {
-    const response = await fetch(`${restUrl}/v1/routes/${routeId}/metrics?from=${from}&to=${Date.now()}&limit=500`);
-    const { items } = (await response.json()) as { items: ServedWindow[] };
+  for (const [routeId, items] of await servedRouteWindows(restUrl, expected)) {
     const served = new Map(items.map((w) => [w.windowStart, w.count]));
-    for (const w of windows.filter((x) => x.routeId === routeId)) {
+    for (const w of [...expected.windows.values()].filter((x) => x.routeId === routeId)) {
       const count = served.get(w.windowStart) ?? 0;
       lost += Math.max(0, w.count - count);
       doubled += Math.max(0, count - w.count);

@@ -115,17 +115,31 @@ export async function expectLatestStates(restUrl: string, expected: ExpectedFold
   }
 }
 
+/** The route windows the REST API serves for every route of `expected`, from its first window on. */
+export async function servedRouteWindows(
+  restUrl: string,
+  expected: ExpectedFold,
+): Promise<Map<string, ServedWindow[]>> {
+  const windows = [...expected.windows.values()];
+  const from = Math.min(...windows.map((w) => w.windowStart));
+  const served = new Map<string, ServedWindow[]>();
+  for (const routeId of new Set(windows.map((w) => w.routeId))) {
+    const response = await fetch(
+      `${restUrl}/v1/routes/${encodeURIComponent(routeId)}/metrics?from=${from}&to=${Date.now()}&limit=500`,
+    );
+    expect(response.status, routeId).toBe(200);
+    served.set(routeId, ((await response.json()) as { items: ServedWindow[] }).items);
+  }
+  return served;
+}
+
 /**
  * Asserts that the REST API serves exactly the expected route windows (none missing, none extra, every
  * count, speed extreme, average, distinct-vehicle and late count equal): nothing lost, nothing twice.
  */
 export async function expectServedWindows(restUrl: string, expected: ExpectedFold): Promise<void> {
   const windows = [...expected.windows.values()];
-  const from = Math.min(...windows.map((w) => w.windowStart));
-  for (const routeId of new Set(windows.map((w) => w.routeId))) {
-    const response = await fetch(`${restUrl}/v1/routes/${routeId}/metrics?from=${from}&to=${Date.now()}&limit=500`);
-    expect(response.status).toBe(200);
-    const { items } = (await response.json()) as { items: ServedWindow[] };
+  for (const [routeId, items] of await servedRouteWindows(restUrl, expected)) {
     const want = windows.filter((w) => w.routeId === routeId && w.count > 0);
     expect(items.map((w) => w.windowStart).sort()).toEqual(want.map((w) => w.windowStart).sort());
     for (const window of items) {

@@ -8,9 +8,8 @@
  * for events whose fate depends on a questionable rule, a vehicle of its own), so the read models can be
  * predicted from a tally of what was generated and what the pipeline said it accepted.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { parse } from 'yaml';
+import { isContractId } from './contract-ids.js';
 
 /** What the contract says about one event: it must be accepted, rejected, or the contract leaves it open. */
 export type Verdict = 'accept' | 'reject' | 'either';
@@ -124,19 +123,6 @@ const m = (
   keepsIdentity = verdict === 'reject' || !/^(vehicleId|routeId|ts)\b/.test(what),
   isolate = false,
 ): Mutation => ({ what, verdict, keepsIdentity, apply, ...(isolate ? { isolate } : {}) });
-
-/** The contract's id rule, as docs/openapi.yaml states it (schema `Id`). */
-const ID_SCHEMA = (() => {
-  const doc = parse(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8'));
-  const schema = doc.components.schemas.Id as { pattern: string; minLength: number; maxLength: number };
-  return { ...schema, regex: new RegExp(schema.pattern) };
-})();
-const isContractId = (value: unknown): value is string =>
-  typeof value === 'string' &&
-  value.length >= ID_SCHEMA.minLength &&
-  value.length <= ID_SCHEMA.maxLength &&
-  value.isWellFormed() &&
-  ID_SCHEMA.regex.test(value);
 
 /** Written as `"__proto__"` in the JSON text (an object literal cannot hold that own key). */
 const PROTO_STAND_IN = '__fuzzProto__';
