@@ -1,0 +1,68 @@
+/**
+ * An aggregate: named accumulators, each fed a value taken from the event. A window holds one
+ * aggregate state; a pipeline reads the presented result, e.g. `{ events: 12, speed: { ... } }`.
+ */
+import type { AnyAccumulator, Json } from './accumulators.js';
+
+/** One field of an aggregate: an accumulator and the value it takes from each event. */
+export interface AggregateField<E> {
+  acc: AnyAccumulator;
+  /** The value added for an event; `undefined` skips the event for this field (an optional amount). */
+  value: (event: E) => unknown;
+}
+
+export type AggregateSpec<E> = Record<string, AggregateField<E>>;
+
+/** Per field, its working state. */
+export type AggregateState = Record<string, unknown>;
+
+/** A field defined by an accumulator and the event's value for it. */
+export const field = <E>(acc: AnyAccumulator, value: (event: E) => unknown): AggregateField<E> => ({ acc, value });
+
+export function emptyAggregate<E>(spec: AggregateSpec<E>): AggregateState {
+  const state: AggregateState = {};
+  for (const [name, f] of Object.entries(spec)) state[name] = f.acc.empty();
+  return state;
+}
+
+export function addToAggregate<E>(spec: AggregateSpec<E>, state: AggregateState, event: E): AggregateState {
+  for (const [name, f] of Object.entries(spec)) {
+    const value = f.value(event);
+    if (value !== undefined) state[name] = f.acc.add(state[name], value);
+  }
+  return state;
+}
+
+/** Merges `b` into `a` (which it may reuse). */
+export function mergeAggregates<E>(spec: AggregateSpec<E>, a: AggregateState, b: AggregateState): AggregateState {
+  for (const [name, f] of Object.entries(spec)) a[name] = f.acc.merge(a[name], b[name]);
+  return a;
+}
+
+export function presentAggregate<E>(spec: AggregateSpec<E>, state: AggregateState): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(spec)) out[name] = f.acc.present(state[name]);
+  return out;
+}
+
+export function saveAggregate<E>(spec: AggregateSpec<E>, state: AggregateState): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [name, f] of Object.entries(spec)) {
+    out[name] = f.acc.save ? f.acc.save(state[name]) : (state[name] as Json);
+  }
+  return out;
+}
+
+/**
+ * The working state of a stored aggregate. A field the stored state lacks (the pipeline added it after
+ * the window was written) starts empty, so a definition can grow without migrating windows.
+ */
+export function loadAggregate<E>(spec: AggregateSpec<E>, stored: Record<string, Json>): AggregateState {
+  const state: AggregateState = {};
+  for (const [name, f] of Object.entries(spec)) {
+    const value = stored[name];
+    if (value === undefined) state[name] = f.acc.empty();
+    else state[name] = f.acc.load ? f.acc.load(value) : structuredClone(value);
+  }
+  return state;
+}

@@ -1,0 +1,109 @@
+/**
+ * What every keyed operator has in common, so the batch runner (`run-batch.ts`) can apply them all the
+ * same way: route each accepted event to the items it touches, then fold an item's new contributions
+ * into its stored state in one conditional write.
+ */
+import type { Json } from '../accumulators.js';
+import type { ItemKey, OutputItem, StoredItem } from '../store.js';
+
+/** An event the engine accepted (not a duplicate, not a redelivery), with where it came from. */
+export interface Accepted<E> {
+  event: E;
+  eventId: string;
+  /** Event time, epoch ms. */
+  ts: number;
+  /** The ordering key: all of an entity's events arrive in order on one partition. */
+  entity: string;
+  /** The input stream the event came from (a pipeline may read several, e.g. clicks and orders). */
+  stream: string;
+  partition: string;
+  position: string;
+  /** The entity's watermark before this event: the newest event time seen for it. */
+  watermark: number;
+  /**
+   * Behind the watermark by more than the entity remembers event ids for: perhaps a duplicate, and
+   * late for every window. Keyed state skips it.
+   */
+  expired?: boolean;
+}
+
+/** An operator's share of a late event: which of its windows the event came too late for. */
+export interface Lateness {
+  operator: string;
+  key: string;
+  /** The window (or session, or join) the event missed, as `[start, end)` in event time. */
+  start: number;
+  end: number;
+}
+
+/** What an operator reports about an item it changed, for detectors, projections and publishing. */
+export interface Update {
+  operator: string;
+  kind: 'window' | 'session' | 'state' | 'match';
+  key: string;
+  /** The presented result; storage fields never appear here. */
+  value: Record<string, unknown>;
+  /** True when this is the last value: a closed window or session. */
+  final: boolean;
+}
+
+export interface ApplyContext {
+  now: number;
+  allowedLatenessMs: number;
+}
+
+export interface Applied {
+  /** The new body, and the operator fields of the item (`closeAt`, `expiresAt`). */
+  body: Record<string, Json>;
+  closeAt?: number;
+  expiresAt?: number;
+  /** Written once before the item, so a retry after a failed item write writes nothing twice. */
+  outputs: OutputItem[];
+  updates: Update[];
+  /** Contributions the stored item refused (a window the tick already closed). */
+  late: Array<{ contribution: Accepted<unknown>; lateness: Lateness }>;
+}
+
+/** An item an operator writes, and the group key it aggregates. */
+export interface Target {
+  key: ItemKey;
+  groupKey: string;
+}
+
+export interface Routed<E> {
+  /** Per item (`itemKey`), its contributions in the batch's order. */
+  items: Map<string, Target & { contributions: Array<Accepted<E>> }>;
+  late: Array<{ contribution: Accepted<E>; lateness: Lateness }>;
+}
+
+/** Adds a contribution to its item's list. */
+export function contribute<E>(items: Routed<E>['items'], target: Target, c: Accepted<E>) {
+  const id = `${target.key.pk}|${target.key.sk}`;
+  const entry = items.get(id);
+  if (entry) entry.contributions.push(c);
+  else items.set(id, { ...target, contributions: [c] });
+}
+
+/** A keyed operator as the batch runner drives it. */
+export interface OperatorRuntime<E> {
+  name: string;
+  /** How far behind its watermark an entity's events can still change this operator's state (ms). */
+  spanMs: number;
+  /**
+   * Routes the batch's accepted events to the items they touch, and names the (event, window) pairs
+   * that are late. Contributions keep the batch's order.
+   */
+  route(accepted: Array<Accepted<E>>, ctx: ApplyContext): Routed<E>;
+  /** Folds contributions (all new to `existing`) into the item. */
+  apply(existing: StoredItem | undefined, target: Target, fresh: Array<Accepted<E>>, ctx: ApplyContext): Applied;
+  /** The tick: closes what is due at `now` in an item `due()` returned; undefined when nothing is. */
+  close?(item: StoredItem, ctx: ApplyContext): Applied | undefined;
+}
+
+/** The item key of an operator's state for a group key: the pipeline and operator make it unique. */
+export const operatorPk = (pipeline: string, operator: string, groupKey: string) =>
+  `${pipeline}#${operator}#${groupKey}`;
+
+/** The group key an item belongs to, from its partition key. */
+export const groupKeyOf = (pk: string, pipeline: string, operator: string) =>
+  pk.slice(`${pipeline}#${operator}#`.length);

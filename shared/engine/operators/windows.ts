@@ -1,0 +1,113 @@
+/**
+ * Tumbling and hopping windows per key: an aggregate per (key, window), updated as events arrive and
+ * final when the tick closes it (window end + allowed lateness has passed on the processing clock).
+ */
+import type { Json } from '../accumulators.js';
+import {
+  type AggregateSpec,
+  addToAggregate,
+  emptyAggregate,
+  loadAggregate,
+  mergeAggregates,
+  presentAggregate,
+  saveAggregate,
+} from '../aggregate.js';
+import { type StoredItem, windowSk } from '../store.js';
+import { type FixedWindows, windowsOf } from '../window-assigners.js';
+import { type Accepted, type Applied, contribute, type OperatorRuntime, operatorPk, type Routed } from './operator.js';
+
+export interface WindowedAggregate<E> {
+  kind: 'windows';
+  name: string;
+  /** Streams it reads; all of the pipeline's when omitted. */
+  streams?: string[];
+  /** The group key, e.g. the route of a vehicle position. */
+  key: (event: E) => string;
+  windows: FixedWindows;
+  aggregate: AggregateSpec<E>;
+}
+
+/** The presented value of a window, as updates and the serving layer see it. */
+export interface WindowValue {
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+  final: boolean;
+  [field: string]: unknown;
+}
+
+/** The public value of a stored window item: its key, bounds and presented aggregate, nothing of storage. */
+export function presentWindow<E>(op: WindowedAggregate<E>, item: Pick<StoredItem, 'body'>): WindowValue {
+  const { body } = item;
+  return {
+    key: body.key as string,
+    windowStart: body.start as number,
+    windowEnd: body.end as number,
+    final: body.closed === true,
+    ...presentAggregate(op.aggregate, loadAggregate(op.aggregate, body.agg as Record<string, Json>)),
+  };
+}
+
+export function windowsRuntime<E>(pipeline: string, op: WindowedAggregate<E>): OperatorRuntime<E> {
+  const present = (body: Record<string, Json>, final: boolean): WindowValue => ({
+    ...presentWindow(op, { body }),
+    final,
+  });
+  const update = (body: Record<string, Json>, final: boolean) => ({
+    operator: op.name,
+    kind: 'window' as const,
+    key: body.key as string,
+    value: present(body, final),
+    final,
+  });
+
+  return {
+    name: op.name,
+    spanMs: op.windows.sizeMs,
+
+    route(accepted, { allowedLatenessMs }) {
+      const routed: Routed<E> = { items: new Map(), late: [] };
+      for (const c of accepted) {
+        const groupKey = op.key(c.event);
+        for (const w of windowsOf(op.windows, c.ts)) {
+          if (w.end + allowedLatenessMs <= c.watermark) {
+            routed.late.push({ contribution: c, lateness: { operator: op.name, key: groupKey, ...w } });
+          } else {
+            const key = { pk: operatorPk(pipeline, op.name, groupKey), sk: windowSk(w.start) };
+            contribute(routed.items, { key, groupKey }, c);
+          }
+        }
+      }
+      return routed;
+    },
+
+    apply(existing, { key, groupKey }, fresh, { allowedLatenessMs }): Applied {
+      const start = Number(key.sk.slice(2));
+      const end = start + op.windows.sizeMs;
+      if (existing?.body.closed) {
+        // The tick closed this window and its final result is out: these events are late for it.
+        return {
+          body: existing.body,
+          outputs: [],
+          updates: [],
+          late: fresh.map((contribution) => ({
+            contribution: contribution as Accepted<unknown>,
+            lateness: { operator: op.name, key: groupKey, start, end },
+          })),
+        };
+      }
+      const partial = emptyAggregate(op.aggregate);
+      for (const c of fresh) addToAggregate(op.aggregate, partial, c.event);
+      const agg = existing
+        ? mergeAggregates(op.aggregate, loadAggregate(op.aggregate, existing.body.agg as Record<string, Json>), partial)
+        : partial;
+      const body: Record<string, Json> = { key: groupKey, start, end, agg: saveAggregate(op.aggregate, agg) };
+      return { body, closeAt: end + allowedLatenessMs, outputs: [], updates: [update(body, false)], late: [] };
+    },
+
+    close(item: StoredItem): Applied {
+      const body = { ...item.body, closed: true };
+      return { body, outputs: [], updates: [update(body, true)], late: [] };
+    },
+  };
+}

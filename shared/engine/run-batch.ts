@@ -1,0 +1,368 @@
+/**
+ * The engine's batch runner: classify a batch's events per entity (new, duplicate, redelivered),
+ * route them to every operator's items, fold each item's new contributions with one conditional
+ * write, and commit each entity last. `tick` closes what is due on the processing clock.
+ *
+ * Exactly-once in effect (docs/engine.md has the argument):
+ * - an entity item, written after every operator item of the batch, records per partition the last
+ *   position it committed, the entity's watermark and the event ids seen within the horizon; a record
+ *   at or before its committed position is a redelivery whose effects are all stored, and is skipped;
+ * - an operator item records per partition the highest position folded into it; a partition is read
+ *   in order and one batch's contributions to an item land in one write, so a contribution at or
+ *   before that position is already in it (this covers a batch that failed after some item writes);
+ * - outputs (late events, closed sessions, join matches) are written once by key, before the write
+ *   that would make them unreproducible.
+ */
+import { forEachLimited } from '../concurrency.js';
+import type { Json } from './accumulators.js';
+import { type IntervalJoin, intervalJoinRuntime } from './operators/interval-join.js';
+import { type KeyedState, keyedStateRuntime } from './operators/keyed-state.js';
+import type { Accepted, ApplyContext, Lateness, OperatorRuntime, Target, Update } from './operators/operator.js';
+import { type SessionWindows, sessionsRuntime } from './operators/sessions.js';
+import { type WindowedAggregate, windowsRuntime } from './operators/windows.js';
+import { type EngineStore, type ItemKey, itemKey, type OutputItem, type StoredItem } from './store.js';
+
+export type Operator<E> =
+  | WindowedAggregate<E>
+  | SessionWindows<E>
+  // biome-ignore lint/suspicious/noExplicitAny: each keyed state has its own state type
+  | KeyedState<E, any>
+  | IntervalJoin<E>;
+
+export interface EngineDefinition<E> {
+  /** Prefixes every stored key, so pipelines can share a table. */
+  pipeline: string;
+  /** How far an event may lag behind its entity's newest event time and still count (ms). */
+  allowedLatenessMs: number;
+  operators: Array<Operator<E>>;
+}
+
+/** A valid event as the engine takes it from a source. */
+export interface EngineInput<E> {
+  event: E;
+  eventId: string;
+  ts: number;
+  entity: string;
+  stream: string;
+  partition: string;
+  /** Position in the partition; positions of one partition compare correctly as strings. */
+  position: string;
+}
+
+/** An event that came too late for some of its windows: kept once per event id. */
+export interface LateRecord {
+  eventId: string;
+  entity: string;
+  ts: number;
+  /** How far behind the entity's watermark it was (ms). */
+  lateByMs: number;
+  missed: Lateness[];
+}
+
+export interface EngineStats {
+  events: number;
+  /** Events folded for the first time (counted when their entity commits). */
+  accepted: number;
+  duplicates: number;
+  /** Records of an earlier, committed attempt, delivered again and skipped. */
+  redelivered: number;
+  /** Accepted events that missed at least one of their windows. */
+  late: number;
+  itemsWritten: number;
+  outputsWritten: number;
+  conditionalRetries: number;
+}
+
+export interface BatchResult {
+  updates: Update[];
+  late: LateRecord[];
+  stats: EngineStats;
+}
+
+/** An item kept changing under us more often than we retry; the batch fails and is retried. */
+export class ConcurrentUpdateError extends Error {
+  override name = 'ConcurrentUpdateError';
+}
+
+/** A definition that cannot run: the message lists every problem. */
+export class DefinitionError extends Error {
+  override name = 'DefinitionError';
+}
+
+const MAX_CONDITIONAL_ATTEMPTS = 8;
+const WRITE_CONCURRENCY = 16;
+const OPERATOR_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+export interface CompiledPipeline<E> {
+  definition: EngineDefinition<E>;
+  runtimes: Map<string, OperatorRuntime<E>>;
+  /** How long an entity remembers event ids: as long as an event can still change some state. */
+  horizonMs: number;
+}
+
+/** Checks a definition and builds its operators. */
+export function compile<E>(definition: EngineDefinition<E>): CompiledPipeline<E> {
+  const problems: string[] = [];
+  const { pipeline, allowedLatenessMs } = definition;
+  if (!OPERATOR_NAME.test(pipeline)) problems.push(`pipeline name "${pipeline}" must match ${OPERATOR_NAME}`);
+  if (!Number.isInteger(allowedLatenessMs) || allowedLatenessMs < 0) {
+    problems.push(`allowedLatenessMs must be a non-negative integer, got ${allowedLatenessMs}`);
+  }
+  const runtimes = new Map<string, OperatorRuntime<E>>();
+  for (const op of definition.operators) {
+    if (!OPERATOR_NAME.test(op.name)) problems.push(`operator name "${op.name}" must match ${OPERATOR_NAME}`);
+    if (runtimes.has(op.name)) problems.push(`operator name "${op.name}" is used twice`);
+    try {
+      runtimes.set(op.name, runtimeOf(pipeline, op, allowedLatenessMs));
+    } catch (error) {
+      problems.push(`operator ${op.name}: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new DefinitionError(`pipeline ${pipeline}: ${problems.join('; ')}`);
+  const span = Math.max(0, ...[...runtimes.values()].map((r) => r.spanMs));
+  return { definition, runtimes, horizonMs: allowedLatenessMs + span };
+}
+
+function runtimeOf<E>(pipeline: string, op: Operator<E>, allowedLatenessMs: number): OperatorRuntime<E> {
+  switch (op.kind) {
+    case 'windows':
+      return windowsRuntime(pipeline, op);
+    case 'sessions':
+      return sessionsRuntime(pipeline, op);
+    case 'state':
+      return keyedStateRuntime(pipeline, op, allowedLatenessMs);
+    case 'join':
+      return intervalJoinRuntime(pipeline, op);
+  }
+}
+
+const entityKey = (pipeline: string, entity: string) => ({ pk: `${pipeline}#@entity#${entity}`, sk: 'entity' });
+const lateKey = (pipeline: string, entity: string, eventId: string) => ({
+  pk: `${pipeline}#@late#${entity}`,
+  sk: eventId,
+});
+
+interface EntityBody {
+  watermark: number | null;
+  committed: Record<string, string>;
+  /** Event id → event time, for the events within the horizon of the watermark. */
+  seen: Record<string, number>;
+}
+
+/** Counters, all zero. */
+export const emptyEngineStats = (): EngineStats => ({
+  events: 0,
+  accepted: 0,
+  duplicates: 0,
+  redelivered: 0,
+  late: 0,
+  itemsWritten: 0,
+  outputsWritten: 0,
+  conditionalRetries: 0,
+});
+
+const byPartitionPosition = <E>(a: EngineInput<E>, b: EngineInput<E>) =>
+  a.partition === b.partition
+    ? a.position < b.position
+      ? -1
+      : a.position > b.position
+        ? 1
+        : 0
+    : a.partition < b.partition
+      ? -1
+      : 1;
+
+/**
+ * Runs one batch. Throws when a write fails; the source then retries the batch, which is safe.
+ * `stats` is added to as the work is done, so a caller can still publish what a failed attempt did
+ * (its retry counts the events it committed as redelivered: summed, each event counts once).
+ */
+export async function runBatch<E>(
+  compiled: CompiledPipeline<E>,
+  inputs: Array<EngineInput<E>>,
+  store: EngineStore,
+  { now }: { now: number },
+  stats: EngineStats = emptyEngineStats(),
+): Promise<BatchResult> {
+  const { pipeline, allowedLatenessMs } = compiled.definition;
+  const ctx: ApplyContext = { now, allowedLatenessMs };
+  stats.events += inputs.length;
+  const sorted = [...inputs].sort(byPartitionPosition);
+
+  // Classify per entity, in partition order.
+  const entities = [...new Set(sorted.map((i) => i.entity))];
+  const stored = await store.get(entities.map((e) => entityKey(pipeline, e)));
+  const next = new Map<string, { before: StoredItem | undefined; body: EntityBody; accepted: number }>();
+  for (const entity of entities) {
+    const before = stored.get(itemKey(entityKey(pipeline, entity)));
+    const body = before?.body as unknown as EntityBody | undefined;
+    next.set(entity, {
+      before,
+      body: {
+        watermark: body?.watermark ?? null,
+        committed: { ...body?.committed },
+        seen: { ...body?.seen },
+      },
+      accepted: 0,
+    });
+  }
+  const accepted: Array<Accepted<E>> = [];
+  for (const input of sorted) {
+    const entry = next.get(input.entity) as { body: EntityBody; accepted: number };
+    const { body } = entry;
+    const committed = body.committed[input.partition];
+    if (committed !== undefined && input.position <= committed) {
+      stats.redelivered++;
+      continue;
+    }
+    body.committed[input.partition] = input.position;
+    const watermark = body.watermark ?? Number.NEGATIVE_INFINITY;
+    if (input.ts <= watermark - compiled.horizonMs) {
+      // Older than the event-id memory reaches, so it may be a duplicate: late for every window it
+      // falls in (that is what the horizon is), and kept from keyed state, which would count it again.
+      accepted.push({ ...input, watermark, expired: true });
+      continue;
+    }
+    if (body.seen[input.eventId] !== undefined) {
+      stats.duplicates++;
+      continue;
+    }
+    accepted.push({ ...input, watermark });
+    body.seen[input.eventId] = input.ts;
+    body.watermark = Math.max(watermark, input.ts);
+    entry.accepted++;
+  }
+
+  // Route to every operator that reads the event's stream.
+  const late = new Map<string, { contribution: Accepted<unknown>; missed: Lateness[] }>();
+  const noteLate = (contribution: Accepted<unknown>, lateness: Lateness) => {
+    const entry = late.get(contribution.eventId) ?? { contribution, missed: [] };
+    // A late record is kept once per event id: the first late copy of an event is the one described.
+    if (entry.contribution !== contribution) return;
+    entry.missed.push(lateness);
+    late.set(contribution.eventId, entry);
+  };
+  const work: Array<{ runtime: OperatorRuntime<E>; target: Target; contributions: Array<Accepted<E>> }> = [];
+  for (const op of compiled.definition.operators) {
+    const runtime = compiled.runtimes.get(op.name) as OperatorRuntime<E>;
+    const streams = 'streams' in op && op.streams ? new Set(op.streams) : undefined;
+    const input = streams ? accepted.filter((c) => streams.has(c.stream)) : accepted;
+    const routed = runtime.route(input, ctx);
+    for (const { contribution, lateness } of routed.late) noteLate(contribution as Accepted<unknown>, lateness);
+    for (const entry of routed.items.values())
+      work.push({ runtime, target: entry, contributions: entry.contributions });
+  }
+
+  // One conditional write per item; on a lost race, re-read and fold again.
+  const existing = await store.get(work.map((w) => w.target.key));
+  const updates: Update[] = [];
+  await forEachLimited(work, WRITE_CONCURRENCY, async ({ runtime, target, contributions }) => {
+    const id = itemKey(target.key);
+    let current = existing.get(id);
+    for (let attempt = 0; attempt < MAX_CONDITIONAL_ATTEMPTS; attempt++) {
+      const positions = current?.positions ?? {};
+      const fresh = contributions.filter((c) => (positions[c.partition] ?? '') < c.position);
+      if (fresh.length === 0) return;
+      const applied = runtime.apply(current, target, fresh, ctx);
+      for (const { contribution, lateness } of applied.late) noteLate(contribution, lateness);
+      if (current && applied.body === current.body) return;
+      if (applied.outputs.length > 0) stats.outputsWritten += await store.putOutputs(applied.outputs);
+      const item = nextItem(target.key, current, applied, fresh);
+      if (await store.put(item, current?.version)) {
+        stats.itemsWritten++;
+        updates.push(...applied.updates);
+        return;
+      }
+      stats.conditionalRetries++;
+      current = (await store.get([target.key])).get(id);
+    }
+    throw new ConcurrentUpdateError(`item ${id} changed ${MAX_CONDITIONAL_ATTEMPTS} times while being written`);
+  });
+
+  // Late events, then the entities: after this a redelivery of the batch is skipped whole.
+  const lateRecords: LateRecord[] = [...late.values()].map(({ contribution: c, missed }) => ({
+    eventId: c.eventId,
+    entity: c.entity,
+    ts: c.ts,
+    lateByMs: Math.max(0, c.watermark - c.ts),
+    missed,
+  }));
+  stats.late += lateRecords.length;
+  if (lateRecords.length > 0) {
+    stats.outputsWritten += await store.putOutputs(
+      lateRecords.map((r) => ({
+        ...lateKey(pipeline, r.entity, r.eventId),
+        body: r as unknown as Record<string, Json>,
+      })),
+    );
+  }
+  await forEachLimited([...next.entries()], WRITE_CONCURRENCY, async ([entity, { before, body, accepted: n }]) => {
+    const watermark = body.watermark ?? Number.NEGATIVE_INFINITY;
+    const seen: Record<string, number> = {};
+    for (const [id, ts] of Object.entries(body.seen)) if (ts > watermark - compiled.horizonMs) seen[id] = ts;
+    const item: StoredItem = {
+      ...entityKey(pipeline, entity),
+      version: (before?.version ?? 0) + 1,
+      positions: {},
+      body: { ...body, seen } as unknown as Record<string, Json>,
+    };
+    if (!(await store.put(item, before?.version))) {
+      // One partition feeds an entity and one consumer reads a partition: another writer means a
+      // second consumer is running; failing lets the source retry once it has settled.
+      throw new ConcurrentUpdateError(`entity ${entity} was committed by another writer`);
+    }
+    stats.accepted += n;
+  });
+  return { updates, late: lateRecords, stats };
+}
+
+function nextItem<E>(
+  key: ItemKey,
+  current: StoredItem | undefined,
+  applied: { body: Record<string, Json>; closeAt?: number; expiresAt?: number },
+  fresh: Array<Accepted<E>>,
+): StoredItem {
+  const positions = { ...current?.positions };
+  for (const c of fresh) if ((positions[c.partition] ?? '') < c.position) positions[c.partition] = c.position;
+  return {
+    ...key,
+    version: (current?.version ?? 0) + 1,
+    positions,
+    body: applied.body,
+    ...(applied.closeAt === undefined ? {} : { closeAt: applied.closeAt }),
+    ...(applied.expiresAt === undefined ? {} : { expiresAt: applied.expiresAt }),
+  };
+}
+
+/** Closes what is due at `now` (windows past end + lateness, sessions of quiet keys); returns the finals. */
+export async function tick<E>(
+  compiled: CompiledPipeline<E>,
+  store: EngineStore,
+  { now, limit = 1000 }: { now: number; limit?: number },
+): Promise<{ updates: Update[]; closed: number; outputsWritten: number }> {
+  const { pipeline, allowedLatenessMs } = compiled.definition;
+  const ctx: ApplyContext = { now, allowedLatenessMs };
+  const due = await store.due(pipeline, now, limit);
+  const updates: Update[] = [];
+  let closed = 0;
+  let outputsWritten = 0;
+  await forEachLimited(due, WRITE_CONCURRENCY, async (item) => {
+    const operator = item.pk.slice(pipeline.length + 1).split('#', 1)[0] as string;
+    const applied = compiled.runtimes.get(operator)?.close?.(item, ctx);
+    if (!applied) return;
+    if (applied.outputs.length > 0) outputsWritten += await store.putOutputs(applied.outputs as OutputItem[]);
+    const { closeAt: _closeAt, ...rest } = item;
+    const next: StoredItem = {
+      ...rest,
+      version: item.version + 1,
+      body: applied.body,
+      ...(applied.closeAt === undefined ? {} : { closeAt: applied.closeAt }),
+    };
+    // A batch that wrote the item since it was listed wins; the next tick sees its version.
+    if (await store.put(next, item.version)) {
+      closed++;
+      updates.push(...applied.updates);
+    }
+  });
+  return { updates, closed, outputsWritten };
+}

@@ -1,0 +1,55 @@
+/**
+ * Window assigners: which windows an event time falls in. Tumbling and hopping windows are fixed
+ * intervals `[start, start + size)` aligned to the epoch; session windows depend on the other events
+ * of their key and are merged by the session operator (`operators/sessions.ts`).
+ */
+
+export interface WindowInterval {
+  start: number;
+  end: number;
+}
+
+export interface FixedWindows {
+  kind: 'tumbling' | 'hopping';
+  sizeMs: number;
+  slideMs: number;
+}
+
+/** Thrown at definition time for a window that cannot work (zero size, a slide that skips time). */
+export class WindowDefinitionError extends Error {
+  override name = 'WindowDefinitionError';
+}
+
+const checkMs = (name: string, ms: number) => {
+  if (!Number.isInteger(ms) || ms <= 0)
+    throw new WindowDefinitionError(`${name} must be a positive integer of ms, got ${ms}`);
+};
+
+/** Back-to-back windows of `sizeMs`: each event time is in exactly one. */
+export function tumbling(sizeMs: number): FixedWindows {
+  checkMs('tumbling window size', sizeMs);
+  return { kind: 'tumbling', sizeMs, slideMs: sizeMs };
+}
+
+/**
+ * Windows of `sizeMs` starting every `slideMs` ("active users in the last 15 minutes, every minute"):
+ * each event time is in `sizeMs / slideMs` of them. The size must be a multiple of the slide, so that
+ * every window holds the same number of slides.
+ */
+export function hopping(sizeMs: number, slideMs: number): FixedWindows {
+  checkMs('hopping window size', sizeMs);
+  checkMs('hopping window slide', slideMs);
+  if (sizeMs % slideMs !== 0) {
+    throw new WindowDefinitionError(`hopping window size ${sizeMs} ms is not a multiple of its slide ${slideMs} ms`);
+  }
+  return { kind: 'hopping', sizeMs, slideMs };
+}
+
+/** The windows containing `ts`, oldest first. */
+export function windowsOf(windows: FixedWindows, ts: number): WindowInterval[] {
+  const { sizeMs, slideMs } = windows;
+  const last = Math.floor(ts / slideMs) * slideMs;
+  const out: WindowInterval[] = [];
+  for (let start = last - sizeMs + slideMs; start <= last; start += slideMs) out.push({ start, end: start + sizeMs });
+  return out;
+}
