@@ -28,7 +28,12 @@ const BASE_TS = 1_700_000_000_000;
 
 /** One event of an entity: how far its clock advances, how late it is sent, whether it is sent twice. */
 const step = fc.record({
-  advanceMs: fc.oneof(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 3_000, max: 40_000 })),
+  // Round steps too, so that events land exactly on window bounds and session gaps.
+  advanceMs: fc.oneof(
+    fc.integer({ min: 0, max: 3_000 }),
+    fc.integer({ min: 3_000, max: 40_000 }),
+    fc.constantFrom(1_000, 4_000, 5_000, 8_000, 10_000),
+  ),
   lagMs: fc.oneof(
     { weight: 4, arbitrary: fc.constant(0) },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 15_000 }) },
