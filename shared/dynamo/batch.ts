@@ -23,11 +23,21 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
+export interface BatchGetOptions {
+  /** Requests per 100-key chunk before giving up with `UnprocessedItemsError`. @default 8 */
+  maxAttempts?: number;
+  /**
+   * Strongly consistent reads: needed before a conditional write, where a stale read only buys a
+   * failed condition and another round trip. @default false
+   */
+  consistentRead?: boolean;
+}
+
 export async function batchGetAll(
   client: DynamoDBDocumentClient,
   table: string,
   keys: Record<string, unknown>[],
-  maxAttempts = 8,
+  { maxAttempts = 8, consistentRead = false }: BatchGetOptions = {},
 ): Promise<Record<string, unknown>[]> {
   const found: Record<string, unknown>[] = [];
   for (const chunk of chunks(keys, GET_CHUNK)) {
@@ -35,7 +45,7 @@ export async function batchGetAll(
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= maxAttempts) throw new UnprocessedItemsError(`${pending.length} reads from ${table} unprocessed`);
       if (attempt > 0) await backoff(attempt, 25);
-      const result = await client.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
+      const result = await client.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: consistentRead } } }));
       found.push(...(result.Responses?.[table] ?? []));
       pending = result.UnprocessedKeys?.[table]?.Keys ?? [];
     }

@@ -58,10 +58,6 @@ export class MemoryEngineStore implements EngineStore {
   readonly outputs = new Map<string, OutputItem>();
   /** Requests as DynamoDB bills them: one per item written, one per 100 keys read. */
   readonly requests = { reads: 0, writes: 0, conditionalFailures: 0, queries: 0 };
-  /** Makes the next N item writes lose a race, as if another writer got there first. */
-  injectConflicts = 0;
-  /** Fails the write after N more successful ones, to test a batch that stops half way. */
-  failAfterWrites: number | undefined;
 
   async get(keys: ItemKey[]) {
     this.requests.reads += Math.ceil(keys.length / 100);
@@ -74,10 +70,9 @@ export class MemoryEngineStore implements EngineStore {
   }
 
   async put(item: StoredItem, expectedVersion: number | undefined) {
-    this.countWrite();
+    this.requests.writes++;
     const key = itemKey(item);
-    if (this.injectConflicts > 0 || this.items.get(key)?.version !== expectedVersion) {
-      if (this.injectConflicts > 0) this.injectConflicts--;
+    if (this.items.get(key)?.version !== expectedVersion) {
       this.requests.conditionalFailures++;
       return false;
     }
@@ -103,7 +98,7 @@ export class MemoryEngineStore implements EngineStore {
   async putOutputs(outputs: OutputItem[]) {
     let written = 0;
     for (const output of outputs) {
-      this.countWrite();
+      this.requests.writes++;
       const key = itemKey(output);
       if (this.outputs.has(key)) continue;
       this.outputs.set(key, Object.freeze(output));
@@ -114,12 +109,5 @@ export class MemoryEngineStore implements EngineStore {
 
   async getOutput(key: ItemKey) {
     return this.outputs.get(itemKey(key));
-  }
-
-  private countWrite() {
-    this.requests.writes++;
-    if (this.failAfterWrites === undefined) return;
-    if (this.failAfterWrites <= 0) throw new Error('injected write failure');
-    this.failAfterWrites--;
   }
 }

@@ -12,7 +12,13 @@ import {
   emptyEngineStats,
   runBatch,
 } from '../../shared/engine/run-batch.js';
-import { MemoryEngineStore } from '../../shared/engine/store.js';
+import {
+  type EngineStore,
+  type ItemKey,
+  MemoryEngineStore,
+  type OutputItem,
+  type StoredItem,
+} from '../../shared/engine/store.js';
 
 /** The test events: an entity (the partition key), an item it concerns, a value, a stream. */
 export interface TestEvent {
@@ -105,13 +111,72 @@ export function partitionsOf(w: Workload): TestRecord[][] {
   );
 }
 
+/** A store that throws after a number of writes, as a batch stopping half way (a crash, a timeout) would. */
+export class FaultyStore implements EngineStore {
+  /** Writes left before the next one throws; undefined: never. */
+  failAfterWrites: number | undefined;
+
+  constructor(readonly inner: EngineStore) {}
+
+  get(keys: ItemKey[]) {
+    return this.inner.get(keys);
+  }
+  put(item: StoredItem, expectedVersion: number | undefined) {
+    this.countWrite(1);
+    return this.inner.put(item, expectedVersion);
+  }
+  query(pk: string, from: string, to: string) {
+    return this.inner.query(pk, from, to);
+  }
+  due(pipeline: string, before: number, limit: number) {
+    return this.inner.due(pipeline, before, limit);
+  }
+  putOutputs(outputs: OutputItem[]) {
+    this.countWrite(outputs.length);
+    return this.inner.putOutputs(outputs);
+  }
+  getOutput(key: ItemKey) {
+    return this.inner.getOutput(key);
+  }
+
+  private countWrite(n: number) {
+    if (this.failAfterWrites === undefined) return;
+    if (this.failAfterWrites < n) throw new InjectedWriteFailure('injected write failure');
+    this.failAfterWrites -= n;
+  }
+}
+
+export class InjectedWriteFailure extends Error {
+  override name = 'InjectedWriteFailure';
+}
+
+/** What a store holds, split into versioned items and write-once outputs. */
+export interface StoreContents {
+  items: StoredItem[];
+  outputs: OutputItem[];
+}
+
 export interface Delivery {
-  store: MemoryEngineStore;
+  contents: StoreContents;
   /** Summed over every attempt, failed ones included, as a handler publishes them. */
   stats: EngineStats;
   attempts: number;
   failures: number;
 }
+
+export interface DeliveryOptions {
+  /** The store under test. @default a new MemoryEngineStore */
+  store?: EngineStore;
+  /** Reads everything back from `store`. @default the memory store's maps */
+  dump?: () => Promise<StoreContents>;
+  now?: number;
+}
+
+/** Everything a memory store holds. */
+export const memoryContents = (store: MemoryEngineStore): StoreContents => ({
+  items: [...store.items.values()],
+  outputs: [...store.outputs.values()],
+});
 
 /**
  * Delivers every partition to the end through `runBatch`, with the schedule deciding batch cuts,
@@ -122,9 +187,13 @@ export async function deliver(
   compiled: CompiledPipeline<TestEvent>,
   partitions: TestRecord[][],
   schedule: number[],
-  now = BASE_TS,
+  options: DeliveryOptions = {},
 ): Promise<Delivery> {
-  const store = new MemoryEngineStore();
+  const memory = new MemoryEngineStore();
+  const inner = options.store ?? memory;
+  const dump = options.dump ?? (async () => memoryContents(memory));
+  const now = options.now ?? BASE_TS;
+  const store = new FaultyStore(inner);
   const stats = emptyEngineStats();
   let draw = 0;
   const next = (n: number) => (schedule[draw++ % schedule.length] as number) % n;
@@ -154,7 +223,7 @@ export async function deliver(
       await runBatch(compiled, batch, store, { now }, stats);
       for (const [p, n] of taken) cursor[p] = (cursor[p] as number) + n;
     } catch (error) {
-      if (!(error instanceof Error) || error.message !== 'injected write failure') throw error;
+      if (!(error instanceof InjectedWriteFailure)) throw error;
       failures++;
     } finally {
       store.failAfterWrites = undefined;
@@ -165,10 +234,10 @@ export async function deliver(
       cursor[p] = Math.max(0, (cursor[p] as number) - 1 - next(5));
     }
   }
-  return { store, stats, attempts, failures };
+  return { contents: await dump(), stats, attempts, failures };
 }
 
-/** Values of the engine's outputs of one kind (by sort-key prefix), by key. */
-export function outputsOf(store: MemoryEngineStore, skPrefix: string) {
-  return [...store.outputs.values()].filter((o) => o.sk.startsWith(skPrefix)).map((o) => o.body);
+/** The bodies of the outputs of one kind (by sort-key prefix). */
+export function outputsOf(contents: StoreContents, skPrefix: string) {
+  return contents.outputs.filter((o) => o.sk.startsWith(skPrefix)).map((o) => o.body);
 }
