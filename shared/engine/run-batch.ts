@@ -15,6 +15,7 @@
  */
 import { forEachLimited } from '../concurrency.js';
 import type { Json } from './accumulators.js';
+import { type Detection, type Detector, detectionOutput, runDetectors } from './detectors.js';
 import { type IntervalJoin, intervalJoinRuntime } from './operators/interval-join.js';
 import { type KeyedState, keyedStateRuntime } from './operators/keyed-state.js';
 import type { Accepted, ApplyContext, Lateness, OperatorRuntime, Target, Update } from './operators/operator.js';
@@ -35,6 +36,8 @@ export interface EngineDefinition<E> {
   /** How far an event may lag behind its entity's newest event time and still count (ms). */
   allowedLatenessMs: number;
   operators: Array<Operator<E>>;
+  /** Rules over the operators' updates; their detections are written once, before the update's item. */
+  detectors?: Detector[];
 }
 
 /** A valid event as the engine takes it from a source. */
@@ -75,6 +78,8 @@ export interface EngineStats {
 
 export interface BatchResult {
   updates: Update[];
+  /** Detections of this attempt's writes (a retry may report one again; the store holds it once). */
+  detections: Detection[];
   late: LateRecord[];
   stats: EngineStats;
 }
@@ -117,6 +122,15 @@ export function compile<E>(definition: EngineDefinition<E>): CompiledPipeline<E>
     } catch (error) {
       problems.push(`operator ${op.name}: ${(error as Error).message}`);
     }
+  }
+  const detectorNames = new Set<string>();
+  for (const detector of definition.detectors ?? []) {
+    if (!OPERATOR_NAME.test(detector.name))
+      problems.push(`detector name "${detector.name}" must match ${OPERATOR_NAME}`);
+    if (detectorNames.has(detector.name)) problems.push(`detector name "${detector.name}" is used twice`);
+    detectorNames.add(detector.name);
+    if (!runtimes.has(detector.on))
+      problems.push(`detector ${detector.name} watches "${detector.on}", which is no operator`);
   }
   if (problems.length > 0) throw new DefinitionError(`pipeline ${pipeline}: ${problems.join('; ')}`);
   const span = Math.max(0, ...[...runtimes.values()].map((r) => r.spanMs));
@@ -256,6 +270,7 @@ export async function runBatch<E>(
   // One conditional write per item; on a lost race, re-read and fold again.
   const existing = await store.get(work.map((w) => w.target.key));
   const updates: Update[] = [];
+  const detections: Detection[] = [];
   await forEachLimited(work, WRITE_CONCURRENCY, async ({ runtime, target, contributions }) => {
     const id = itemKey(target.key);
     let current = existing.get(id);
@@ -266,11 +281,14 @@ export async function runBatch<E>(
       const applied = runtime.apply(current, target, fresh, ctx);
       for (const { contribution, lateness } of applied.late) noteLate(contribution, lateness);
       if (current && applied.body === current.body) return;
-      if (applied.outputs.length > 0) stats.outputsWritten += await store.putOutputs(applied.outputs);
+      const found = await runDetectors(compiled, store, applied.updates);
+      const outputs = [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];
+      if (outputs.length > 0) stats.outputsWritten += await store.putOutputs(outputs);
       const item = nextItem(target.key, current, applied, fresh);
       if (await store.put(item, current?.version)) {
         stats.itemsWritten++;
         updates.push(...applied.updates);
+        detections.push(...found);
         return;
       }
       stats.conditionalRetries++;
@@ -313,7 +331,7 @@ export async function runBatch<E>(
     }
     stats.accepted += n;
   });
-  return { updates, late: lateRecords, stats };
+  return { updates, detections, late: lateRecords, stats };
 }
 
 function nextItem<E>(
@@ -339,18 +357,21 @@ export async function tick<E>(
   compiled: CompiledPipeline<E>,
   store: EngineStore,
   { now, limit = 1000 }: { now: number; limit?: number },
-): Promise<{ updates: Update[]; closed: number; outputsWritten: number }> {
+): Promise<{ updates: Update[]; detections: Detection[]; closed: number; outputsWritten: number }> {
   const { pipeline, allowedLatenessMs } = compiled.definition;
   const ctx: ApplyContext = { now, allowedLatenessMs };
   const due = await store.due(pipeline, now, limit);
   const updates: Update[] = [];
+  const detections: Detection[] = [];
   let closed = 0;
   let outputsWritten = 0;
   await forEachLimited(due, WRITE_CONCURRENCY, async (item) => {
     const operator = item.pk.slice(pipeline.length + 1).split('#', 1)[0] as string;
     const applied = compiled.runtimes.get(operator)?.close?.(item, ctx);
     if (!applied) return;
-    if (applied.outputs.length > 0) outputsWritten += await store.putOutputs(applied.outputs as OutputItem[]);
+    const found = await runDetectors(compiled, store, applied.updates);
+    const outputs: OutputItem[] = [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];
+    if (outputs.length > 0) outputsWritten += await store.putOutputs(outputs);
     const { closeAt: _closeAt, ...rest } = item;
     const next: StoredItem = {
       ...rest,
@@ -362,7 +383,8 @@ export async function tick<E>(
     if (await store.put(next, item.version)) {
       closed++;
       updates.push(...applied.updates);
+      detections.push(...found);
     }
   });
-  return { updates, closed, outputsWritten };
+  return { updates, detections, closed, outputsWritten };
 }

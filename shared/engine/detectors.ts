@@ -1,0 +1,226 @@
+/**
+ * Detectors: rules over the operators' updates (a window's value, a state's change, a closed
+ * session), returning detections with deterministic ids. The batch runner writes a detection once, as
+ * an output, before the item whose update produced it, so a retried batch neither loses nor repeats it.
+ *
+ * A detector sees an update as the batch produced it. Over a window's live updates that depends on
+ * where batches were cut (a value may cross a threshold and fall back within one batch); a detector
+ * that must not depend on it watches final updates (`finalOnly`), or keyed state whose fold sees every
+ * event (`sequence`).
+ */
+import type { Json } from './accumulators.js';
+import type { Update } from './operators/operator.js';
+import { presentWindow, type WindowedAggregate, type WindowValue } from './operators/windows.js';
+import type { CompiledPipeline } from './run-batch.js';
+import { type EngineStore, type OutputItem, windowSk } from './store.js';
+
+export interface Detection {
+  /** The same update always gives the same id: it is the detection's identity in the store. */
+  detectionId: string;
+  detector: string;
+  /** The group key it concerns (a route, a user). */
+  key: string;
+  /** The event time it concerns (a window start, an event's time), epoch ms. */
+  ts: number;
+  /** Evidence, in the detector's words. */
+  details: Record<string, unknown>;
+}
+
+export interface DetectorContext {
+  /** The presented windows of an operator's key with a start in [from, to], oldest first. */
+  windows(operator: string, key: string, from: number, to: number): Promise<WindowValue[]>;
+}
+
+export interface Detector {
+  name: string;
+  /** The operator whose updates it watches. */
+  on: string;
+  detect(update: Update, ctx: DetectorContext): Detection[] | Promise<Detection[]>;
+}
+
+/** Where detections are kept: one partition per detector, newest last by time. */
+export const detectionPk = (pipeline: string, detector: string) => `${pipeline}#@detect#${detector}`;
+export const detectionSk = (d: Pick<Detection, 'ts' | 'detectionId'>) =>
+  `${String(d.ts).padStart(16, '0')}#${d.detectionId}`;
+
+export function detectionOutput(pipeline: string, d: Detection): OutputItem {
+  return { pk: detectionPk(pipeline, d.detector), sk: detectionSk(d), body: d as unknown as Record<string, Json> };
+}
+
+/** Runs every detector watching the updates' operators. */
+export async function runDetectors<E>(
+  compiled: CompiledPipeline<E>,
+  store: EngineStore,
+  updates: Update[],
+): Promise<Detection[]> {
+  const detectors = compiled.definition.detectors ?? [];
+  if (detectors.length === 0 || updates.length === 0) return [];
+  const { pipeline } = compiled.definition;
+  const ctx: DetectorContext = {
+    async windows(operator, key, from, to) {
+      const op = compiled.definition.operators.find((o) => o.name === operator);
+      if (op?.kind !== 'windows') throw new RangeError(`operator ${operator} has no windows`);
+      const items = await store.query(`${pipeline}#${operator}#${key}`, windowSk(from), windowSk(to));
+      return items.map((item) => presentWindow(op as WindowedAggregate<E>, item));
+    },
+  };
+  const found: Detection[] = [];
+  for (const update of updates) {
+    for (const detector of detectors) {
+      if (detector.on === update.operator) found.push(...(await detector.detect(update, ctx)));
+    }
+  }
+  return found;
+}
+
+/** A rule on one update's value: fires when `when` holds, once per (key, window or state) id. */
+export function threshold(options: {
+  name: string;
+  on: string;
+  /** Only closed windows and sessions. @default false */
+  finalOnly?: boolean;
+  when: (value: Record<string, unknown>) => boolean;
+  /** What identifies one occurrence: by default the window start (or session id), so it fires once per window. */
+  occurrence?: (update: Update) => { id: string; ts: number };
+  details?: (value: Record<string, unknown>) => Record<string, unknown>;
+}): Detector {
+  const occurrence =
+    options.occurrence ??
+    ((u: Update) => {
+      const ts = (u.value.windowStart ?? u.value.start ?? 0) as number;
+      return { id: `${u.key}|${ts}`, ts };
+    });
+  return {
+    name: options.name,
+    on: options.on,
+    detect(update) {
+      if (options.finalOnly && !update.final) return [];
+      if (!options.when(update.value)) return [];
+      const { id, ts } = occurrence(update);
+      return [
+        {
+          detectionId: `${options.name}|${id}`,
+          detector: options.name,
+          key: update.key,
+          ts,
+          details: options.details ? options.details(update.value) : update.value,
+        },
+      ];
+    },
+  };
+}
+
+/**
+ * A window's value far from its key's own baseline: z = (value − mean) / std over the `baselineWindows`
+ * newest closed windows before it (their end plus the allowed lateness at or before its start, so
+ * their content no longer depends on processing order). Judged on final windows.
+ */
+export function zScore(options: {
+  name: string;
+  on: string;
+  value: (window: WindowValue) => number;
+  threshold: number;
+  baselineWindows: number;
+  /** Fewer closed windows than this (or no spread) and nothing is judged. @default 3 */
+  minWindows?: number;
+  /** The operator's window size and the pipeline's allowed lateness, to know which windows are closed. */
+  windowSizeMs: number;
+  allowedLatenessMs: number;
+}): Detector {
+  const minWindows = options.minWindows ?? 3;
+  const size = options.windowSizeMs;
+  return {
+    name: options.name,
+    on: options.on,
+    async detect(update, ctx) {
+      if (!update.final || update.kind !== 'window') return [];
+      const window = update.value as WindowValue;
+      const to = window.windowStart - (Math.ceil(options.allowedLatenessMs / size) + 1) * size;
+      const from = to - (options.baselineWindows - 1) * size;
+      const baseline = (await ctx.windows(options.on, update.key, from, to)).map(options.value);
+      if (baseline.length < minWindows) return [];
+      const mean = baseline.reduce((a, b) => a + b, 0) / baseline.length;
+      const std = Math.sqrt(baseline.reduce((a, v) => a + (v - mean) ** 2, 0) / baseline.length);
+      if (std === 0) return [];
+      const value = options.value(window);
+      const z = (value - mean) / std;
+      if (Math.abs(z) < options.threshold) return [];
+      return [
+        {
+          detectionId: `${options.name}|${update.key}|${window.windowStart}`,
+          detector: options.name,
+          key: update.key,
+          ts: window.windowStart,
+          details: {
+            value,
+            z,
+            baselineMean: mean,
+            baselineStd: std,
+            baselineWindows: baseline.length,
+            baselineFrom: from,
+            baselineTo: to + size,
+          },
+        },
+      ];
+    },
+  };
+}
+
+/** The state of a `sequence` detector's operator: recent matches, and the occurrences found. */
+export interface SequenceState {
+  [key: string]: Json;
+  recent: Array<{ eventId: string; ts: number }>;
+  found: Array<{ eventIds: string[]; ts: number }>;
+}
+
+/**
+ * A CEP-style sequence, "`count` matching events of a key within `withinMs`" (three failed payments
+ * in ten minutes), as keyed state whose fold sees every event in order, and the detector reporting
+ * each occurrence the fold found. After an occurrence its events are spent: the next one needs
+ * `count` new matches.
+ */
+export function sequence<E>(options: {
+  name: string;
+  key: (event: E) => string;
+  match: (event: E) => boolean;
+  count: number;
+  withinMs: number;
+  streams?: string[];
+}) {
+  const operator = {
+    kind: 'state' as const,
+    name: `${options.name}-state`,
+    ...(options.streams ? { streams: options.streams } : {}),
+    key: options.key,
+    ttlMs: options.withinMs,
+    fold: (state: SequenceState | undefined, event: E, meta: { eventId: string; ts: number; late: boolean }) => {
+      const s: SequenceState = state ?? { recent: [], found: [] };
+      if (meta.late || !options.match(event)) return s;
+      s.recent = [...s.recent, { eventId: meta.eventId, ts: meta.ts }]
+        .sort((a, b) => a.ts - b.ts)
+        .filter((m, _, all) => m.ts > (all[all.length - 1] as { ts: number }).ts - options.withinMs);
+      if (s.recent.length >= options.count) {
+        s.found = [...s.found.slice(-9), { eventIds: s.recent.map((m) => m.eventId), ts: meta.ts }];
+        s.recent = [];
+      }
+      return s;
+    },
+  };
+  const detector: Detector = {
+    name: options.name,
+    on: operator.name,
+    detect(update) {
+      const before = new Set(((update.value.previous as SequenceState | null)?.found ?? []).map((f) => f.eventIds[0]));
+      return ((update.value.state as SequenceState).found ?? [])
+        .filter((f) => !before.has(f.eventIds[0]))
+        .map((f) => ({
+          detectionId: `${options.name}|${update.key}|${f.eventIds[0]}`,
+          detector: options.name,
+          key: update.key,
+          ts: f.ts,
+          details: { eventIds: f.eventIds, count: f.eventIds.length, withinMs: options.withinMs },
+        }));
+    },
+  };
+  return { operator, detector };
+}
