@@ -137,10 +137,15 @@ export function eventValidator<E>(rules: EventRules<E>): EventValidator<E> {
       const errors: FieldError[] = [];
       type.isValid(candidate, {
         errorHook: (path, value, t) => {
-          errors.push({ field: path.join('.') || '(event)', reason: `expected ${typeName(t)}, got ${describe(value)}` });
+          errors.push({
+            field: path.join('.') || '(event)',
+            reason: `expected ${typeName(t)}, got ${describe(value)}`,
+          });
         },
       });
-      const eventId = isValidId(candidate[rules.eventIdField]) ? { eventId: candidate[rules.eventIdField] as string } : {};
+      const eventId = isValidId(candidate[rules.eventIdField])
+        ? { eventId: candidate[rules.eventIdField] as string }
+        : {};
       if (errors.length > 0) return { ok: false, errors, ...eventId };
       const event = candidate as E;
       const problems = [...commonErrors(candidate, now, options), ...(rules.rules?.(event) ?? [])];
