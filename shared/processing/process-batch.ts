@@ -6,17 +6,12 @@
  */
 import { forEachLimited } from '../concurrency.js';
 import type { ProcessingSettings } from '../config.js';
-import {
-  type DecodedCandidate,
-  decodeCandidates,
-  RecordDecodeError,
-  type SourceRecord,
-} from '../events/source-records.js';
-import { summarizeErrors, validateVehiclePosition } from '../events/validate.js';
+import { decodeCandidates, type SourceRecord } from '../events/source-records.js';
+import { type ValidEvent as TriagedEvent, triageRecords } from '../events/triage.js';
+import { validateVehiclePosition } from '../events/validate.js';
 import type { Anomaly, OutputRecord, VehiclePosition, VehicleState } from '../model.js';
 import { computeEtas, type EtaFix } from './eta.js';
 import type {
-  DeadLetterMessage,
   DeadLetterSink,
   LateEvent,
   Publisher,
@@ -91,58 +86,7 @@ const MIN_BASELINE_STD_KMH = 1;
 /** Speed statistics of a route's closed windows, and the window starts they span (inclusive). */
 type Baseline = ReturnType<typeof speedBaseline> & { from: number; to: number };
 
-interface ValidEvent {
-  event: VehiclePosition;
-  record: SourceRecord;
-  position: string;
-}
-
-function deadLetterFor(candidate: Pick<DecodedCandidate, 'record' | 'position'>, now: string) {
-  return {
-    source: 'processor' as const,
-    record: {
-      partition: candidate.record.partition,
-      position: candidate.position,
-      itemIdentifier: candidate.record.itemIdentifier,
-    },
-    receivedAt: now,
-  };
-}
-
-/** Decodes and validates every record; invalid events become dead letters with their reasons. */
-function triage(records: SourceRecord[], settings: ProcessingSettings, nowMs: number, nowIso: string) {
-  const valid: ValidEvent[] = [];
-  const dead: DeadLetterMessage[] = [];
-  for (const record of records) {
-    let candidates: DecodedCandidate[];
-    try {
-      candidates = decodeCandidates(record);
-    } catch (error) {
-      if (!(error instanceof RecordDecodeError)) throw error;
-      dead.push({
-        ...deadLetterFor({ record, position: record.position }, nowIso),
-        reason: error.message,
-        errors: [{ field: '(record)', reason: error.message }],
-        payload: record.data.toString('base64'),
-      });
-      continue;
-    }
-    for (const candidate of candidates) {
-      const result = validateVehiclePosition(candidate.value, settings, nowMs);
-      if (result.ok) valid.push({ event: result.event, record, position: candidate.position });
-      else {
-        dead.push({
-          ...deadLetterFor(candidate, nowIso),
-          reason: `invalid event: ${summarizeErrors(result.errors)}`,
-          errors: result.errors,
-          ...(result.eventId ? { eventId: result.eventId } : {}),
-          payload: candidate.value,
-        });
-      }
-    }
-  }
-  return { valid, dead };
-}
+type ValidEvent = TriagedEvent<VehiclePosition>;
 
 /** Counters of a batch, all zero. */
 export const emptyBatchStats = (): BatchStats => ({
@@ -177,7 +121,12 @@ export async function processBatch(
   stats.records = records.length;
 
   // 1. Invalid events go to the dead-letter queue; a record whose dead letter cannot be sent is reported failed.
-  const { valid, dead } = triage(records, settings, nowMs, nowIso);
+  const { valid, dead } = triageRecords(
+    records,
+    decodeCandidates,
+    (value) => validateVehiclePosition(value, settings, nowMs),
+    nowIso,
+  );
   stats.events = valid.length + dead.length;
   stats.rejected = dead.length;
   const unsent = dead.length > 0 ? await deps.deadLetters.send(dead) : [];

@@ -1,0 +1,137 @@
+/**
+ * A pipeline definition: everything the engine, the CDK app and the offline runtime need to run one
+ * system, and nothing about how. Its event (schema, id, time, entity), its operators and detectors,
+ * what it publishes on which WebSocket topic, and the REST routes that read its results.
+ *
+ * The plain-data part (`PipelineDescription`) is what the CDK app reads: names, routes, topics and
+ * where the handlers are. The rest (functions over events) is only loaded by the handlers.
+ */
+import type { EventValidator } from '../events/event-validator.js';
+import type { Detection, Detector } from './detectors.js';
+import type { Update } from './operators/operator.js';
+import type { Operator } from './run-batch.js';
+
+/** What the CDK app and the docs know of a pipeline: plain data, no code. */
+export interface PipelineDescription {
+  /** `[a-z][a-z0-9-]*`: it names the ingest path `/v1/<name>/events`, stored keys and resources. */
+  name: string;
+  /** Construct id of the pipeline in the stack (PascalCase), the prefix of its logical ids. */
+  constructId: string;
+  description: string;
+  /** Repo-relative module exporting the handlers `ingest`, `processor`, `kafkaProcessor`, `tick`, `api`. */
+  handlers: string;
+  /** The event's Avro schema family and version: the Kafka topic's name, e.g. `sensor.reading.v1`. */
+  topic: string;
+  /** The field whose value partitions the input (the entity: all its events in order on one shard). */
+  partitionKeyField: string;
+  /** Query routes, `GET /v1/...`, served by the `api` handler. */
+  routes: string[];
+  /** WebSocket topic forms it publishes, e.g. `sensors:alerts` or `sensor:{sensorId}`. */
+  topics: string[];
+  /** How often the tick closes due windows and sessions (an EventBridge rate expression). */
+  tickRate: string;
+  /** Input stream shards. */
+  shards: number;
+}
+
+/** How the engine reads the pipeline's event. */
+export interface EventBinding<E> {
+  validator: EventValidator<E>;
+  id: (event: E) => string;
+  time: (event: E) => number;
+  /** The ordering key; must be the description's `partitionKeyField`. */
+  entity: (event: E) => string;
+  /** The input stream an event belongs to, for joins of several kinds of event. @default the pipeline's name */
+  stream?: (event: E) => string;
+}
+
+/** What goes out on a WebSocket topic: the update or detection, in its public shape. */
+export interface TopicBinding {
+  /** The topics a message goes to, e.g. `['sensors:alerts']` or [`sensor:${key}`]. */
+  topics: (message: { update?: Update; detection?: Detection }) => string[];
+  /** Updates of this operator, or detections of this detector. */
+  from: { operator: string; finalOnly?: boolean } | { detector: string };
+  /** The public shape of the message; storage fields never leave the engine anyway. */
+  shape: (message: { update?: Update; detection?: Detection }) => Record<string, unknown>;
+}
+
+export interface PipelineDefinition<E> {
+  description: PipelineDescription;
+  event: EventBinding<E>;
+  /** How far an event may lag behind its entity's newest event time and still count (ms). */
+  allowedLatenessMs: number;
+  /** How far ahead of the processing clock an event time may be (ms); at most half the lateness. */
+  maxClockSkewMs: number;
+  operators: Array<Operator<E>>;
+  detectors?: Detector[];
+  publish?: TopicBinding[];
+}
+
+/** A definition whose parts do not fit together: the message lists every problem. */
+export class PipelineDefinitionError extends Error {
+  override name = 'PipelineDefinitionError';
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours)\)$/;
+
+/** Checks what the engine's `compile` does not: the description, the time rules, the published topics. */
+export function checkPipeline<E>(definition: PipelineDefinition<E>): PipelineDefinition<E> {
+  const problems: string[] = [];
+  const d = definition.description;
+  if (!NAME.test(d.name)) problems.push(`name "${d.name}" must match ${NAME}`);
+  if (!RATE.test(d.tickRate)) problems.push(`tickRate "${d.tickRate}" must be rate(N minute[s]|hour[s])`);
+  if (!Number.isInteger(d.shards) || d.shards < 1) problems.push(`shards must be a positive integer, got ${d.shards}`);
+  if (definition.maxClockSkewMs > definition.allowedLatenessMs / 2) {
+    problems.push(
+      `maxClockSkewMs ${definition.maxClockSkewMs} is above half of allowedLatenessMs ${definition.allowedLatenessMs} (docs/exactly-once.md, Clock skew)`,
+    );
+  }
+  if (!definition.event.validator.fields.has(d.partitionKeyField)) {
+    problems.push(`partitionKeyField "${d.partitionKeyField}" is not a field of the event schema`);
+  }
+  const operators = new Set(definition.operators.map((o) => o.name));
+  const detectors = new Set((definition.detectors ?? []).map((x) => x.name));
+  for (const binding of definition.publish ?? []) {
+    if ('operator' in binding.from && !operators.has(binding.from.operator)) {
+      problems.push(`publish from operator "${binding.from.operator}", which the pipeline does not have`);
+    }
+    if ('detector' in binding.from && !detectors.has(binding.from.detector)) {
+      problems.push(`publish from detector "${binding.from.detector}", which the pipeline does not have`);
+    }
+  }
+  if (problems.length > 0) throw new PipelineDefinitionError(`pipeline ${d.name}: ${problems.join('; ')}`);
+  return definition;
+}
+
+/** A message for the WebSocket topics: where it goes and what it says. */
+export interface TopicMessage {
+  topics: string[];
+  /** The entity or group key it is about: its output-stream partition key, keeping one key's messages in order. */
+  key: string;
+  data: Record<string, unknown>;
+}
+
+/** The messages a batch's updates and detections make, per the definition's `publish`. */
+export function topicMessages<E>(
+  definition: PipelineDefinition<E>,
+  updates: Update[],
+  detections: Detection[],
+): TopicMessage[] {
+  const out: TopicMessage[] = [];
+  for (const binding of definition.publish ?? []) {
+    const { from } = binding;
+    if ('operator' in from) {
+      for (const update of updates) {
+        if (update.operator !== from.operator || (from.finalOnly && !update.final)) continue;
+        out.push({ topics: binding.topics({ update }), key: update.key, data: binding.shape({ update }) });
+      }
+    } else {
+      for (const detection of detections) {
+        if (detection.detector !== from.detector) continue;
+        out.push({ topics: binding.topics({ detection }), key: detection.key, data: binding.shape({ detection }) });
+      }
+    }
+  }
+  return out.filter((m) => m.topics.length > 0);
+}
