@@ -9,7 +9,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { forEachLimited } from '../concurrency.js';
 import { batchGetAll } from '../dynamo/batch.js';
-import { type EngineStore, type ItemKey, itemKey, type OutputItem, type StoredItem } from './store.js';
+import { type EngineStore, type ItemKey, itemKey, type OutputItem, type OutputRange, type StoredItem } from './store.js';
 
 /** The index of open windows and sessions by when they are due. */
 export const DUE_INDEX = 'due';
@@ -123,5 +123,19 @@ export class DynamoEngineStore implements EngineStore {
       new GetCommand({ TableName: this.table, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
     );
     return Item as OutputItem | undefined;
+  }
+
+  async queryOutputs(pk: string, { from, to, limit, descending = false, after }: OutputRange) {
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+        ScanIndexForward: !descending,
+        Limit: limit,
+        ...(after === undefined ? {} : { ExclusiveStartKey: { pk, sk: after } }),
+      }),
+    );
+    return (page.Items ?? []) as OutputItem[];
   }
 }

@@ -41,6 +41,20 @@ export interface EngineStore {
   /** Writes each output unless one with its key exists; returns how many were new. */
   putOutputs(outputs: OutputItem[]): Promise<number>;
   getOutput(key: ItemKey): Promise<OutputItem | undefined>;
+  /**
+   * Outputs of `pk` with `from <= sk <= to`, at most `limit`, in `sk` order or newest (highest `sk`)
+   * first; `after` continues a page from the last `sk` it returned.
+   */
+  queryOutputs(pk: string, range: OutputRange): Promise<OutputItem[]>;
+}
+
+export interface OutputRange {
+  from: string;
+  to: string;
+  limit: number;
+  descending?: boolean;
+  /** The `sk` of the last output of the previous page. */
+  after?: string;
 }
 
 export const itemKey = (key: ItemKey) => `${key.pk}|${key.sk}`;
@@ -109,5 +123,14 @@ export class MemoryEngineStore implements EngineStore {
 
   async getOutput(key: ItemKey) {
     return this.outputs.get(itemKey(key));
+  }
+
+  async queryOutputs(pk: string, { from, to, limit, descending = false, after }: OutputRange) {
+    this.requests.queries++;
+    const inRange = [...this.outputs.values()]
+      .filter((o) => o.pk === pk && o.sk >= from && o.sk <= to)
+      .filter((o) => after === undefined || (descending ? o.sk < after : o.sk > after))
+      .sort((a, b) => (a.sk < b.sk ? -1 : 1));
+    return (descending ? inRange.reverse() : inRange).slice(0, limit);
   }
 }

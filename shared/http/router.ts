@@ -13,10 +13,12 @@ export interface ErrorLog {
   error(message: string, ...extra: unknown[]): void;
 }
 
-export interface RouterOptions extends RouteDeps {
+/** The route table and what its handlers need (`RouteDeps` for transit's routes, a pipeline's reader for its own). */
+export type RouterOptions<D = RouteDeps> = D & {
   log: ErrorLog;
-  routes?: readonly RouteDefinition[];
-}
+  /** @default transit's routes */
+  routes?: readonly RouteDefinition<D>[];
+};
 
 /** The subset of a proxy event the router reads; tests build just this. */
 export type RouterEvent = Pick<
@@ -38,8 +40,11 @@ function decodedPath(params: RouterEvent['pathParameters']): RouterEvent['pathPa
 }
 
 /** Creates the request handler for the read API. */
-export function createRouter(options: RouterOptions): (event: RouterEvent) => Promise<APIGatewayProxyResult> {
-  const table = new Map((options.routes ?? defaultRoutes).map((r) => [`${r.method} ${r.resource}`, r]));
+export function createRouter<D = RouteDeps>(
+  options: RouterOptions<D>,
+): (event: RouterEvent) => Promise<APIGatewayProxyResult> {
+  const routes = options.routes ?? (defaultRoutes as unknown as readonly RouteDefinition<D>[]);
+  const table = new Map(routes.map((r) => [`${r.method} ${r.resource}`, r]));
   return async (event) => {
     const route = table.get(`${event.httpMethod} ${event.resource}`);
     try {

@@ -34,11 +34,11 @@ export interface RouteResult {
   body: unknown;
 }
 
-export interface RouteDefinition {
+export interface RouteDefinition<D = RouteDeps> {
   method: 'GET';
   /** The API Gateway resource path, e.g. `/v1/vehicles/{vehicleId}`. */
   resource: string;
-  handle(request: ApiRequest, deps: RouteDeps): Promise<RouteResult>;
+  handle(request: ApiRequest, deps: D): Promise<RouteResult>;
 }
 
 const HOUR_MS = 3_600_000;

@@ -17,6 +17,7 @@ import {
   type ItemKey,
   MemoryEngineStore,
   type OutputItem,
+  type OutputRange,
   type StoredItem,
 } from '../../shared/engine/store.js';
 
@@ -137,6 +138,9 @@ export class FaultyStore implements EngineStore {
   }
   getOutput(key: ItemKey) {
     return this.inner.getOutput(key);
+  }
+  queryOutputs(pk: string, range: OutputRange) {
+    return this.inner.queryOutputs(pk, range);
   }
 
   private countWrite(n: number) {

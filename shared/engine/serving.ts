@@ -1,0 +1,85 @@
+/**
+ * The read side of a pipeline: its operators' results and its detections in their public shapes,
+ * for the pipeline's REST routes. Nothing here returns a stored item: positions, versions, partial
+ * aggregate states and keys stay inside; pages continue with opaque tokens.
+ */
+import { BadRequestError } from '../http/errors.js';
+import { decodeToken, encodeToken } from '../http/pagination.js';
+import type { RouteDefinition } from '../http/routes.js';
+import type { Detection } from './detectors.js';
+import { detectionPk } from './detectors.js';
+import { STATE_SK } from './operators/keyed-state.js';
+import { operatorPk } from './operators/operator.js';
+import { presentWindow, type WindowedAggregate, type WindowValue } from './operators/windows.js';
+import type { PipelineDefinition } from './pipeline.js';
+import { type EngineStore, windowSk } from './store.js';
+
+export interface DetectionPage {
+  items: Detection[];
+  nextToken?: string;
+}
+
+/** What a pipeline's route handlers read through. */
+export interface EngineReader {
+  /** The windows of a key with a start in [from, to], oldest first. */
+  windows(operator: string, key: string, from: number, to: number): Promise<WindowValue[]>;
+  /** A keyed state's current value, or undefined (never seen, or expired). */
+  state(operator: string, key: string): Promise<unknown>;
+  /** A detector's detections with a time in [from, to], newest first, a page at a time. */
+  detections(detector: string, options: { from: number; to: number; limit: number; nextToken?: string }): Promise<DetectionPage>;
+}
+
+/** What a pipeline route handler gets: its reader and a clock. */
+export interface PipelineRouteDeps {
+  read: EngineReader;
+  now: () => number;
+}
+
+export type PipelineRoute = RouteDefinition<PipelineRouteDeps>;
+
+const padTs = (ts: number) => String(Math.max(0, ts)).padStart(16, '0');
+
+export function engineReader<E>(definition: PipelineDefinition<E>, store: EngineStore, now: () => number): EngineReader {
+  const pipeline = definition.description.name;
+  const windowsOp = (name: string) => {
+    const op = definition.operators.find((o) => o.name === name);
+    if (op?.kind !== 'windows') throw new RangeError(`pipeline ${pipeline} has no windows operator ${name}`);
+    return op as WindowedAggregate<E>;
+  };
+  return {
+    async windows(operator, key, from, to) {
+      const op = windowsOp(operator);
+      const items = await store.query(operatorPk(pipeline, operator, key), windowSk(from), windowSk(to));
+      return items.map((item) => presentWindow(op, item));
+    },
+    async state(operator, key) {
+      const items = await store.get([{ pk: operatorPk(pipeline, operator, key), sk: STATE_SK }]);
+      const item = [...items.values()][0];
+      if (!item || (item.expiresAt !== undefined && item.expiresAt <= now())) return undefined;
+      return item.body.state;
+    },
+    async detections(detector, { from, to, limit, nextToken }) {
+      const pk = detectionPk(pipeline, detector);
+      const after = nextToken === undefined ? undefined : afterOf(nextToken, detector);
+      const outputs = await store.queryOutputs(pk, {
+        from: padTs(from),
+        to: `${padTs(to)}#\uffff`,
+        limit: limit + 1,
+        descending: true,
+        ...(after ? { after } : {}),
+      });
+      const items = outputs.slice(0, limit).map((o) => o.body as unknown as Detection);
+      const last = outputs[limit - 1];
+      return outputs.length > limit && last ? { items, nextToken: encodeToken({ d: detector, after: last.sk }) } : { items };
+    },
+  };
+}
+
+/** The position a token continues from; a token of another detector's list is refused. */
+function afterOf(token: string, detector: string): string {
+  const value = decodeToken(token) as { d?: unknown; after?: unknown } | null;
+  if (value?.d !== detector || typeof value.after !== 'string') {
+    throw new BadRequestError('nextToken', 'nextToken is not a valid pagination token');
+  }
+  return value.after;
+}
