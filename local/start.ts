@@ -1,6 +1,7 @@
 /**
  * `npm start [-- --no-simulator --port 3000 --ws-port 3001 --seed N --vehicles 50 --kafka --format json|avro
- *   --data-dir DIR | --in-memory --fresh --log-dir DIR --fault-rate 0.05 --fault-seed N --fault-functions A,B]`
+ *   --data-dir DIR | --in-memory --fresh --log-dir DIR --fault-rate 0.05 --fault-seed N --fault-functions A,B
+ *   --schedule-scale 0.01]`
  *
  * Synthesizes the CDK app without bundling and runs its template offline: emulators, tables, streams,
  * queues, every function from source, the Kinesis event sources, the REST and WebSocket APIs, the GTFS
@@ -18,11 +19,15 @@
  * `--fault-rate R` (or `STREAMFOLD_FAULT_RATE`) makes a seeded fraction R of function invocations crash,
  * for chaos runs; `--fault-seed` / `STREAMFOLD_FAULT_SEED` and `--fault-functions` /
  * `STREAMFOLD_FAULT_FUNCTIONS` (comma-separated logical ids) narrow it. Off by default.
+ *
+ * `--schedule-scale S` (or `STREAMFOLD_SCHEDULE_SCALE`) multiplies the period of the template's
+ * `rate(...)` rules: 0.01 runs `rate(1 minute)` every 600 ms. 1 by default.
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type LocalStack, REPO_ROOT, startLocalStack } from './runtime/local-stack.js';
+import { describeSchedule } from './runtime/scheduler.js';
 import { DEFAULT_KAFKA_TOPIC, runSimulator, type SimulatorHandle } from './simulate.js';
 
 const GTFS_DIR = join('local', 'gtfs', 'synthetic-city');
@@ -46,6 +51,7 @@ const { values } = parseArgs({
     'fault-rate': { type: 'string', default: process.env.STREAMFOLD_FAULT_RATE ?? '0' },
     'fault-seed': { type: 'string', default: process.env.STREAMFOLD_FAULT_SEED ?? '1' },
     'fault-functions': { type: 'string', default: process.env.STREAMFOLD_FAULT_FUNCTIONS ?? '' },
+    'schedule-scale': { type: 'string', default: process.env.STREAMFOLD_SCHEDULE_SCALE ?? '1' },
   },
 });
 
@@ -94,6 +100,12 @@ async function main(): Promise<void> {
           ...(faultFunctions.length > 0 ? { functions: faultFunctions } : {}),
         }
       : undefined;
+  const scheduleRateScale = Number(values['schedule-scale']);
+  if (!(scheduleRateScale > 0 && Number.isFinite(scheduleRateScale))) {
+    throw new Error(
+      `--schedule-scale (STREAMFOLD_SCHEDULE_SCALE) must be a positive number, got "${values['schedule-scale']}"`,
+    );
+  }
   const logDir = resolve(REPO_ROOT, values['log-dir']);
   const dataDir = values['in-memory'] ? undefined : resolve(REPO_ROOT, values['data-dir']);
   if (dataDir && values.fresh) rmSync(dataDir, { recursive: true, force: true });
@@ -107,6 +119,7 @@ async function main(): Promise<void> {
     logDir,
     ...(dataDir ? { dataDir } : {}),
     ...(faultInjection ? { faultInjection } : {}),
+    scheduleRateScale,
     ...(kafka ? { kafka } : {}),
     ...(values.template ? { templatePath: values.template } : {}),
   });
@@ -154,6 +167,7 @@ async function main(): Promise<void> {
       `  faults      ${faultInjection ? `${faultInjection.rate} of invocations crash (seed ${faultInjection.seed}, ${faultFunctions.join(', ') || 'every function'})` : 'off (--fault-rate)'}`,
       `  data        ${dataDir ? `${dataDir} (kept; --fresh to empty, --in-memory for none)` : 'in memory (lost at stop)'}`,
       `  simulator   ${simulator ? `on (${vehicles ?? 'default'} vehicles, seed ${seed ?? 'default'}, to ${stack.kafka ? `Kafka as ${format}` : 'REST'})` : 'off'}`,
+      ...stack.plan.schedules.map((rule) => `  schedule    ${describeSchedule(rule, scheduleRateScale)}`),
       ...stack.plan.warnings.map((w) => `  note        ${w}`),
       'Ctrl-C to stop.',
     ].join('\n'),

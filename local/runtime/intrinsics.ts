@@ -32,7 +32,7 @@ export interface IntrinsicLocation {
   property: string;
 }
 
-type ArnService = 'kinesis' | 'dynamodb' | 'sqs' | 'lambda' | 'kafka';
+type ArnService = 'kinesis' | 'dynamodb' | 'sqs' | 'lambda' | 'kafka' | 'events';
 
 /** A fake but well-formed ARN of a local resource. */
 export function localArn(service: ArnService, name: string): string {
@@ -48,6 +48,8 @@ export function localArn(service: ArnService, name: string): string {
       return `${prefix}:function:${name}`;
     case 'kafka':
       return `${prefix}:cluster/${name}/local`;
+    case 'events':
+      return `${prefix}:rule/${name}`;
   }
 }
 
@@ -153,6 +155,7 @@ function ref(template: CfnTemplate, id: string, addresses: LocalAddresses, where
   switch (resource.Type) {
     case 'AWS::Kinesis::Stream':
     case 'AWS::Lambda::Function':
+    case 'AWS::Events::Rule':
       return id;
     case 'AWS::SQS::Queue':
       return localQueueUrl(addresses.sqsEndpoint, id);
@@ -195,6 +198,8 @@ function getAtt(
       return id;
     case 'AWS::Lambda::Function.Arn':
       return localArn('lambda', id);
+    case 'AWS::Events::Rule.Arn':
+      return localArn('events', id);
     case 'AWS::MSK::ServerlessCluster.Arn':
     case 'AWS::MSK::Cluster.Arn':
       return localArn('kafka', id);

@@ -1,6 +1,7 @@
 /**
  * `startLocalStack`: runs a synthesized template offline on one machine. Emulators, resources, functions
- * in worker threads, Kinesis event-source mappings, the REST API and the WebSocket API, all in process.
+ * in worker threads, Kinesis event-source mappings, scheduled rules, the REST API and the WebSocket API,
+ * all in process.
  */
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -26,8 +27,21 @@ import { LOCAL_REGION, type LocalAddresses, localArn } from './intrinsics.js';
 import { type KafkaBroker, startKafkaBroker } from './kafka-broker.js';
 import { KafkaMappingPoller, type KafkaMappingStats } from './kafka-poller.js';
 import { ShardPoller, type ShardPoller as ShardPollerType, type ShardStats } from './kinesis-poller.js';
-import { type FailureHandlingPlan, type LocalStackPlan, planLocalStack, resolveEnvironment } from './plan.js';
+import {
+  type FailureHandlingPlan,
+  type LocalStackPlan,
+  planLocalStack,
+  resolveEnvironment,
+  resolveTargetInput,
+} from './plan.js';
 import { type RestServer, startRestServer } from './rest-server.js';
+import {
+  checkScheduleRateScale,
+  describeSchedule,
+  RuleScheduler,
+  type ScheduleStats,
+  type ScheduleTargetResult,
+} from './scheduler.js';
 import { type CfnTemplate, readTemplate, synthesizeTemplate } from './template.js';
 import { type LocalWebSocketServer, startWebSocketServer } from './ws-server.js';
 
@@ -85,6 +99,12 @@ export interface LocalStackOptions {
    * runs, for chaos tests (see `fault-injection.ts`). @default off
    */
   faultInjection?: FaultInjection;
+  /**
+   * Multiplies the period of every `rate(...)` scheduled rule, for tests and impatient users: 0.01 runs
+   * `rate(1 minute)` every 600 ms. Cron rules are not run on a timer (see `schedule-expression.ts`).
+   * @default 1
+   */
+  scheduleRateScale?: number;
   /** Pause of a shard poller between empty reads. @default 200 */
   pollIntervalMs?: number;
   /** Operational messages (poller and server errors). @default appended to `<logDir>/runtime.log` */
@@ -101,6 +121,8 @@ export interface LocalStackMetrics {
   mappings: Record<string, ShardStats[]>;
   /** Per Kafka event-source mapping logical id, its consumer's stats. */
   kafkaMappings: Record<string, KafkaMappingStats>;
+  /** Per scheduled rule logical id, its runs, invocations, failures and skipped ticks. */
+  schedules: Record<string, ScheduleStats>;
   /** Per function logical id, the invocations fault injection crashed (only functions it selects). */
   injectedFaults: Record<string, number>;
   /** Highest lag across shards: max of MillisBehindLatest and the last batch's iterator age; 0 when all are caught up. */
@@ -127,6 +149,12 @@ export interface LocalStack {
   metrics(): LocalStackMetrics;
   /** Invokes a function of the template directly. */
   invoke(functionLogicalId: string, event: unknown): Promise<InvokeResult>;
+  /**
+   * Runs a scheduled rule now, as its timer would (after the run in progress, if any), and resolves with
+   * each target's event and result. Works for cron rules too, which have no timer offline.
+   * @throws UnknownScheduleError when the plan has no schedule with this logical id.
+   */
+  runSchedule(ruleLogicalId: string): Promise<ScheduleTargetResult[]>;
   /** Stops everything: pollers drained, servers closed, workers terminated, emulators closed. */
   stop(): Promise<void>;
 }
@@ -191,6 +219,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ((message: string) => appendFileSync(join(logDir, 'runtime.log'), `${new Date().toISOString()} ${message}\n`));
   const apiKey = options.apiKey ?? process.env.STREAMFOLD_API_KEY ?? DEFAULT_API_KEY;
   if (options.faultInjection) checkFaultInjection(options.faultInjection);
+  const scheduleRateScale = options.scheduleRateScale ?? 1;
+  checkScheduleRateScale(scheduleRateScale);
   const template = await loadTemplate(options, root);
   const plan = planLocalStack(template);
   for (const warning of plan.warnings) log(`note: ${warning}`);
@@ -363,6 +393,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }
     }
 
+    // Last to start, first to stop: a run in progress finishes before the functions stop.
+    const scheduler = new RuleScheduler({
+      rules: plan.schedules,
+      invoke,
+      constantInput: (rule, target) => resolveTargetInput(template, rule, target, addresses),
+      rateScale: scheduleRateScale,
+      log,
+    });
+    for (const rule of plan.schedules) log(`schedule ${describeSchedule(rule, scheduleRateScale)}`);
+    scheduler.start();
+    cleanup.push(() => scheduler.stop());
+
     cleanup.push(
       announceLocalStack(root, {
         region: LOCAL_REGION,
@@ -386,6 +428,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       plan,
       startupMs: Date.now() - started,
       invoke,
+      runSchedule: (ruleLogicalId) => scheduler.run(ruleLogicalId),
       metrics: () => {
         const snapshot = metrics.snapshot();
         const mappings = Object.fromEntries([...pollers].map(([id, list]) => [id, list.map((p) => ({ ...p.stats }))]));
@@ -397,7 +440,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         const injectedFaults = Object.fromEntries(
           [...functions].filter(([id]) => faulty.has(id)).map(([id, fn]) => [id, fn.injectedFaults]),
         );
-        return { ...snapshot, mappings, kafkaMappings, injectedFaults, lagMs };
+        return { ...snapshot, mappings, kafkaMappings, schedules: scheduler.stats(), injectedFaults, lagMs };
       },
       stop: () => {
         // Pollers first (drain the batch in flight), then servers, workers, emulators: reverse start order.

@@ -3,6 +3,7 @@
  * network, no files. The parity test compares this plan with the template, resource type by type.
  */
 import { findReferencedId, type LocalAddresses, localArn, resolveIntrinsic } from './intrinsics.js';
+import { InvalidScheduleExpressionError, parseScheduleExpression, type Schedule } from './schedule-expression.js';
 import { type CfnResource, type CfnTemplate, isRecord } from './template.js';
 
 /** A Kinesis stream to create. */
@@ -157,6 +158,39 @@ export interface WebSocketApiPlan {
   routes: WebSocketRoutePlan[];
 }
 
+/**
+ * What a scheduled rule's target receives: the scheduled event, or the target's constant `Input`, whose
+ * `expression` is the template's value (a JSON string, or an intrinsic building one; see
+ * {@link resolveTargetInput}).
+ */
+export type ScheduleTargetInput = { kind: 'scheduled-event' } | { kind: 'constant'; expression: unknown };
+
+/** A Lambda function of the template that a scheduled rule invokes. */
+export interface ScheduleTargetPlan {
+  /** The target's `Id`. */
+  id: string;
+  functionLogicalId: string;
+  input: ScheduleTargetInput;
+  /**
+   * The `AWS::Lambda::Permission` that lets EventBridge invoke the function for this rule. Absent: AWS
+   * would fail every invocation (a warning says so); locally it runs anyway, as there is no IAM.
+   */
+  permissionLogicalId?: string;
+}
+
+/** An enabled EventBridge rule with a `ScheduleExpression`, and its function targets. */
+export interface ScheduleRulePlan {
+  logicalId: string;
+  /** As the template writes it, e.g. `rate(1 minute)`. */
+  expression: string;
+  /** Rates run on a timer; cron rules only on demand (`runSchedule`), see `schedule-expression.ts`. */
+  schedule: Schedule;
+  /** The rule's local ARN: the scheduled event's `resources`. */
+  ruleArn: string;
+  /** At least one: a rule none of whose targets runs locally is left out, with a warning. */
+  targets: ScheduleTargetPlan[];
+}
+
 /** Everything the local runtime creates and wires for one template. */
 export interface LocalStackPlan {
   streams: StreamPlan[];
@@ -170,7 +204,12 @@ export interface LocalStackPlan {
   kafkaClusters: string[];
   restRoutes: RestRoutePlan[];
   webSocketApis: WebSocketApiPlan[];
-  /** Template features the local runtime knowingly ignores (TTL, streams, PITR...). */
+  /** EventBridge rules run on a schedule. */
+  schedules: ScheduleRulePlan[];
+  /**
+   * Template features the local runtime knowingly ignores (TTL, streams, PITR...). Each starts with the
+   * logical id it is about and a colon.
+   */
   warnings: string[];
 }
 
@@ -193,6 +232,7 @@ export const WIRED_RESOURCE_TYPES: ReadonlySet<string> = new Set([
   'AWS::ApiGateway::Method',
   'AWS::ApiGatewayV2::Api',
   'AWS::ApiGatewayV2::Route',
+  'AWS::Events::Rule',
   'AWS::MSK::ServerlessCluster',
   'AWS::MSK::Cluster',
   'Custom::KafkaTopic',
@@ -205,7 +245,8 @@ export const WIRED_RESOURCE_TYPES: ReadonlySet<string> = new Set([
 export const IGNORED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
   'AWS::IAM::Role': 'no IAM locally: every function may call every local resource',
   'AWS::IAM::Policy': 'no IAM locally',
-  'AWS::Lambda::Permission': 'no IAM locally',
+  'AWS::Lambda::Permission':
+    "no IAM locally; read to warn when a scheduled rule's target lacks the one EventBridge needs in AWS",
   'AWS::SQS::QueuePolicy': 'no IAM locally',
   'AWS::Logs::LogGroup': 'function output goes to .local/logs/<LogicalId>.log',
   'AWS::CloudWatch::Dashboard': 'metrics are counted in memory from EMF lines',
@@ -256,6 +297,7 @@ const FUNCTION_TYPES = new Set(['AWS::Lambda::Function']);
 const STREAM_TYPES = new Set(['AWS::Kinesis::Stream']);
 const QUEUE_TYPES = new Set(['AWS::SQS::Queue']);
 const MSK_TYPES = new Set(['AWS::MSK::ServerlessCluster', 'AWS::MSK::Cluster']);
+const RULE_TYPES = new Set(['AWS::Events::Rule']);
 const _TABLE_TYPES = new Set(['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable']);
 
 /**
@@ -274,6 +316,7 @@ export function planLocalStack(template: CfnTemplate): LocalStackPlan {
     kafkaClusters: [],
     restRoutes: [],
     webSocketApis: [],
+    schedules: [],
     warnings: [],
   };
   const problems: string[] = [];
@@ -319,6 +362,12 @@ export function planLocalStack(template: CfnTemplate): LocalStackPlan {
       case 'AWS::ApiGatewayV2::Api':
         attempt(id, () => plan.webSocketApis.push(planWebSocketApi(template, id, props)));
         break;
+      case 'AWS::Events::Rule':
+        attempt(id, () => {
+          const rule = planScheduleRule(template, id, props, plan.warnings);
+          if (rule) plan.schedules.push(rule);
+        });
+        break;
       case 'AWS::Kinesis::StreamConsumer':
         problems.push(`${id}: enhanced fan-out consumers (AWS::Kinesis::StreamConsumer) are not supported locally`);
         break;
@@ -352,6 +401,34 @@ export function resolveEnvironment(
     });
   }
   return env;
+}
+
+/** Raised when a scheduled target's `Input` is not JSON (EventBridge refuses such a target). */
+export class InvalidTargetInputError extends Error {
+  override name = 'InvalidTargetInputError';
+}
+
+/**
+ * A scheduled target's constant `Input`, its intrinsics resolved for the local addresses, parsed; undefined
+ * when the target receives the scheduled event (JSON has no undefined, so a constant is never undefined).
+ * @throws UnresolvableIntrinsicError or InvalidTargetInputError (not JSON), naming the rule and target.
+ */
+export function resolveTargetInput(
+  template: CfnTemplate,
+  rule: ScheduleRulePlan,
+  target: ScheduleTargetPlan,
+  addresses: LocalAddresses,
+): unknown {
+  if (target.input.kind !== 'constant') return undefined;
+  const where = { resource: rule.logicalId, property: `Targets.${target.id}.Input` };
+  const text = resolveIntrinsic(template, target.input.expression, addresses, where);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidTargetInputError(`${where.resource}.${where.property} is not valid JSON: ${text}`, {
+      cause: error,
+    });
+  }
 }
 
 function planStream(id: string, props: Record<string, unknown>): StreamPlan {
@@ -716,4 +793,113 @@ function planWebSocketAuthorizer(
       throw new Error(`${logicalId}: identity source ${source} is not supported locally`);
   }
   return { logicalId, functionLogicalId, identitySource };
+}
+
+/**
+ * An EventBridge rule with a schedule, or undefined (with a warning saying why) for a rule that does not
+ * run locally: an event-pattern rule, a disabled one, one with no function target of the template.
+ */
+function planScheduleRule(
+  template: CfnTemplate,
+  id: string,
+  props: Record<string, unknown>,
+  warnings: string[],
+): ScheduleRulePlan | undefined {
+  if (props.ScheduleExpression === undefined) {
+    warnings.push(`${id}: event-pattern rules are not run locally (nothing puts EventBridge events offline)`);
+    return undefined;
+  }
+  if (props.State === 'DISABLED') {
+    warnings.push(`${id}: State DISABLED, so it is not scheduled locally either`);
+    return undefined;
+  }
+  const expression = resolveIntrinsic(template, props.ScheduleExpression, PLACEHOLDER_ADDRESSES, {
+    resource: id,
+    property: 'ScheduleExpression',
+  });
+  let schedule: Schedule;
+  try {
+    schedule = parseScheduleExpression(expression);
+  } catch (error) {
+    throw new InvalidScheduleExpressionError(`${id}.ScheduleExpression ${(error as Error).message}`, { cause: error });
+  }
+  if (props.EventPattern !== undefined) {
+    warnings.push(`${id}: its EventPattern is not matched locally; only its schedule runs`);
+  }
+  if (schedule.kind === 'cron') {
+    warnings.push(`${id}: ${expression} is not run on a timer locally (cron); runSchedule('${id}') triggers it`);
+  }
+  const rule: ScheduleRulePlan = { logicalId: id, expression, schedule, ruleArn: localArn('events', id), targets: [] };
+  const targets = Array.isArray(props.Targets) ? props.Targets : [];
+  for (const [index, target] of targets.entries()) {
+    if (!isRecord(target)) continue;
+    const planned = planScheduleTarget(template, rule, index, target, warnings);
+    if (planned) rule.targets.push(planned);
+  }
+  if (rule.targets.length === 0) {
+    warnings.push(`${id}: none of its targets is a function of the template, so it does not run locally`);
+    return undefined;
+  }
+  return rule;
+}
+
+function planScheduleTarget(
+  template: CfnTemplate,
+  rule: ScheduleRulePlan,
+  index: number,
+  target: Record<string, unknown>,
+  warnings: string[],
+): ScheduleTargetPlan | undefined {
+  const targetId = typeof target.Id === 'string' ? target.Id : `#${index}`;
+  const where = `${rule.logicalId} target ${targetId}`;
+  const functionLogicalId = findReferencedId(template, target.Arn, FUNCTION_TYPES);
+  if (!functionLogicalId) {
+    warnings.push(`${where}: ${describeTargetArn(template, target.Arn)} is not a function of the template; not run`);
+    return undefined;
+  }
+  // Running the target with the whole event instead would hand the function a payload AWS never sends.
+  if (target.InputPath !== undefined || target.InputTransformer !== undefined) {
+    warnings.push(`${where}: InputPath and InputTransformer are not applied locally; not run`);
+    return undefined;
+  }
+  const input: ScheduleTargetInput =
+    target.Input === undefined ? { kind: 'scheduled-event' } : { kind: 'constant', expression: target.Input };
+  const permissionLogicalId = invokePermission(template, functionLogicalId, rule.logicalId);
+  const planned: ScheduleTargetPlan = {
+    id: targetId,
+    functionLogicalId,
+    input,
+    ...(permissionLogicalId ? { permissionLogicalId } : {}),
+  };
+  // Parse now so a malformed Input fails the plan, not a tick.
+  resolveTargetInput(template, rule, planned, PLACEHOLDER_ADDRESSES);
+  if (!permissionLogicalId) {
+    warnings.push(
+      `${where}: no AWS::Lambda::Permission lets events.amazonaws.com invoke ${functionLogicalId} for this rule; ` +
+        'in AWS every invocation would fail (locally it runs, there is no IAM)',
+    );
+  }
+  return planned;
+}
+
+/** The permission that lets EventBridge invoke `functionLogicalId` for `ruleLogicalId` (any rule when it has no SourceArn). */
+function invokePermission(template: CfnTemplate, functionLogicalId: string, ruleLogicalId: string): string | undefined {
+  return Object.entries(template.Resources).find(([, resource]) => {
+    const props = resource.Properties ?? {};
+    return (
+      resource.Type === 'AWS::Lambda::Permission' &&
+      (props.Action === 'lambda:InvokeFunction' || props.Action === 'lambda:*') &&
+      props.Principal === 'events.amazonaws.com' &&
+      findReferencedId(template, props.FunctionName, FUNCTION_TYPES) === functionLogicalId &&
+      (props.SourceArn === undefined || findReferencedId(template, props.SourceArn, RULE_TYPES) === ruleLogicalId)
+    );
+  })?.[0];
+}
+
+/** What a target's Arn points at, for a warning: `<Type> <LogicalId>`, or the literal ARN. */
+function describeTargetArn(template: CfnTemplate, arn: unknown): string {
+  if (typeof arn === 'string') return arn;
+  const referenced = findReferencedId(template, arn, new Set(Object.values(template.Resources).map((r) => r.Type)));
+  const type = referenced === undefined ? undefined : template.Resources[referenced]?.Type;
+  return referenced && type ? `${type} ${referenced}` : JSON.stringify(arn);
 }

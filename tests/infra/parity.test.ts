@@ -1,10 +1,12 @@
 // The local runtime must run the same template as AWS: every function, event-source mapping, table,
-// stream, queue, REST method and WebSocket route of the synthesized stack has to be wired locally, and
+// stream, queue, REST method, WebSocket route and scheduled rule of the synthesized stack has to be wired
+// locally (or, for a rule, noted as not run), every Lambda permission has to belong to something wired, and
 // every other resource type has to be known to be safe to ignore.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findReferencedId } from '../../local/runtime/intrinsics.js';
 import {
   IGNORED_RESOURCE_TYPES,
   type LocalStackPlan,
@@ -88,6 +90,47 @@ describe('local runtime parity with the synthesized template', () => {
     for (const mapping of [...plan.kinesisMappings, ...plan.kafkaMappings]) {
       if (mapping.onFailureQueueLogicalId) expect(queues).toContain(mapping.onFailureQueueLogicalId);
     }
+  });
+
+  it('schedules every EventBridge rule into running functions, or notes why it does not run', () => {
+    const scheduled = new Set(plan.schedules.map((rule) => rule.logicalId));
+    const functions = new Set(plan.functions.map((f) => f.logicalId));
+    const unaccounted = idsOfType('AWS::Events::Rule').filter(
+      (id) => !scheduled.has(id) && !plan.warnings.some((warning) => warning.startsWith(`${id}:`)),
+    );
+
+    expect(unaccounted).toEqual([]);
+    for (const target of plan.schedules.flatMap((rule) => rule.targets)) {
+      expect(functions).toContain(target.functionLogicalId);
+      // Without it EventBridge cannot invoke the function in AWS, though the local run would pass.
+      expect(target.permissionLogicalId).toBeDefined();
+    }
+  });
+
+  it('accounts for every Lambda permission: API Gateway invoking a function it serves, EventBridge a rule', () => {
+    const servedFunctions = new Set([
+      ...plan.restRoutes.flatMap((route) => (route.target.kind === 'lambda' ? [route.target.functionLogicalId] : [])),
+      ...plan.webSocketApis.flatMap((api) =>
+        api.routes.flatMap((route) => [
+          route.functionLogicalId,
+          ...(route.authorizer ? [route.authorizer.functionLogicalId] : []),
+        ]),
+      ),
+    ]);
+    const functionTypes = new Set(['AWS::Lambda::Function']);
+    const unaccounted = idsOfType('AWS::Lambda::Permission').filter((id) => {
+      const props = template.Resources[id]?.Properties ?? {};
+      if (props.Principal === 'apigateway.amazonaws.com') {
+        return !servedFunctions.has(findReferencedId(template, props.FunctionName, functionTypes) ?? '');
+      }
+      if (props.Principal === 'events.amazonaws.com') {
+        // Its SourceArn names a rule of the template, which the test above shows scheduled or noted.
+        return findReferencedId(template, props.SourceArn, new Set(['AWS::Events::Rule'])) === undefined;
+      }
+      return true;
+    });
+
+    expect(unaccounted).toEqual([]);
   });
 
   it('knows every resource type of the template, wired or deliberately ignored', () => {
