@@ -115,52 +115,65 @@ export function kafkaSourceRecords(event: Pick<MSKEvent, 'records'>): SourceReco
   return out;
 }
 
-/** The fields every event has (those without a default in the schema; `eventId` may be derived). */
-const REQUIRED_FIELDS = vehiclePositionSchemas[vehiclePositionLatestVersion].fields
-  .filter((f) => !('default' in f) && f.name !== 'eventId')
-  .map((f) => f.name);
-
-/**
- * `{"events": [...]}` is an envelope (a batch, as the REST ingest reads it, whatever else it holds)
- * unless it has every field an event needs: then it is one event with an undeclared `events` field.
- */
-function isEnvelope(value: unknown): value is { events: unknown[] } {
-  if (typeof value !== 'object' || value === null || !Array.isArray((value as { events?: unknown }).events)) {
-    return false;
-  }
-  return !REQUIRED_FIELDS.every((field) => field in value);
+/** How a pipeline's record payloads are read. */
+export interface CandidateFormat {
+  /** Fields every event has (those without a default in the schema; the event id may be derived). */
+  requiredFields: readonly string[];
+  /** Decodes a Confluent-framed Avro value of the pipeline's schema family; throws `WireFormatError`. */
+  decodeAvro(bytes: Buffer): Record<string, unknown>;
 }
+
+/** The required fields of an Avro record schema: those without a default, except the (derivable) event id. */
+export const requiredFieldsOf = (schema: { fields: ReadonlyArray<{ name: string }> }, eventIdField: string) =>
+  schema.fields.filter((f) => !('default' in f) && f.name !== eventIdField).map((f) => f.name);
 
 /**
  * A record's payload → candidate events. Accepts Avro in the Confluent wire format (one event), one
  * JSON event, a JSON array of events, or an `{"events": [...]}` envelope, so producers writing to the
  * stream or topic directly need no special format. Throws `RecordDecodeError` when the payload is neither.
+ *
+ * `{"events": [...]}` is an envelope (a batch, as the REST ingest reads it, whatever else it holds)
+ * unless it has every field an event needs: then it is one event with an undeclared `events` field.
  */
-export function decodeCandidates(record: SourceRecord): DecodedCandidate[] {
-  if (record.decodeError) throw new RecordDecodeError(record.decodeError);
-  if (record.data.length === 0) throw new RecordDecodeError('record is empty (0 bytes): no event to read');
-  if (isConfluentFramed(record.data)) {
-    try {
-      return [{ record, position: record.position, value: decodeConfluentAvro(record.data) }];
-    } catch (error) {
-      if (error instanceof WireFormatError) throw new RecordDecodeError(error.message, { cause: error });
-      throw error;
+export function candidateDecoder(format: CandidateFormat): (record: SourceRecord) => DecodedCandidate[] {
+  const isEnvelope = (value: unknown): value is { events: unknown[] } => {
+    if (typeof value !== 'object' || value === null || !Array.isArray((value as { events?: unknown }).events)) {
+      return false;
     }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(record.data.toString('utf8'));
-  } catch (error) {
-    throw new RecordDecodeError(
-      `record is neither JSON nor Avro in the Confluent wire format (first byte 0x${(record.data[0] ?? 0).toString(16).padStart(2, '0')}): ${(error as Error).message}`,
-    );
-  }
-  const values = Array.isArray(parsed) ? parsed : isEnvelope(parsed) ? parsed.events : [parsed];
-  if (values.length === 0) {
-    throw new RecordDecodeError(
-      `record holds ${Array.isArray(parsed) ? 'an empty JSON array' : 'an empty "events" array'}: no event to read`,
-    );
-  }
-  if (values.length === 1) return [{ record, position: record.position, value: values[0] }];
-  return values.map((value, i) => ({ record, position: `${record.position}#${padPosition(i, 5)}`, value }));
+    return !format.requiredFields.every((field) => field in value);
+  };
+  return (record) => {
+    if (record.decodeError) throw new RecordDecodeError(record.decodeError);
+    if (record.data.length === 0) throw new RecordDecodeError('record is empty (0 bytes): no event to read');
+    if (isConfluentFramed(record.data)) {
+      try {
+        return [{ record, position: record.position, value: format.decodeAvro(record.data) }];
+      } catch (error) {
+        if (error instanceof WireFormatError) throw new RecordDecodeError(error.message, { cause: error });
+        throw error;
+      }
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(record.data.toString('utf8'));
+    } catch (error) {
+      throw new RecordDecodeError(
+        `record is neither JSON nor Avro in the Confluent wire format (first byte 0x${(record.data[0] ?? 0).toString(16).padStart(2, '0')}): ${(error as Error).message}`,
+      );
+    }
+    const values = Array.isArray(parsed) ? parsed : isEnvelope(parsed) ? parsed.events : [parsed];
+    if (values.length === 0) {
+      throw new RecordDecodeError(
+        `record holds ${Array.isArray(parsed) ? 'an empty JSON array' : 'an empty "events" array'}: no event to read`,
+      );
+    }
+    if (values.length === 1) return [{ record, position: record.position, value: values[0] }];
+    return values.map((value, i) => ({ record, position: `${record.position}#${padPosition(i, 5)}`, value }));
+  };
 }
+
+/** Transit's payloads: vehicle positions, as JSON or Avro of the vehicle-position family. */
+export const decodeCandidates = candidateDecoder({
+  requiredFields: requiredFieldsOf(vehiclePositionSchemas[vehiclePositionLatestVersion], 'eventId'),
+  decodeAvro: decodeConfluentAvro,
+});
