@@ -3,6 +3,7 @@
  * reports `event.resource`. Exported so tests can check it against docs/openapi.yaml.
  */
 import { pageKeyAttributes, routePk } from '../queries/keys.js';
+import { projectAnomaly, projectRouteWindow, projectStopEta, projectVehicleState } from '../queries/projections.js';
 import type { ReadModels } from '../queries/read-models.js';
 import {
   ANOMALY_LOOKBACK_MAX_MS,
@@ -71,7 +72,7 @@ export const routes: readonly RouteDefinition[] = [
       const vehicleId = requireId(pathParameters, 'vehicleId');
       const vehicle = await read.getVehicle(vehicleId);
       if (!vehicle) throw new NotFoundError(`vehicle ${vehicleId} not found`);
-      return ok(vehicle);
+      return ok(projectVehicleState(vehicle));
     },
   },
   {
@@ -83,7 +84,7 @@ export const routes: readonly RouteDefinition[] = [
       const token = optionalToken(query);
       const startKey = token ? decodeKeyToken(token, pageKeyAttributes.vehiclesByRoute, { routeId }) : undefined;
       const result = await read.vehiclesOnRoute(routeId, { limit, startKey });
-      return ok({ routeId, ...page(result.items, result.lastKey) });
+      return ok({ routeId, ...page(result.items.map(projectVehicleState), result.lastKey) });
     },
   },
   {
@@ -99,7 +100,7 @@ export const routes: readonly RouteDefinition[] = [
       const startKey = token ? decodeKeyToken(token, pageKeyAttributes.windows, { pk: routePk(routeId) }) : undefined;
       const result = await read.routeWindows(routeId, { from, to }, { limit, startKey });
       const items = await withLateCounts(read, routeId, result.items);
-      return ok({ routeId, from, to, ...page(items, result.lastKey) });
+      return ok({ routeId, from, to, ...page(items.map(projectRouteWindow), result.lastKey) });
     },
   },
   {
@@ -110,7 +111,7 @@ export const routes: readonly RouteDefinition[] = [
       // Both reads are needed for a 200, so they go out together.
       const [stop, etas] = await Promise.all([read.getStop(stopId), read.stopEtas(stopId)]);
       if (!stop) throw new NotFoundError(`stop ${stopId} not found`);
-      return ok({ stopId, stopName: stop.name, items: etasToServe(etas, now()) });
+      return ok({ stopId, stopName: stop.name, items: etasToServe(etas, now()).map(projectStopEta) });
     },
   },
   {
@@ -131,12 +132,12 @@ export const routes: readonly RouteDefinition[] = [
           ? decodeKeyToken(token, pageKeyAttributes.anomaliesByRoute, { pk: routePk(routeId) })
           : undefined;
         const result = await read.anomaliesOnRoute(routeId, { since, type }, { limit, startKey });
-        return ok(page(result.items, result.lastKey));
+        return ok(page(result.items.map(projectAnomaly), result.lastKey));
       }
       const cursor = token ? decodeDayCursor(token, anomalyDays(since, at)) : undefined;
       const result = await anomaliesSince(read, { since, type, until: at }, limit, cursor);
       const next = result.cursor && { d: result.cursor.day, k: result.cursor.startKey };
-      return ok(page(result.items, next));
+      return ok(page(result.items.map(projectAnomaly), next));
     },
   },
 ];

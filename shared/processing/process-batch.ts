@@ -14,6 +14,7 @@ import {
 } from '../events/source-records.js';
 import { summarizeErrors, validateVehiclePosition } from '../events/validate.js';
 import type { Anomaly, OutputRecord, VehiclePosition, VehicleState } from '../model.js';
+import { projectAnomaly, projectVehicleState, projectWindow } from '../queries/projections.js';
 import { computeEtas, type EtaFix } from './eta.js';
 import type {
   DeadLetterMessage,
@@ -32,7 +33,6 @@ import {
   type Contribution,
   closedWindowsBefore,
   mergeWindow,
-  publicWindow,
   routeWindowPk,
   speedBaseline,
   vehicleWindowPk,
@@ -373,9 +373,9 @@ export async function processBatch(
   const known = anomalies.length > 0 ? await store.findAnomalies(anomalies) : new Set<string>();
   const newAnomalies = anomalies.filter((a) => !known.has(a.anomalyId));
   const output: OutputRecord[] = [
-    ...updatedStates.map(({ state }): OutputRecord => ({ kind: 'vehicle', data: state })),
-    ...changed.map((window): OutputRecord => ({ kind: 'window', data: publicWindow(window) })),
-    ...newAnomalies.map((anomaly): OutputRecord => ({ kind: 'anomaly', data: anomaly })),
+    ...updatedStates.map(({ state }): OutputRecord => ({ kind: 'vehicle', data: projectVehicleState(state) })),
+    ...changed.map((window): OutputRecord => ({ kind: 'window', data: projectWindow(window) })),
+    ...newAnomalies.map((anomaly): OutputRecord => ({ kind: 'anomaly', data: projectAnomaly(anomaly) })),
   ];
   if (output.length > 0) await deps.publisher.publish(output);
   await forEachLimited(newAnomalies, WRITE_CONCURRENCY, async (anomaly) => {

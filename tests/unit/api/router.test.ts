@@ -3,20 +3,51 @@ import { encodeToken } from '../../../shared/http/pagination.js';
 import { createRouter } from '../../../shared/http/router.js';
 import { ts13 } from '../../../shared/queries/keys.js';
 import { apiEvent, NOW, routeWindow, stopEta, storedAnomaly, vehicleState } from '../../helpers/api-events.js';
+import {
+  assertDocumentedResponse,
+  isDocumentedOperation,
+  type Operation,
+  schemaProblems,
+} from '../../helpers/openapi.js';
 import { type InMemoryData, inMemoryReadModels } from './in-memory-read-models.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
-function setup(data: InMemoryData = {}) {
+/** The attributes that only the tables hold; no response may carry them. */
+const STORAGE_FIELDS = [
+  'pk',
+  'sk',
+  'day',
+  'version',
+  'positions',
+  'eventIds',
+  'vehicleIds',
+  'sumSpeedKmh',
+  'sumSqSpeedKmh',
+  'expiresAt',
+  'stallReportedFor',
+  'etaComputedTs',
+];
+
+/**
+ * A router over in-memory read models. Every response it gives a test is first checked against
+ * docs/openapi.yaml, so a field no schema lists, or a status an operation does not document, fails the test.
+ */
+function setup(data: InMemoryData = {}, clock = { now: NOW }) {
   const read = inMemoryReadModels(data);
   const log = { error: vi.fn() };
-  const route = createRouter({ read, now: () => NOW, log });
+  const route = createRouter({ read, now: () => clock.now, log });
   const call = async (...args: Parameters<typeof apiEvent>) => {
-    const response = await route(apiEvent(...args));
+    const event = apiEvent(...args);
+    const response = await route(event);
+    const operation = `${event.httpMethod} ${event.resource}` as Operation;
+    // API Gateway answers an unknown resource itself; the router's own 404 still has the Error shape.
+    if (isDocumentedOperation(operation)) assertDocumentedResponse(operation, response);
+    else expect(schemaProblems('Error', JSON.parse(response.body))).toEqual([]);
     return { ...response, json: JSON.parse(response.body) };
   };
-  return { read, log, call };
+  return { read, log, call, clock };
 }
 
 describe('responses', () => {
@@ -76,14 +107,15 @@ describe('GET /health', () => {
 });
 
 describe('GET /v1/vehicles/{vehicleId}', () => {
-  it('returns the latest state of the vehicle', async () => {
+  it('returns the latest state of the vehicle, without the processor bookkeeping', async () => {
     const state = vehicleState({ vehicleId: 'V7', speedKmh: 44 });
     const { call } = setup({ vehicles: [vehicleState(), state] });
 
     const response = await call('/v1/vehicles/{vehicleId}', { path: { vehicleId: 'V7' } });
 
+    const { stallReportedFor: _stall, etaComputedTs: _eta, ...served } = state;
     expect(response.statusCode).toBe(200);
-    expect(response.json).toEqual(state);
+    expect(response.json).toEqual(served);
   });
 
   it('answers 404 naming an unknown vehicle', async () => {
@@ -118,6 +150,7 @@ describe('GET /v1/vehicles', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json.items.map((v: { vehicleId: string }) => v.vehicleId)).toEqual(['V1', 'V2', 'V3', 'V4', 'V5']);
     expect(response.json.nextToken).toBeUndefined();
+    for (const item of response.json.items) for (const field of STORAGE_FIELDS) expect(item).not.toHaveProperty(field);
   });
 
   it('pages with an opaque token that round-trips to the next page', async () => {
@@ -214,6 +247,26 @@ describe('GET /v1/routes/{routeId}/metrics', () => {
     ]);
   });
 
+  it('serves each window without its key, running sums, vehicle list or write bookkeeping', async () => {
+    const { call } = setup(data);
+
+    const response = await call('/v1/routes/{routeId}/metrics', { path: { routeId: 'R1' } });
+
+    expect(response.json.items[0]).toEqual({
+      entityType: 'route',
+      entityId: 'R1',
+      routeId: 'R1',
+      windowStart: base,
+      windowEnd: base + MINUTE,
+      count: windows[0]!.count,
+      minSpeedKmh: windows[0]!.minSpeedKmh,
+      maxSpeedKmh: windows[0]!.maxSpeedKmh,
+      avgSpeedKmh: windows[0]!.avgSpeedKmh,
+      distinctVehicles: windows[0]!.distinctVehicles,
+      lateEvents: 0,
+    });
+  });
+
   it('pages through the windows with a token', async () => {
     const { call } = setup(data);
     const path = { routeId: 'R1' };
@@ -275,6 +328,15 @@ describe('GET /v1/stops/{stopId}/eta', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json).toMatchObject({ stopId: 'S1', stopName: 'Central' });
     expect(response.json.items.map((e: { vehicleId: string }) => e.vehicleId)).toEqual(['soon', 'late']);
+  });
+
+  it('serves a prediction without its expiry, which only drives the table TTL', async () => {
+    const { expiresAt: _expiresAt, ...served } = stopEta();
+    const { call } = setup({ stops, etas: [stopEta()] });
+
+    const response = await call('/v1/stops/{stopId}/eta', { path: { stopId: 'S1' } });
+
+    expect(response.json.items).toEqual([served]);
   });
 
   it('returns an empty list for a known stop with no vehicle approaching', async () => {
@@ -344,6 +406,15 @@ describe('GET /v1/anomalies', () => {
 
     expect(response.statusCode).toBe(200);
     expect(ids(response)).toEqual(['V1', 'V2', 'V3']);
+  });
+
+  it('serves each anomaly without its table and index keys', async () => {
+    const { call } = setup({ anomalies });
+
+    const response = await call('/v1/anomalies');
+
+    const { pk: _pk, sk: _sk, day: _day, ...served } = anomalies[0]!;
+    expect(response.json.items[0]).toEqual(served);
   });
 
   it('walks the day partitions back to since', async () => {
