@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { encodeToken } from '../../../shared/http/pagination.js';
+import { encodeCursor } from '../../../shared/http/pagination.js';
 import { createRouter } from '../../../shared/http/router.js';
 import { ts13 } from '../../../shared/queries/keys.js';
 import { apiEvent, NOW, routeWindow, stopEta, storedAnomaly, vehicleState } from '../../helpers/api-events.js';
@@ -29,6 +29,9 @@ const STORAGE_FIELDS = [
   'stallReportedFor',
   'etaComputedTs',
 ];
+
+/** The JSON text of a token, to see what it carries. */
+const tokenText = (token: string) => Buffer.from(token, 'base64url').toString('utf8');
 
 /**
  * A router over in-memory read models. Every response it gives a test is first checked against
@@ -192,8 +195,10 @@ describe('GET /v1/vehicles', () => {
   it.each([
     ['not base64url', '%%%'],
     ['not JSON', Buffer.from('{nope').toString('base64url')],
-    ['a key of another shape', encodeToken({ pk: 'ROUTE#R1', windowStart: 1 })],
-    ['a key of another route', encodeToken({ vehicleId: 'V6', routeId: 'R2' })],
+    ['a cursor of another list', encodeCursor({ routeId: 'R1', windowStart: 1 })],
+    ['a cursor of another route', encodeCursor({ routeId: 'R2', vehicleId: 'V6' })],
+    ['a cursor with an extra field', encodeCursor({ routeId: 'R1', vehicleId: 'V2', pk: 'x' })],
+    ['a cursor whose vehicle is not an id', encodeCursor({ routeId: 'R1', vehicleId: 'V#2' })],
   ])('answers 400 naming nextToken for %s', async (_case, nextToken) => {
     const { call } = setup(data);
 
@@ -267,6 +272,30 @@ describe('GET /v1/routes/{routeId}/metrics', () => {
     });
   });
 
+  it('pages with a token that names no table key', async () => {
+    const { call } = setup(data);
+
+    const first = await call('/v1/routes/{routeId}/metrics', { path: { routeId: 'R1' }, query: { limit: '1' } });
+
+    expect(first.json.nextToken).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(tokenText(first.json.nextToken)).not.toMatch(/ROUTE#|"pk"/);
+  });
+
+  it('continues within the new range when the default range moved on between two pages', async () => {
+    const spread = [50, 45, 35, 10].map((ago) => routeWindow('R1', NOW - ago * MINUTE));
+    const { call, clock } = setup({ windows: spread });
+    const path = { routeId: 'R1' };
+
+    const first = await call('/v1/routes/{routeId}/metrics', { path, query: { limit: '1' } });
+    clock.now = NOW + 20 * MINUTE; // the default range now starts 40 minutes before NOW
+    const second = await call('/v1/routes/{routeId}/metrics', { path, query: { nextToken: first.json.nextToken } });
+
+    const starts = (r: typeof first) => r.json.items.map((w: { windowStart: number }) => w.windowStart);
+    expect(starts(first)).toEqual([NOW - 50 * MINUTE]);
+    expect(second.statusCode).toBe(200);
+    expect(starts(second)).toEqual([NOW - 35 * MINUTE, NOW - 10 * MINUTE]);
+  });
+
   it('pages through the windows with a token', async () => {
     const { call } = setup(data);
     const path = { routeId: 'R1' };
@@ -298,7 +327,9 @@ describe('GET /v1/routes/{routeId}/metrics', () => {
     ['to', { to: '12:00' }],
     ['from', { from: String(NOW), to: String(NOW - 1) }],
     ['limit', { limit: '1000' }],
-    ['nextToken', { nextToken: encodeToken({ pk: 'ROUTE#R2', windowStart: base }) }],
+    ['nextToken', { nextToken: encodeCursor({ routeId: 'R2', windowStart: base }) }],
+    ['nextToken', { nextToken: encodeCursor({ pk: 'ROUTE#R1', windowStart: base }) }],
+    ['nextToken', { nextToken: encodeCursor({ routeId: 'R1', windowStart: -1 }) }],
   ])('answers 400 naming %s', async (parameter, query) => {
     const { call } = setup(data);
 
@@ -444,6 +475,35 @@ describe('GET /v1/anomalies', () => {
     expect(seen).toEqual(['V1', 'V2', 'V3', 'V4', 'V5', 'V6']);
   });
 
+  it('pages with tokens that name no table key', async () => {
+    const { call } = setup({ anomalies });
+    const since = String(NOW - 2 * DAY);
+
+    const all = await call('/v1/anomalies', { query: { since, limit: '1' } });
+    const route = await call('/v1/anomalies', { query: { since, limit: '1', routeId: 'R1' } });
+
+    for (const token of [all.json.nextToken, route.json.nextToken]) {
+      expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(tokenText(token)).not.toMatch(/ROUTE#|"pk"|"sk"/);
+    }
+  });
+
+  it.each([
+    ['of all routes', {}],
+    ['of a route', { routeId: 'R1' }],
+  ])('ends the listing %s when the default since moved past the token', async (_case, filter) => {
+    const { call, clock } = setup({ anomalies });
+
+    // The first page ends at V1's anomaly, ten minutes before NOW; 55 minutes on, since lies after it.
+    const first = await call('/v1/anomalies', { query: { ...filter, limit: '1' } });
+    clock.now = NOW + 55 * MINUTE;
+    const second = await call('/v1/anomalies', { query: { ...filter, limit: '1', nextToken: first.json.nextToken } });
+
+    expect(first.json.nextToken).toBeDefined();
+    expect(second.statusCode).toBe(200);
+    expect(second.json).toEqual({ items: [] });
+  });
+
   it('filters by route and type', async () => {
     const { read, call } = setup({ anomalies });
 
@@ -472,9 +532,12 @@ describe('GET /v1/anomalies', () => {
     ['type', { type: 'weird' }],
     ['routeId', { routeId: 'R#1' }],
     ['limit', { limit: '0' }],
-    ['nextToken', { nextToken: encodeToken({ d: '2020-01-01' }) }],
+    ['nextToken', { nextToken: encodeCursor({ day: '2020-01-01' }) }],
+    ['nextToken', { nextToken: encodeCursor({ d: '2025-03-04' }) }],
+    ['nextToken', { nextToken: encodeCursor({ day: '2025-03-04', anomalyId: 'a' }) }],
     ['nextToken', { nextToken: 'bad token!' }],
-    ['nextToken', { routeId: 'R1', nextToken: encodeToken({ pk: 'ROUTE#R2', sk: '1#a' }) }],
+    ['nextToken', { routeId: 'R1', nextToken: encodeCursor({ routeId: 'R2', windowStart: NOW, anomalyId: 'a' }) }],
+    ['nextToken', { routeId: 'R1', nextToken: encodeCursor({ pk: 'ROUTE#R1', sk: `${ts13(NOW)}#a` }) }],
   ])('answers 400 naming %s', async (parameter, query) => {
     const { call } = setup({ anomalies });
 
