@@ -3,8 +3,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { kinesisClient, sqsClient } from '../shared/aws-clients.js';
 import { eventTimeSettings, queueUrls, streamNames } from '../shared/config.js';
-import { json } from '../shared/http/responses.js';
 import { acceptEvents, IngestRequestError, parseIngestBody } from '../shared/ingest/accept-events.js';
+import { ingestErrorResponse, ingestResultResponse } from '../shared/ingest/ingest-response.js';
 import { withPowertools } from '../shared/lambda.js';
 import { logger, metrics } from '../shared/observability.js';
 import { putRecordsReliably, SqsDeadLetterSink } from '../shared/processing/aws-adapters.js';
@@ -30,17 +30,9 @@ export const handler = withPowertools(async (event: APIGatewayProxyEvent): Promi
     const result = await acceptEvents(events, ports, validation);
     metrics.addMetric('EventsAccepted', MetricUnit.Count, result.accepted);
     metrics.addMetric('EventsRejected', MetricUnit.Count, result.rejected);
-    if (result.rejected === 0) return json(202, result);
-    if (result.accepted === 0) return json(400, { error: 'BadRequest', message: 'no event was accepted', ...result });
-    return json(207, result);
+    return ingestResultResponse(result);
   } catch (error) {
-    if (error instanceof IngestRequestError) {
-      return json(error.statusCode, {
-        error: error.statusCode === 413 ? 'PayloadTooLarge' : 'BadRequest',
-        message: error.message,
-      });
-    }
-    logger.error('ingest failed', { error });
-    return json(503, { error: 'ServiceUnavailable', message: 'events could not be stored; retry the request' });
+    if (!(error instanceof IngestRequestError)) logger.error('ingest failed', { error });
+    return ingestErrorResponse(error);
   }
 });

@@ -91,8 +91,5 @@ export interface StopEta {
   expiresAt: number;
 }
 
-/** A record on the output stream. */
-export type OutputRecord =
-  | { kind: 'vehicle'; data: VehicleState }
-  | { kind: 'window'; data: WindowAggregate }
-  | { kind: 'anomaly'; data: Anomaly };
+/** A record on the output stream: a read model in its public shape, defined by its projection. */
+export type { OutputRecord } from './queries/projections.js';

@@ -1,17 +1,18 @@
 /**
- * Opaque pagination tokens: base64url of the JSON of a DynamoDB LastEvaluatedKey (or a small object
- * wrapping one). Clients must treat them as opaque; we validate them on the way back in because a
- * tampered key would otherwise surface as a DynamoDB ValidationException, i.e. a 500.
+ * Opaque pagination tokens: base64url of the JSON of a page cursor (shared/queries/page-cursors.ts), which
+ * names a position in the terms of the list, never a DynamoDB key. Clients must treat tokens as opaque; they
+ * are checked field by field on the way back in, because a tampered one would otherwise reach DynamoDB as a
+ * malformed start key and come back as a 500.
  */
-import type { DynamoKey } from '../queries/keys.js';
+import type { ShapeOf } from '../queries/page-cursors.js';
 import { BadRequestError } from './errors.js';
 
-/** Encodes any JSON value as a URL-safe token. */
-export function encodeToken(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+/** Encodes a cursor as a URL-safe token. */
+export function encodeCursor(cursor: object): string {
+  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
 }
 
-/** Decodes a token made by `encodeToken`; throws `BadRequestError` naming `nextToken` when it does not decode. */
+/** Decodes a token into JSON; throws `BadRequestError` naming `nextToken` when it does not decode. */
 export function decodeToken(token: string): unknown {
   if (!/^[A-Za-z0-9_-]+$/.test(token)) throw invalidToken();
   try {
@@ -21,30 +22,26 @@ export function decodeToken(token: string): unknown {
   }
 }
 
-/**
- * Decodes a token that must hold a DynamoDB key with exactly the given attributes, each a string or number.
- * `expect` pins attribute values the query fixes (e.g. the partition key), so a token minted for one
- * route cannot be replayed against another.
- */
-export function decodeKeyToken(token: string, attributes: readonly string[], expect: DynamoKey = {}): DynamoKey {
-  const key = asDynamoKey(decodeToken(token), attributes);
-  for (const [name, value] of Object.entries(expect)) {
-    if (key[name] !== value) throw invalidToken();
-  }
-  return key;
-}
-
-/** Checks that `value` is a DynamoDB key with exactly `attributes`; throws `BadRequestError` otherwise. */
-export function asDynamoKey(value: unknown, attributes: readonly string[]): DynamoKey {
+/** Checks that `value` is a cursor with exactly the fields of `shape`, each passing its check. */
+export function asCursor<C>(value: unknown, shape: ShapeOf<C>): C {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidToken();
   const entries = Object.entries(value);
-  if (entries.length !== attributes.length) throw invalidToken();
-  for (const [name, v] of entries) {
-    if (!attributes.includes(name) || (typeof v !== 'string' && typeof v !== 'number')) throw invalidToken();
+  if (entries.length !== Object.keys(shape).length) throw invalidToken();
+  for (const [name, field] of entries) {
+    const check: ((field: unknown) => boolean) | undefined = Object.hasOwn(shape, name)
+      ? shape[name as keyof C]
+      : undefined;
+    if (!check?.(field)) throw invalidToken();
   }
-  return value as DynamoKey;
+  return value as C;
 }
 
-function invalidToken(cause?: unknown): BadRequestError {
-  return new BadRequestError('nextToken', 'nextToken is not a valid pagination token', { cause });
+/** Decodes a token made by `encodeCursor` from a cursor of `shape`. */
+export function decodeCursor<C>(token: string, shape: ShapeOf<C>): C {
+  return asCursor(decodeToken(token), shape);
+}
+
+/** The error for a token that is not one this query minted. */
+export function invalidToken(cause?: unknown): BadRequestError {
+  return new BadRequestError('nextToken', 'nextToken is not a valid pagination token for this query', { cause });
 }

@@ -2,18 +2,33 @@
  * The read API's route table: one entry per `GET` resource of the REST API, keyed exactly as API Gateway
  * reports `event.resource`. Exported so tests can check it against docs/openapi.yaml.
  */
-import { pageKeyAttributes, routePk } from '../queries/keys.js';
+import { ts13 } from '../queries/keys.js';
+import {
+  ANOMALY_CURSOR,
+  type AnomalyDayCursor,
+  anomalyCursorOf,
+  anomalyDayCursorOf,
+  anomalyStartKey,
+  DAY_POSITION_CURSOR,
+  DAY_START_CURSOR,
+  dayCursorOf,
+  VEHICLE_CURSOR,
+  vehicleCursorOf,
+  vehicleStartKey,
+  WINDOW_CURSOR,
+  windowCursorOf,
+} from '../queries/page-cursors.js';
+import { projectAnomaly, projectRouteWindow, projectStopEta, projectVehicleState } from '../queries/projections.js';
 import type { ReadModels } from '../queries/read-models.js';
 import {
   ANOMALY_LOOKBACK_MAX_MS,
   anomaliesSince,
   anomalyDays,
-  type DayCursor,
   etasToServe,
   withLateCounts,
 } from '../queries/serving.js';
 import { BadRequestError, DependencyUnavailableError, NotFoundError } from './errors.js';
-import { asDynamoKey, decodeKeyToken, decodeToken, encodeToken } from './pagination.js';
+import { asCursor, decodeCursor, decodeToken, encodeCursor, invalidToken } from './pagination.js';
 import { optionalId, optionalToken, parseAnomalyType, parseLimit, parseTime, requireId } from './params.js';
 
 /** What a route handler sees of the request. */
@@ -45,9 +60,9 @@ const HOUR_MS = 3_600_000;
 
 const ok = (body: unknown): RouteResult => ({ statusCode: 200, body });
 
-/** A page as the API returns it: the items and, when more follow, an opaque token. */
-function page<T>(items: T[], lastKey: unknown): { items: T[]; nextToken?: string } {
-  return lastKey === undefined ? { items } : { items, nextToken: encodeToken(lastKey) };
+/** A page as the API returns it: the items and, when more follow, the opaque token of where they resume. */
+function page<T>(items: T[], cursor: object | undefined): { items: T[]; nextToken?: string } {
+  return cursor === undefined ? { items } : { items, nextToken: encodeCursor(cursor) };
 }
 
 /** Every GET route the API serves. */
@@ -71,7 +86,7 @@ export const routes: readonly RouteDefinition[] = [
       const vehicleId = requireId(pathParameters, 'vehicleId');
       const vehicle = await read.getVehicle(vehicleId);
       if (!vehicle) throw new NotFoundError(`vehicle ${vehicleId} not found`);
-      return ok(vehicle);
+      return ok(projectVehicleState(vehicle));
     },
   },
   {
@@ -81,9 +96,11 @@ export const routes: readonly RouteDefinition[] = [
       const routeId = requireId(query, 'routeId');
       const limit = parseLimit(query);
       const token = optionalToken(query);
-      const startKey = token ? decodeKeyToken(token, pageKeyAttributes.vehiclesByRoute, { routeId }) : undefined;
-      const result = await read.vehiclesOnRoute(routeId, { limit, startKey });
-      return ok({ routeId, ...page(result.items, result.lastKey) });
+      const cursor = token ? decodeCursor(token, VEHICLE_CURSOR) : undefined;
+      if (cursor && cursor.routeId !== routeId) throw invalidToken();
+      const result = await read.vehiclesOnRoute(routeId, { limit, startKey: cursor && vehicleStartKey(cursor) });
+      const next = result.lastKey && vehicleCursorOf(result.lastKey);
+      return ok({ routeId, ...page(result.items.map(projectVehicleState), next) });
     },
   },
   {
@@ -96,10 +113,15 @@ export const routes: readonly RouteDefinition[] = [
       if (from > to) throw new BadRequestError('from', 'from must not be after to');
       const limit = parseLimit(query);
       const token = optionalToken(query);
-      const startKey = token ? decodeKeyToken(token, pageKeyAttributes.windows, { pk: routePk(routeId) }) : undefined;
-      const result = await read.routeWindows(routeId, { from, to }, { limit, startKey });
+      const cursor = token ? decodeCursor(token, WINDOW_CURSOR) : undefined;
+      if (cursor && cursor.routeId !== routeId) throw invalidToken();
+      // Window starts are whole milliseconds, so the next page is the range after the cursor: no start key,
+      // and none outside the range (which DynamoDB refuses) when a default `from` moved on between pages.
+      const after = cursor ? Math.max(from, cursor.windowStart + 1) : from;
+      const result = after > to ? { items: [] } : await read.routeWindows(routeId, { from: after, to }, { limit });
       const items = await withLateCounts(read, routeId, result.items);
-      return ok({ routeId, from, to, ...page(items, result.lastKey) });
+      const next = result.lastKey && windowCursorOf(routeId, result.lastKey);
+      return ok({ routeId, from, to, ...page(items.map(projectRouteWindow), next) });
     },
   },
   {
@@ -110,7 +132,7 @@ export const routes: readonly RouteDefinition[] = [
       // Both reads are needed for a 200, so they go out together.
       const [stop, etas] = await Promise.all([read.getStop(stopId), read.stopEtas(stopId)]);
       if (!stop) throw new NotFoundError(`stop ${stopId} not found`);
-      return ok({ stopId, stopName: stop.name, items: etasToServe(etas, now()) });
+      return ok({ stopId, stopName: stop.name, items: etasToServe(etas, now()).map(projectStopEta) });
     },
   },
   {
@@ -127,29 +149,40 @@ export const routes: readonly RouteDefinition[] = [
       const limit = parseLimit(query);
       const token = optionalToken(query);
       if (routeId) {
-        const startKey = token
-          ? decodeKeyToken(token, pageKeyAttributes.anomaliesByRoute, { pk: routePk(routeId) })
-          : undefined;
+        const cursor = token ? decodeCursor(token, ANOMALY_CURSOR) : undefined;
+        if (cursor && cursor.routeId !== routeId) throw invalidToken();
+        if (cursor && beforeSince(cursor.windowStart, since)) return ok(page([], undefined));
+        const startKey = cursor && anomalyStartKey(cursor);
         const result = await read.anomaliesOnRoute(routeId, { since, type }, { limit, startKey });
-        return ok(page(result.items, result.lastKey));
+        return ok(page(result.items.map(projectAnomaly), result.lastKey && anomalyCursorOf(result.lastKey)));
       }
-      const cursor = token ? decodeDayCursor(token, anomalyDays(since, at)) : undefined;
-      const result = await anomaliesSince(read, { since, type, until: at }, limit, cursor);
-      const next = result.cursor && { d: result.cursor.day, k: result.cursor.startKey };
-      return ok(page(result.items, next));
+      const cursor = token ? decodeAnomalyDayCursor(token, anomalyDays(since, at)) : undefined;
+      if (cursor?.after && beforeSince(cursor.after.windowStart, since)) return ok(page([], undefined));
+      const result = await anomaliesSince(read, { since, type, until: at }, limit, cursor && dayCursorOf(cursor));
+      return ok(page(result.items.map(projectAnomaly), result.cursor && anomalyDayCursorOf(result.cursor)));
     },
   },
 ];
 
-/** Decodes a cross-day anomaly token `{d, k?}`; the day must be one the current query spans. */
-function decodeDayCursor(token: string, days: readonly string[]): DayCursor {
+/**
+ * Whether an anomaly cursor lies before `since`. Anomalies are listed newest first down to `since`, so
+ * nothing follows such a cursor; and DynamoDB refuses a start key outside the query's range, which a
+ * default `since` moving on between two pages would otherwise send.
+ */
+function beforeSince(windowStart: number, since: number): boolean {
+  return ts13(windowStart) < ts13(since);
+}
+
+/** Decodes a cross-day anomaly token (see `anomalyDayCursorOf`); its day must be one the current query spans. */
+function decodeAnomalyDayCursor(token: string, days: readonly string[]): AnomalyDayCursor {
   const value = decodeToken(token);
-  const invalid = () => new BadRequestError('nextToken', 'nextToken is not a valid pagination token for this query');
-  if (typeof value !== 'object' || value === null) throw invalid();
-  const { d, k, ...rest } = value as Record<string, unknown>;
-  if (typeof d !== 'string' || !days.includes(d) || Object.keys(rest).length > 0) throw invalid();
-  if (k === undefined) return { day: d };
-  const startKey = asDynamoKey(k, pageKeyAttributes.anomaliesByDay);
-  if (startKey.day !== d) throw invalid();
-  return { day: d, startKey };
+  let cursor: AnomalyDayCursor;
+  if (typeof value === 'object' && value !== null && 'anomalyId' in value) {
+    const { day, ...after } = asCursor(value, DAY_POSITION_CURSOR);
+    cursor = { day, after };
+  } else {
+    cursor = asCursor(value, DAY_START_CURSOR);
+  }
+  if (!days.includes(cursor.day)) throw invalidToken();
+  return cursor;
 }

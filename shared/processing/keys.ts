@@ -1,14 +1,11 @@
 /** Item keys the processor writes; the readers in shared/queries use the same helpers (see docs/contracts.md). */
 import type { Anomaly } from '../model.js';
-import { routePk, ts13, utcDay } from '../queries/keys.js';
+import { anomalySortKey, routePk, ts13, utcDay } from '../queries/keys.js';
 import type { LateEvent } from './ports.js';
 
-/**
- * Sorted by window start, not by the triggering fix's time: a speed anomaly re-detected later in the
- * same window must land on the same key.
- */
+/** The AnomaliesTable key of an anomaly (see `anomalySortKey` for why it sorts by window start). */
 export function anomalyKey(anomaly: Pick<Anomaly, 'routeId' | 'windowStart' | 'anomalyId'>) {
-  return { pk: routePk(anomaly.routeId), sk: `${ts13(anomaly.windowStart)}#${anomaly.anomalyId}` };
+  return { pk: routePk(anomaly.routeId), sk: anomalySortKey(anomaly.windowStart, anomaly.anomalyId) };
 }
 
 /** The UTC day an anomaly is indexed under (GSI byDay). */

@@ -10,6 +10,7 @@ import { decodeCandidates, type SourceRecord } from '../events/source-records.js
 import { type ValidEvent as TriagedEvent, triageRecords } from '../events/triage.js';
 import { validateVehiclePosition } from '../events/validate.js';
 import type { Anomaly, OutputRecord, VehiclePosition, VehicleState } from '../model.js';
+import { projectAnomaly, projectVehicleState, projectWindow } from '../queries/projections.js';
 import { computeEtas, type EtaFix } from './eta.js';
 import type {
   DeadLetterSink,
@@ -27,7 +28,6 @@ import {
   type Contribution,
   closedWindowsBefore,
   mergeWindow,
-  publicWindow,
   routeWindowPk,
   speedBaseline,
   vehicleWindowPk,
@@ -322,9 +322,9 @@ export async function processBatch(
   const known = anomalies.length > 0 ? await store.findAnomalies(anomalies) : new Set<string>();
   const newAnomalies = anomalies.filter((a) => !known.has(a.anomalyId));
   const output: OutputRecord[] = [
-    ...updatedStates.map(({ state }): OutputRecord => ({ kind: 'vehicle', data: state })),
-    ...changed.map((window): OutputRecord => ({ kind: 'window', data: publicWindow(window) })),
-    ...newAnomalies.map((anomaly): OutputRecord => ({ kind: 'anomaly', data: anomaly })),
+    ...updatedStates.map(({ state }): OutputRecord => ({ kind: 'vehicle', data: projectVehicleState(state) })),
+    ...changed.map((window): OutputRecord => ({ kind: 'window', data: projectWindow(window) })),
+    ...newAnomalies.map((anomaly): OutputRecord => ({ kind: 'anomaly', data: projectAnomaly(anomaly) })),
   ];
   if (output.length > 0) await deps.publisher.publish(output);
   await forEachLimited(newAnomalies, WRITE_CONCURRENCY, async (anomaly) => {

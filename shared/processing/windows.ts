@@ -121,9 +121,3 @@ export function speedBaseline(windows: Array<Pick<StoredWindow, 'count' | 'sumSp
   const mean = sum / count;
   return { count, mean, std: Math.sqrt(Math.max(0, sumSq / count - mean * mean)) };
 }
-
-/** The public view of a stored window: the bookkeeping that makes writes idempotent stays internal. */
-export function publicWindow(window: StoredWindow) {
-  const { version: _version, positions: _positions, eventIds: _eventIds, ...aggregate } = window;
-  return aggregate;
-}

@@ -20,19 +20,27 @@ export function utcDaysNewestFirst(from: number, to: number): string[] {
   return days;
 }
 
-export const routePk = (routeId: string): string => `ROUTE#${routeId}`;
+const ROUTE_PREFIX = 'ROUTE#';
+
+export const routePk = (routeId: string): string => `${ROUTE_PREFIX}${routeId}`;
 export const stopPk = (stopId: string): string => `STOP#${stopId}`;
 
+/** The route of a `ROUTE#<routeId>` key, or undefined for another key. */
+export function routeIdOfPk(pk: unknown): string | undefined {
+  return typeof pk === 'string' && pk.startsWith(ROUTE_PREFIX) ? pk.slice(ROUTE_PREFIX.length) : undefined;
+}
+
 /**
- * The attributes of a LastEvaluatedKey per query: the table key plus, for a GSI, the index key.
- * Pagination tokens are checked against these.
+ * The AnomaliesTable sort key: the window start, 13 digits, then the anomaly id. Sorted by window start, not
+ * by the triggering fix's time, so a speed anomaly re-detected later in the same window lands on the same key.
  */
-export const pageKeyAttributes = {
-  vehiclesByRoute: ['vehicleId', 'routeId'],
-  windows: ['pk', 'windowStart'],
-  anomaliesByRoute: ['pk', 'sk'],
-  anomaliesByDay: ['pk', 'sk', 'day'],
-} as const satisfies Record<string, readonly string[]>;
+export const anomalySortKey = (windowStart: number, anomalyId: string): string => `${ts13(windowStart)}#${anomalyId}`;
+
+/** The window start and anomaly id of an AnomaliesTable sort key, or undefined for another string. */
+export function parseAnomalySortKey(sk: unknown): { windowStart: number; anomalyId: string } | undefined {
+  const match = typeof sk === 'string' ? /^(\d{13})#(.+)$/s.exec(sk) : null;
+  return match ? { windowStart: Number(match[1]), anomalyId: match[2]! } : undefined;
+}
 
 /** A DynamoDB key as the document client returns it (a LastEvaluatedKey / ExclusiveStartKey). */
 export type DynamoKey = Record<string, string | number>;

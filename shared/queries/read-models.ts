@@ -1,7 +1,9 @@
 /**
  * The read side of the pipeline as the API needs it. The router depends only on this interface, so unit
  * tests run it against an in-memory implementation; `dynamo-read-models.ts` is the DynamoDB one.
- * Pagination is expressed in raw DynamoDB keys; turning them into opaque tokens is the HTTP layer's job.
+ * Pagination is expressed in raw DynamoDB keys; `page-cursors.ts` turns them into cursors that name no key,
+ * and the HTTP layer turns cursors into opaque tokens. Items come back as stored: `projections.ts` gives them
+ * their public shape.
  */
 
 import type { Anomaly, AnomalyType, StopEta, VehicleState, WindowAggregate } from '../model.js';

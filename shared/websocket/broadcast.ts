@@ -10,6 +10,7 @@ import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { forEachLimited } from '../concurrency.js';
 import type { OutputRecord } from '../model.js';
+import { projectOutputRecord } from '../queries/projections.js';
 import type { ConnectionStore } from './connection-store.js';
 import { topicsForRecord } from './topics.js';
 
@@ -68,7 +69,11 @@ async function settleWithConcurrency<T, R>(
   return results;
 }
 
-/** Decodes a Kinesis record of the output stream. */
+/**
+ * Decodes a Kinesis record of the output stream into its public shape. The processor publishes projected
+ * records; projecting again here keeps a record written by an older processor (the stream holds a day)
+ * from pushing storage fields to clients.
+ */
 export function decodeOutputRecord(record: KinesisStreamRecord): OutputRecord {
   let value: unknown;
   try {
@@ -80,7 +85,7 @@ export function decodeOutputRecord(record: KinesisStreamRecord): OutputRecord {
   if (typeof kind !== 'string' || !KINDS.includes(kind) || typeof data !== 'object' || data === null) {
     throw new InvalidOutputRecordError(`record ${record.kinesis.sequenceNumber} is not {kind, data}`);
   }
-  return value as OutputRecord;
+  return projectOutputRecord(value as OutputRecord);
 }
 
 /** True for the management API's "connection is gone" answer (410 GoneException). */

@@ -18,6 +18,7 @@ import type { Anomaly, StopEta, VehicleState } from '../../shared/model.js';
 import { ETA_REFRESH_MS } from '../../shared/processing/eta.js';
 import { type ExpectedFold, expectedFold, expectServedWindows, TEMPLATE_SETTINGS } from '../helpers/expected-fold.js';
 import { signedGet, startTestStack, type TestStack, webSocketUrl } from '../helpers/local-stack.js';
+import { type Operation, responseProblems, schemaProblems } from '../helpers/openapi.js';
 
 const MINUTES = 8;
 
@@ -179,6 +180,45 @@ describe('pipeline end to end', () => {
         `push of ${injected.expectedType}`,
       );
     }
+  });
+
+  it('answers every read route and pushes every message in the shape docs/openapi.yaml gives it', async () => {
+    // The vehicle of the busiest route, so that its vehicle list has a second page.
+    const perRoute = new Map<string, string[]>();
+    for (const latest of expected.latest.values()) {
+      perRoute.set(latest.routeId, [...(perRoute.get(latest.routeId) ?? []), latest.vehicleId]);
+    }
+    const vehicleId = [...perRoute.values()].sort((a, b) => b.length - a.length)[0]![0]!;
+    const state = (await get<VehicleState>(`/v1/vehicles/${vehicleId}`)).body;
+    const feed = await parseGtfsFeed(DEFAULT_GTFS_DIR);
+    const stopId = feed.routeShapes.find((s) => s.shapeId === state.shapeId)?.stops.at(-1)?.stopId;
+    const firstPage = await get<{ nextToken?: string }>(`/v1/vehicles?routeId=${state.routeId}&limit=1`);
+    const since = summary.startTime;
+    const reads: Array<[Operation, Promise<{ status: number; body: unknown }>]> = [
+      ['GET /v1/vehicles/{vehicleId}', get(`/v1/vehicles/${vehicleId}`)],
+      ['GET /v1/vehicles/{vehicleId}', get('/v1/vehicles/NOPE')],
+      ['GET /v1/vehicles', Promise.resolve(firstPage)],
+      ['GET /v1/vehicles', get(`/v1/vehicles?routeId=${state.routeId}&nextToken=${firstPage.body.nextToken}`)],
+      ['GET /v1/vehicles', get(`/v1/vehicles?routeId=${state.routeId}&nextToken=not-a-token`)],
+      ['GET /v1/routes/{routeId}/metrics', get(`/v1/routes/${state.routeId}/metrics?from=${since}&limit=3`)],
+      ['GET /v1/stops/{stopId}/eta', get(`/v1/stops/${stopId}/eta`)],
+      [
+        'GET /v1/anomalies',
+        signedGet(`${stack.restUrl}/v1/anomalies?since=${since}&limit=5`).then(async (r) => ({
+          status: r.status,
+          body: await r.json(),
+        })),
+      ],
+      ['GET /health', get('/health')],
+    ];
+
+    expect(firstPage.body.nextToken).toBeDefined();
+    for (const [operation, read] of reads) {
+      const { status, body } = await read;
+      expect(responseProblems(operation, status, body), `${operation} ${status}`).toEqual([]);
+    }
+    expect(pushed.length).toBeGreaterThan(0);
+    expect(pushed.flatMap((message) => schemaProblems('WebSocketMessage', message))).toEqual([]);
   });
 
   it('refuses an unsigned or wrongly signed read of the anomalies (IAM in the template) with 403', async () => {

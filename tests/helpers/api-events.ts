@@ -1,7 +1,9 @@
 /** Factories for REST API tests: proxy events and read-model items. */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { Anomaly, StopEta, VehicleState, WindowAggregate } from '../../shared/model.js';
-import { routePk, ts13, utcDay } from '../../shared/queries/keys.js';
+import type { Anomaly, AnomalyType, StopEta, VehicleState } from '../../shared/model.js';
+import { anomalyDay, anomalyKey } from '../../shared/processing/keys.js';
+import type { StoredWindow } from '../../shared/processing/ports.js';
+import { routePk } from '../../shared/queries/keys.js';
 
 /** A fixed "now" for API tests: 2025-03-04T12:00:00Z. */
 export const NOW = Date.parse('2025-03-04T12:00:00Z');
@@ -28,6 +30,7 @@ export function apiEvent(
   };
 }
 
+/** A vehicle state as stored, with the processor's bookkeeping (which stall it reported, which fix its ETAs use). */
 export function vehicleState(overrides: Partial<VehicleState> = {}): VehicleState {
   return {
     vehicleId: 'V1',
@@ -44,17 +47,17 @@ export function vehicleState(overrides: Partial<VehicleState> = {}): VehicleStat
     lastMovedTs: NOW - 5_000,
     lastMovedLat: 52.37,
     lastMovedLon: 4.89,
+    stallReportedFor: NOW - 600_000,
+    etaComputedTs: NOW - 5_000,
+    distanceAlongM: 1_200,
+    offRouteM: 3,
     updatedAt: new Date(NOW - 4_000).toISOString(),
     ...overrides,
   };
 }
 
-/** A route window starting at `windowStart` (60 s long). */
-export function routeWindow(
-  routeId: string,
-  windowStart: number,
-  overrides: Partial<WindowAggregate> = {},
-): WindowAggregate {
+/** A route window starting at `windowStart` (60 s long), as stored: with its key, sums, vehicles and version. */
+export function routeWindow(routeId: string, windowStart: number, overrides: Partial<StoredWindow> = {}): StoredWindow {
   return {
     pk: routePk(routeId),
     entityType: 'route',
@@ -70,6 +73,8 @@ export function routeWindow(
     sumSqSpeedKmh: 2_900,
     vehicleIds: ['V1', 'V2'],
     distinctVehicles: 2,
+    positions: { 'shardId-000000000000': '0000000000000000000042' },
+    version: 3,
     updatedAt: new Date(windowStart + 61_000).toISOString(),
     ...overrides,
   };
@@ -78,10 +83,35 @@ export function routeWindow(
 /** An anomaly as stored in AnomaliesTable, with its `pk`, `sk` and `day` attributes. */
 export type StoredAnomaly = Anomaly & { pk: string; sk: string; day: string };
 
+/** Evidence of each anomaly type, as the detectors write it. */
+const EVIDENCE: Record<AnomalyType, Anomaly['evidence']> = {
+  'speed-zscore': {
+    speedKmh: 120,
+    baselineMeanKmh: 30,
+    baselineStdKmh: 10,
+    baselineCount: 60,
+    baselineWindows: 5,
+    baselineFrom: NOW - 420_000,
+    baselineTo: NOW - 120_000,
+    eventId: 'e-9',
+  },
+  'impossible-jump': {
+    distanceM: 3_000,
+    seconds: 5,
+    impliedSpeedKmh: 2_160,
+    fromLat: 52.37,
+    fromLon: 4.89,
+    previousEventId: 'e-8',
+  },
+  'off-route': { offsetM: 520, thresholdM: 150, shapeId: 'S1' },
+  stalled: { stalledSeconds: 420, sinceTs: NOW - 420_000, tripId: 'T1' },
+};
+
 export function storedAnomaly(overrides: Partial<Anomaly> & { ts: number }): StoredAnomaly {
+  const type = overrides.type ?? 'speed-zscore';
   const anomaly: Anomaly = {
-    anomalyId: `a-${overrides.ts}-${overrides.vehicleId ?? 'V1'}`,
-    type: 'speed-zscore',
+    anomalyId: `${type}:${overrides.vehicleId ?? 'V1'}:${overrides.ts}`,
+    type,
     score: 4.2,
     entityType: 'vehicle',
     entityId: overrides.vehicleId ?? 'V1',
@@ -89,16 +119,12 @@ export function storedAnomaly(overrides: Partial<Anomaly> & { ts: number }): Sto
     routeId: 'R1',
     windowStart: overrides.ts - (overrides.ts % 60_000),
     windowEnd: overrides.ts - (overrides.ts % 60_000) + 60_000,
-    evidence: { speedKmh: 120, mean: 30, stddev: 10 },
+    evidence: EVIDENCE[type],
     detectedAt: new Date(overrides.ts + 1_000).toISOString(),
     ...overrides,
   };
-  return {
-    ...anomaly,
-    pk: routePk(anomaly.routeId),
-    sk: `${ts13(anomaly.ts)}#${anomaly.anomalyId}`,
-    day: utcDay(anomaly.ts),
-  };
+  // The processor's own key helpers, so the fixture is keyed as AnomaliesTable is.
+  return { ...anomaly, ...anomalyKey(anomaly), day: anomalyDay(anomaly.windowStart) };
 }
 
 export function stopEta(overrides: Partial<StopEta> = {}): StopEta {

@@ -15,14 +15,39 @@ export interface InMemoryData {
   anomalies?: StoredAnomaly[];
 }
 
-/** Pages `sorted` like DynamoDB: resume after `startKey`, return a lastKey only when items remain. */
-function paginate<T>(sorted: T[], keyOf: (item: T) => DynamoKey, page: PageRequest): KeyPage<T> {
-  const same = (a: DynamoKey, b: DynamoKey) =>
-    JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
-  const start = page.startKey ? sorted.findIndex((item) => same(keyOf(item), page.startKey!)) + 1 : 0;
-  const items = sorted.slice(start, start + page.limit);
+/** DynamoDB's answer to an ExclusiveStartKey outside the query's key condition. */
+export class StartKeyOutsideQueryError extends Error {
+  override name = 'ValidationException';
+  constructor() {
+    super('The provided starting key is outside query boundaries based on provided conditions');
+  }
+}
+
+/**
+ * Pages `sorted` like DynamoDB: resume after the position of `startKey` (which need not be an item's key),
+ * return a lastKey only when items remain. `isAfter(item, startKey)` says whether an item lies past it in
+ * the query's order.
+ */
+function paginate<T>(
+  sorted: T[],
+  keyOf: (item: T) => DynamoKey,
+  page: PageRequest,
+  isAfter: (item: T, startKey: DynamoKey) => boolean,
+): KeyPage<T> {
+  const startKey = page.startKey;
+  const start = startKey ? sorted.findIndex((item) => isAfter(item, startKey)) : 0;
+  const rest = start < 0 ? [] : sorted.slice(start);
+  const items = rest.slice(0, page.limit);
   const last = items.at(-1);
-  return start + page.limit < sorted.length && last ? { items, lastKey: keyOf(last) } : { items };
+  return page.limit < rest.length && last ? { items, lastKey: keyOf(last) } : { items };
+}
+
+/** Compares strings as the `<` operator does, the order the fake's `isAfter` checks use. */
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Throws as DynamoDB does unless `inside` holds for a given start key. */
+function checkStartKey(page: PageRequest, inside: (startKey: DynamoKey) => boolean): void {
+  if (page.startKey && !inside(page.startKey)) throw new StartKeyOutsideQueryError();
 }
 
 /** The fake, plus a log of calls so tests can assert on how often the store was hit. */
@@ -38,15 +63,30 @@ export function inMemoryReadModels(data: InMemoryData = {}): ReadModels & { call
       calls.push('vehiclesOnRoute');
       const sorted = (data.vehicles ?? [])
         .filter((v) => v.routeId === routeId)
-        .sort((a, b) => a.vehicleId.localeCompare(b.vehicleId));
-      return paginate(sorted, (v) => ({ vehicleId: v.vehicleId, routeId: v.routeId }), page);
+        .sort((a, b) => byCodeUnits(a.vehicleId, b.vehicleId));
+      checkStartKey(page, (k) => k.routeId === routeId);
+      return paginate(
+        sorted,
+        (v) => ({ vehicleId: v.vehicleId, routeId: v.routeId }),
+        page,
+        (v, k) => v.vehicleId > String(k.vehicleId),
+      );
     },
     async routeWindows(routeId, { from, to }, page) {
       calls.push('routeWindows');
       const sorted = (data.windows ?? [])
         .filter((w) => w.pk === routePk(routeId) && w.windowStart >= from && w.windowStart <= to)
         .sort((a, b) => a.windowStart - b.windowStart);
-      return paginate(sorted, (w) => ({ pk: w.pk, windowStart: w.windowStart }), page);
+      checkStartKey(
+        page,
+        (k) => k.pk === routePk(routeId) && Number(k.windowStart) >= from && Number(k.windowStart) <= to,
+      );
+      return paginate(
+        sorted,
+        (w) => ({ pk: w.pk, windowStart: w.windowStart }),
+        page,
+        (w, k) => w.windowStart > Number(k.windowStart),
+      );
     },
     async lateEventCounts(routeId, fromWindowStart, toWindowStart) {
       calls.push('lateEventCounts');
@@ -73,15 +113,27 @@ export function inMemoryReadModels(data: InMemoryData = {}): ReadModels & { call
         .filter(
           (a) => a.pk === routePk(routeId) && a.sk >= ts13(filter.since) && (!filter.type || a.type === filter.type),
         )
-        .sort((a, b) => b.sk.localeCompare(a.sk));
-      return paginate(sorted, (a) => ({ pk: a.pk, sk: a.sk }), page);
+        .sort((a, b) => byCodeUnits(b.sk, a.sk));
+      checkStartKey(page, (k) => k.pk === routePk(routeId) && String(k.sk) >= ts13(filter.since));
+      return paginate(
+        sorted,
+        (a) => ({ pk: a.pk, sk: a.sk }),
+        page,
+        (a, k) => a.sk < String(k.sk),
+      );
     },
     async anomaliesOnDay(day, filter, page) {
       calls.push(`anomaliesOnDay:${day}`);
       const sorted = (data.anomalies ?? [])
         .filter((a) => a.day === day && a.sk >= ts13(filter.since) && (!filter.type || a.type === filter.type))
-        .sort((a, b) => b.sk.localeCompare(a.sk));
-      return paginate(sorted, (a) => ({ pk: a.pk, sk: a.sk, day: a.day }), page);
+        .sort((a, b) => byCodeUnits(b.sk, a.sk) || byCodeUnits(a.pk, b.pk));
+      checkStartKey(page, (k) => k.day === day && String(k.sk) >= ts13(filter.since));
+      return paginate(
+        sorted,
+        (a) => ({ pk: a.pk, sk: a.sk, day: a.day }),
+        page,
+        (a, k) => a.sk < String(k.sk) || (a.sk === String(k.sk) && a.pk > String(k.pk)),
+      );
     },
     async ping() {
       calls.push('ping');

@@ -1,22 +1,56 @@
 import { describe, expect, it, vi } from 'vitest';
-import { encodeToken } from '../../../shared/http/pagination.js';
+import { encodeCursor } from '../../../shared/http/pagination.js';
 import { createRouter } from '../../../shared/http/router.js';
 import { ts13 } from '../../../shared/queries/keys.js';
 import { apiEvent, NOW, routeWindow, stopEta, storedAnomaly, vehicleState } from '../../helpers/api-events.js';
+import {
+  assertDocumentedResponse,
+  isDocumentedOperation,
+  type Operation,
+  schemaProblems,
+} from '../../helpers/openapi.js';
 import { type InMemoryData, inMemoryReadModels } from './in-memory-read-models.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
-function setup(data: InMemoryData = {}) {
+/** The attributes that only the tables hold; no response may carry them. */
+const STORAGE_FIELDS = [
+  'pk',
+  'sk',
+  'day',
+  'version',
+  'positions',
+  'eventIds',
+  'vehicleIds',
+  'sumSpeedKmh',
+  'sumSqSpeedKmh',
+  'expiresAt',
+  'stallReportedFor',
+  'etaComputedTs',
+];
+
+/** The JSON text of a token, to see what it carries. */
+const tokenText = (token: string) => Buffer.from(token, 'base64url').toString('utf8');
+
+/**
+ * A router over in-memory read models. Every response it gives a test is first checked against
+ * docs/openapi.yaml, so a field no schema lists, or a status an operation does not document, fails the test.
+ */
+function setup(data: InMemoryData = {}, clock = { now: NOW }) {
   const read = inMemoryReadModels(data);
   const log = { error: vi.fn() };
-  const route = createRouter({ read, now: () => NOW, log });
+  const route = createRouter({ read, now: () => clock.now, log });
   const call = async (...args: Parameters<typeof apiEvent>) => {
-    const response = await route(apiEvent(...args));
+    const event = apiEvent(...args);
+    const response = await route(event);
+    const operation = `${event.httpMethod} ${event.resource}` as Operation;
+    // API Gateway answers an unknown resource itself; the router's own 404 still has the Error shape.
+    if (isDocumentedOperation(operation)) assertDocumentedResponse(operation, response);
+    else expect(schemaProblems('Error', JSON.parse(response.body))).toEqual([]);
     return { ...response, json: JSON.parse(response.body) };
   };
-  return { read, log, call };
+  return { read, log, call, clock };
 }
 
 describe('responses', () => {
@@ -76,14 +110,15 @@ describe('GET /health', () => {
 });
 
 describe('GET /v1/vehicles/{vehicleId}', () => {
-  it('returns the latest state of the vehicle', async () => {
+  it('returns the latest state of the vehicle, without the processor bookkeeping', async () => {
     const state = vehicleState({ vehicleId: 'V7', speedKmh: 44 });
     const { call } = setup({ vehicles: [vehicleState(), state] });
 
     const response = await call('/v1/vehicles/{vehicleId}', { path: { vehicleId: 'V7' } });
 
+    const { stallReportedFor: _stall, etaComputedTs: _eta, ...served } = state;
     expect(response.statusCode).toBe(200);
-    expect(response.json).toEqual(state);
+    expect(response.json).toEqual(served);
   });
 
   it('answers 404 naming an unknown vehicle', async () => {
@@ -118,6 +153,7 @@ describe('GET /v1/vehicles', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json.items.map((v: { vehicleId: string }) => v.vehicleId)).toEqual(['V1', 'V2', 'V3', 'V4', 'V5']);
     expect(response.json.nextToken).toBeUndefined();
+    for (const item of response.json.items) for (const field of STORAGE_FIELDS) expect(item).not.toHaveProperty(field);
   });
 
   it('pages with an opaque token that round-trips to the next page', async () => {
@@ -159,8 +195,10 @@ describe('GET /v1/vehicles', () => {
   it.each([
     ['not base64url', '%%%'],
     ['not JSON', Buffer.from('{nope').toString('base64url')],
-    ['a key of another shape', encodeToken({ pk: 'ROUTE#R1', windowStart: 1 })],
-    ['a key of another route', encodeToken({ vehicleId: 'V6', routeId: 'R2' })],
+    ['a cursor of another list', encodeCursor({ routeId: 'R1', windowStart: 1 })],
+    ['a cursor of another route', encodeCursor({ routeId: 'R2', vehicleId: 'V6' })],
+    ['a cursor with an extra field', encodeCursor({ routeId: 'R1', vehicleId: 'V2', pk: 'x' })],
+    ['a cursor whose vehicle is not an id', encodeCursor({ routeId: 'R1', vehicleId: 'V#2' })],
   ])('answers 400 naming nextToken for %s', async (_case, nextToken) => {
     const { call } = setup(data);
 
@@ -214,6 +252,50 @@ describe('GET /v1/routes/{routeId}/metrics', () => {
     ]);
   });
 
+  it('serves each window without its key, running sums, vehicle list or write bookkeeping', async () => {
+    const { call } = setup(data);
+
+    const response = await call('/v1/routes/{routeId}/metrics', { path: { routeId: 'R1' } });
+
+    expect(response.json.items[0]).toEqual({
+      entityType: 'route',
+      entityId: 'R1',
+      routeId: 'R1',
+      windowStart: base,
+      windowEnd: base + MINUTE,
+      count: windows[0]!.count,
+      minSpeedKmh: windows[0]!.minSpeedKmh,
+      maxSpeedKmh: windows[0]!.maxSpeedKmh,
+      avgSpeedKmh: windows[0]!.avgSpeedKmh,
+      distinctVehicles: windows[0]!.distinctVehicles,
+      lateEvents: 0,
+    });
+  });
+
+  it('pages with a token that names no table key', async () => {
+    const { call } = setup(data);
+
+    const first = await call('/v1/routes/{routeId}/metrics', { path: { routeId: 'R1' }, query: { limit: '1' } });
+
+    expect(first.json.nextToken).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(tokenText(first.json.nextToken)).not.toMatch(/ROUTE#|"pk"/);
+  });
+
+  it('continues within the new range when the default range moved on between two pages', async () => {
+    const spread = [50, 45, 35, 10].map((ago) => routeWindow('R1', NOW - ago * MINUTE));
+    const { call, clock } = setup({ windows: spread });
+    const path = { routeId: 'R1' };
+
+    const first = await call('/v1/routes/{routeId}/metrics', { path, query: { limit: '1' } });
+    clock.now = NOW + 20 * MINUTE; // the default range now starts 40 minutes before NOW
+    const second = await call('/v1/routes/{routeId}/metrics', { path, query: { nextToken: first.json.nextToken } });
+
+    const starts = (r: typeof first) => r.json.items.map((w: { windowStart: number }) => w.windowStart);
+    expect(starts(first)).toEqual([NOW - 50 * MINUTE]);
+    expect(second.statusCode).toBe(200);
+    expect(starts(second)).toEqual([NOW - 35 * MINUTE, NOW - 10 * MINUTE]);
+  });
+
   it('pages through the windows with a token', async () => {
     const { call } = setup(data);
     const path = { routeId: 'R1' };
@@ -245,7 +327,9 @@ describe('GET /v1/routes/{routeId}/metrics', () => {
     ['to', { to: '12:00' }],
     ['from', { from: String(NOW), to: String(NOW - 1) }],
     ['limit', { limit: '1000' }],
-    ['nextToken', { nextToken: encodeToken({ pk: 'ROUTE#R2', windowStart: base }) }],
+    ['nextToken', { nextToken: encodeCursor({ routeId: 'R2', windowStart: base }) }],
+    ['nextToken', { nextToken: encodeCursor({ pk: 'ROUTE#R1', windowStart: base }) }],
+    ['nextToken', { nextToken: encodeCursor({ routeId: 'R1', windowStart: -1 }) }],
   ])('answers 400 naming %s', async (parameter, query) => {
     const { call } = setup(data);
 
@@ -275,6 +359,15 @@ describe('GET /v1/stops/{stopId}/eta', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json).toMatchObject({ stopId: 'S1', stopName: 'Central' });
     expect(response.json.items.map((e: { vehicleId: string }) => e.vehicleId)).toEqual(['soon', 'late']);
+  });
+
+  it('serves a prediction without its expiry, which only drives the table TTL', async () => {
+    const { expiresAt: _expiresAt, ...served } = stopEta();
+    const { call } = setup({ stops, etas: [stopEta()] });
+
+    const response = await call('/v1/stops/{stopId}/eta', { path: { stopId: 'S1' } });
+
+    expect(response.json.items).toEqual([served]);
   });
 
   it('returns an empty list for a known stop with no vehicle approaching', async () => {
@@ -346,6 +439,15 @@ describe('GET /v1/anomalies', () => {
     expect(ids(response)).toEqual(['V1', 'V2', 'V3']);
   });
 
+  it('serves each anomaly without its table and index keys', async () => {
+    const { call } = setup({ anomalies });
+
+    const response = await call('/v1/anomalies');
+
+    const { pk: _pk, sk: _sk, day: _day, ...served } = anomalies[0]!;
+    expect(response.json.items[0]).toEqual(served);
+  });
+
   it('walks the day partitions back to since', async () => {
     const { read, call } = setup({ anomalies });
 
@@ -371,6 +473,35 @@ describe('GET /v1/anomalies', () => {
     } while (nextToken && pages < 10);
 
     expect(seen).toEqual(['V1', 'V2', 'V3', 'V4', 'V5', 'V6']);
+  });
+
+  it('pages with tokens that name no table key', async () => {
+    const { call } = setup({ anomalies });
+    const since = String(NOW - 2 * DAY);
+
+    const all = await call('/v1/anomalies', { query: { since, limit: '1' } });
+    const route = await call('/v1/anomalies', { query: { since, limit: '1', routeId: 'R1' } });
+
+    for (const token of [all.json.nextToken, route.json.nextToken]) {
+      expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(tokenText(token)).not.toMatch(/ROUTE#|"pk"|"sk"/);
+    }
+  });
+
+  it.each([
+    ['of all routes', {}],
+    ['of a route', { routeId: 'R1' }],
+  ])('ends the listing %s when the default since moved past the token', async (_case, filter) => {
+    const { call, clock } = setup({ anomalies });
+
+    // The first page ends at V1's anomaly, ten minutes before NOW; 55 minutes on, since lies after it.
+    const first = await call('/v1/anomalies', { query: { ...filter, limit: '1' } });
+    clock.now = NOW + 55 * MINUTE;
+    const second = await call('/v1/anomalies', { query: { ...filter, limit: '1', nextToken: first.json.nextToken } });
+
+    expect(first.json.nextToken).toBeDefined();
+    expect(second.statusCode).toBe(200);
+    expect(second.json).toEqual({ items: [] });
   });
 
   it('filters by route and type', async () => {
@@ -401,9 +532,12 @@ describe('GET /v1/anomalies', () => {
     ['type', { type: 'weird' }],
     ['routeId', { routeId: 'R#1' }],
     ['limit', { limit: '0' }],
-    ['nextToken', { nextToken: encodeToken({ d: '2020-01-01' }) }],
+    ['nextToken', { nextToken: encodeCursor({ day: '2020-01-01' }) }],
+    ['nextToken', { nextToken: encodeCursor({ d: '2025-03-04' }) }],
+    ['nextToken', { nextToken: encodeCursor({ day: '2025-03-04', anomalyId: 'a' }) }],
     ['nextToken', { nextToken: 'bad token!' }],
-    ['nextToken', { routeId: 'R1', nextToken: encodeToken({ pk: 'ROUTE#R2', sk: '1#a' }) }],
+    ['nextToken', { routeId: 'R1', nextToken: encodeCursor({ routeId: 'R2', windowStart: NOW, anomalyId: 'a' }) }],
+    ['nextToken', { routeId: 'R1', nextToken: encodeCursor({ pk: 'ROUTE#R1', sk: `${ts13(NOW)}#a` }) }],
   ])('answers 400 naming %s', async (parameter, query) => {
     const { call } = setup({ anomalies });
 

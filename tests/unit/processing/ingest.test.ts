@@ -6,8 +6,10 @@ import {
   MAX_EVENTS,
   parseIngestBody,
 } from '../../../shared/ingest/accept-events.js';
+import { ingestErrorResponse, ingestResultResponse } from '../../../shared/ingest/ingest-response.js';
 import type { VehiclePosition } from '../../../shared/model.js';
 import { deadLetterBody } from '../../../shared/processing/aws-adapters.js';
+import { assertDocumentedResponse } from '../../helpers/openapi.js';
 import { CapturingDeadLetters, position, settings, T0 } from '../../helpers/processing.js';
 
 const NOW = T0 + 60_000;
@@ -83,5 +85,67 @@ describe('acceptEvents', () => {
       DeadLetterUnavailableError,
     );
     expect(p.written).toHaveLength(0);
+  });
+});
+
+describe('POST /v1/events answers', () => {
+  /** The handler's steps without AWS: parse, accept, answer; every answer is checked against docs/openapi.yaml. */
+  async function answer(body: string, p = ports()) {
+    let response: Awaited<ReturnType<typeof ingestResultResponse>>;
+    try {
+      response = ingestResultResponse(await acceptEvents(parseIngestBody(body, false), p, settings, NOW));
+    } catch (error) {
+      response = ingestErrorResponse(error);
+    }
+    assertDocumentedResponse('POST /v1/events', response);
+    return { statusCode: response.statusCode, json: JSON.parse(response.body) };
+  }
+  const body = (...events: unknown[]) => JSON.stringify({ events });
+  const invalid = { ...position({ eventId: 'bad' }), lat: 100 };
+
+  it('answers 202 with the accepted ids when every event is valid', async () => {
+    const response = await answer(body(position({ eventId: 'a' }), position({ eventId: 'b' })));
+
+    expect(response).toEqual({ statusCode: 202, json: { accepted: 2, rejected: 0, eventIds: ['a', 'b'], errors: [] } });
+  });
+
+  it('answers 207 naming the rejected events when some are valid', async () => {
+    const response = await answer(body(position({ eventId: 'a' }), invalid));
+
+    expect(response.statusCode).toBe(207);
+    expect(response.json).toMatchObject({
+      accepted: 1,
+      rejected: 1,
+      errors: [{ index: 1, eventId: 'bad', field: 'lat' }],
+    });
+  });
+
+  it('answers 400 with the ingest result when no event is valid', async () => {
+    const response = await answer(body(invalid));
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json).toMatchObject({ error: 'BadRequest', accepted: 0, rejected: 1, eventIds: [] });
+  });
+
+  it.each([
+    [400, 'BadRequest', '{nope'],
+    [413, 'PayloadTooLarge', body(...Array.from({ length: MAX_EVENTS + 1 }, () => ({})))],
+  ])('answers %i %s for a request it cannot take as a whole', async (statusCode, error, text) => {
+    const response = await answer(text);
+
+    expect(response.statusCode).toBe(statusCode);
+    expect(response.json.error).toBe(error);
+  });
+
+  it('answers 503 without details when the dead letters cannot be recorded', async () => {
+    const p = ports();
+    p.deadLetters.failAll = true;
+
+    const response = await answer(body(position(), invalid), p);
+
+    expect(response).toEqual({
+      statusCode: 503,
+      json: { error: 'ServiceUnavailable', message: 'events could not be stored; retry the request' },
+    });
   });
 });

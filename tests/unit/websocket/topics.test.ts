@@ -52,7 +52,7 @@ describe('topicsForRecord', () => {
   });
 
   it('publishes an anomaly on anomalies, its route and its vehicle', () => {
-    const { pk: _pk, sk: _sk, day: _day, ...anomaly } = storedAnomaly({ ts: 1, vehicleId: 'V3', routeId: 'R2' });
+    const anomaly = storedAnomaly({ ts: 1, vehicleId: 'V3', routeId: 'R2' });
 
     expect(topicsForRecord({ kind: 'anomaly', data: anomaly })).toEqual(['anomalies', 'route:R2', 'vehicle:V3']);
   });
