@@ -9,7 +9,14 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { forEachLimited } from '../concurrency.js';
 import { batchGetAll } from '../dynamo/batch.js';
-import { type EngineStore, type ItemKey, itemKey, type OutputItem, type OutputRange, type StoredItem } from './store.js';
+import {
+  type EngineStore,
+  type ItemKey,
+  itemKey,
+  type OutputItem,
+  type OutputRange,
+  type StoredItem,
+} from './store.js';
 
 /** The index of open windows and sessions by when they are due. */
 export const DUE_INDEX = 'due';

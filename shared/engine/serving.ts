@@ -3,8 +3,7 @@
  * for the pipeline's REST routes. Nothing here returns a stored item: positions, versions, partial
  * aggregate states and keys stay inside; pages continue with opaque tokens.
  */
-import { BadRequestError } from '../http/errors.js';
-import { decodeToken, encodeToken } from '../http/pagination.js';
+import { decodeCursor, encodeCursor } from '../http/pagination.js';
 import type { RouteDefinition } from '../http/routes.js';
 import type { Detection } from './detectors.js';
 import { detectionPk } from './detectors.js';
@@ -26,7 +25,10 @@ export interface EngineReader {
   /** A keyed state's current value, or undefined (never seen, or expired). */
   state(operator: string, key: string): Promise<unknown>;
   /** A detector's detections with a time in [from, to], newest first, a page at a time. */
-  detections(detector: string, options: { from: number; to: number; limit: number; nextToken?: string }): Promise<DetectionPage>;
+  detections(
+    detector: string,
+    options: { from: number; to: number; limit: number; nextToken?: string },
+  ): Promise<DetectionPage>;
 }
 
 /** What a pipeline route handler gets: its reader and a clock. */
@@ -39,7 +41,11 @@ export type PipelineRoute = RouteDefinition<PipelineRouteDeps>;
 
 const padTs = (ts: number) => String(Math.max(0, ts)).padStart(16, '0');
 
-export function engineReader<E>(definition: PipelineDefinition<E>, store: EngineStore, now: () => number): EngineReader {
+export function engineReader<E>(
+  definition: PipelineDefinition<E>,
+  store: EngineStore,
+  now: () => number,
+): EngineReader {
   const pipeline = definition.description.name;
   const windowsOp = (name: string) => {
     const op = definition.operators.find((o) => o.name === name);
@@ -70,16 +76,24 @@ export function engineReader<E>(definition: PipelineDefinition<E>, store: Engine
       });
       const items = outputs.slice(0, limit).map((o) => o.body as unknown as Detection);
       const last = outputs[limit - 1];
-      return outputs.length > limit && last ? { items, nextToken: encodeToken({ d: detector, after: last.sk }) } : { items };
+      return outputs.length > limit && last
+        ? { items, nextToken: encodeCursor({ d: detector, after: last.sk } satisfies DetectionCursor) }
+        : { items };
     },
   };
 }
 
+/** A detections page resumes after the sort key of the last detection it returned, in the same detector's list. */
+interface DetectionCursor {
+  d: string;
+  after: string;
+}
+
 /** The position a token continues from; a token of another detector's list is refused. */
 function afterOf(token: string, detector: string): string {
-  const value = decodeToken(token) as { d?: unknown; after?: unknown } | null;
-  if (value?.d !== detector || typeof value.after !== 'string') {
-    throw new BadRequestError('nextToken', 'nextToken is not a valid pagination token');
-  }
-  return value.after;
+  const cursor = decodeCursor<DetectionCursor>(token, {
+    d: (v): v is string => v === detector,
+    after: (v): v is string => typeof v === 'string' && v.length <= 1024,
+  });
+  return cursor.after;
 }
