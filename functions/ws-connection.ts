@@ -1,7 +1,7 @@
 /** WebSocket routes `$connect`, `$disconnect`, `subscribe`, `unsubscribe`, `$default`. */
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { dynamoDocumentClient } from '../shared/aws-clients.js';
-import { tableNames } from '../shared/config.js';
+import { pipelineTopicForms, tableNames } from '../shared/config.js';
 import { withPowertools } from '../shared/lambda.js';
 import { handleWebSocketEvent } from '../shared/websocket/connection-routes.js';
 import { createConnectionStore } from '../shared/websocket/connection-store.js';
@@ -9,4 +9,8 @@ import { createDynamoItemTable } from '../shared/websocket/dynamo-item-table.js'
 
 const store = createConnectionStore(createDynamoItemTable(dynamoDocumentClient(), () => tableNames.connections));
 
-export const handler = withPowertools((event: APIGatewayProxyWebsocketEventV2) => handleWebSocketEvent(event, store));
+const topicForms = pipelineTopicForms();
+
+export const handler = withPowertools((event: APIGatewayProxyWebsocketEventV2) =>
+  handleWebSocketEvent(event, store, topicForms),
+);

@@ -99,3 +99,11 @@ export function processingSettings(): ProcessingSettings {
     offRouteMeters: numberEnv('OFF_ROUTE_METERS', 150),
   };
 }
+
+/** The WebSocket topic forms of the stack's pipelines (`PIPELINE_TOPICS`, comma-separated), besides transit's. */
+export function pipelineTopicForms(): string[] {
+  return (process.env['PIPELINE_TOPICS'] ?? '')
+    .split(',')
+    .map((form) => form.trim())
+    .filter(Boolean);
+}

@@ -2,6 +2,7 @@
  * The ingest contract of `POST /v1/events`: validate each event, put the valid ones on the input stream,
  * send the invalid ones to the dead-letter queue with their reasons, and say which were rejected.
  */
+import type { ValidationResult } from '../events/event-validator.js';
 import { type ValidationOptions, validateVehiclePosition } from '../events/validate.js';
 import type { VehiclePosition } from '../model.js';
 import type { DeadLetterMessage, DeadLetterSink } from '../processing/ports.js';
@@ -39,10 +40,22 @@ export interface IngestResult {
   errors: Rejection[];
 }
 
-export interface EventWriter {
-  /** Puts events on the input stream, partitioned by vehicle; throws when some could not be written. */
-  write(events: VehiclePosition[]): Promise<void>;
+export interface EventWriter<E = VehiclePosition> {
+  /** Puts events on the input stream, partitioned by their entity; throws when some could not be written. */
+  write(events: E[]): Promise<void>;
 }
+
+/** How an ingest endpoint judges its events: the pipeline's validation, and the id it reports back. */
+export interface EventContract<E> {
+  validate(value: unknown, now: number): ValidationResult<E>;
+  idOf(event: E): string;
+}
+
+/** Transit's contract: vehicle positions, with the event-time rule of the given options. */
+export const vehiclePositionContract = (options: ValidationOptions): EventContract<VehiclePosition> => ({
+  validate: (value, now) => validateVehiclePosition(value, options, now),
+  idOf: (event) => event.eventId,
+});
 
 /** Parses the raw body; throws `IngestRequestError` for a body that is not `{"events":[...]}` within the limits. */
 export function parseIngestBody(body: string | null, isBase64Encoded: boolean): unknown[] {
@@ -70,18 +83,18 @@ export function parseIngestBody(body: string | null, isBase64Encoded: boolean): 
 }
 
 /** Validates and routes each event. Valid events are written even when their neighbours are not. */
-export async function acceptEvents(
+export async function acceptEvents<E>(
   events: unknown[],
-  ports: { writer: EventWriter; deadLetters: DeadLetterSink },
-  options: ValidationOptions,
+  ports: { writer: EventWriter<E>; deadLetters: DeadLetterSink },
+  contract: EventContract<E>,
   now = Date.now(),
 ): Promise<IngestResult> {
-  const valid: VehiclePosition[] = [];
+  const valid: E[] = [];
   const dead: DeadLetterMessage[] = [];
   const errors: Rejection[] = [];
   const receivedAt = new Date(now).toISOString();
   events.forEach((value, index) => {
-    const result = validateVehiclePosition(value, options, now);
+    const result = contract.validate(value, now);
     if (result.ok) {
       valid.push(result.event);
       return;
@@ -105,5 +118,5 @@ export async function acceptEvents(
     if (unsent.length > 0) throw new DeadLetterUnavailableError(`${unsent.length} dead letters could not be sent`);
   }
   if (valid.length > 0) await ports.writer.write(valid);
-  return { accepted: valid.length, rejected: dead.length, eventIds: valid.map((e) => e.eventId), errors };
+  return { accepted: valid.length, rejected: dead.length, eventIds: valid.map(contract.idOf), errors };
 }

@@ -25,6 +25,8 @@ export function outputPartitionKey(record: OutputRecord): string {
       return record.data.entityId;
     case 'anomaly':
       return record.data.vehicleId;
+    case 'pipeline':
+      return record.key;
   }
 }
 
@@ -51,6 +53,23 @@ export async function putRecordsReliably(
       if (!result.FailedRecordCount) break;
       pending = pending.filter((_, index) => result.Records?.[index]?.ErrorCode);
     }
+  }
+}
+
+/** Puts events on an input stream as JSON, partitioned by their entity so each entity's events stay in order. */
+export class KinesisEventWriter<E> {
+  constructor(
+    private readonly kinesis: KinesisClient,
+    private readonly streamName: string,
+    private readonly partitionKeyOf: (event: E) => string,
+  ) {}
+
+  write(events: E[]) {
+    return putRecordsReliably(
+      this.kinesis,
+      this.streamName,
+      events.map((e) => ({ data: Buffer.from(JSON.stringify(e)), partitionKey: this.partitionKeyOf(e) })),
+    );
   }
 }
 

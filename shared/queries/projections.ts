@@ -140,7 +140,21 @@ export function projectStopEta(eta: PublicStopEta): PublicStopEta {
 export type OutputRecord =
   | { kind: 'vehicle'; data: PublicVehicleState }
   | { kind: 'window'; data: PublicWindow }
-  | { kind: 'anomaly'; data: PublicAnomaly };
+  | { kind: 'anomaly'; data: PublicAnomaly }
+  | PipelineOutputRecord;
+
+/**
+ * A message of a pipeline on the engine: already in its public shape (the pipeline's `publish`
+ * shapes it), with the topics it goes to and the key that keeps one key's messages in order.
+ */
+export interface PipelineOutputRecord {
+  kind: 'pipeline';
+  /** What it is, as subscribers see it in `kind`, e.g. `alert`, `window`. */
+  type: string;
+  topics: string[];
+  key: string;
+  data: Record<string, unknown>;
+}
 
 /**
  * Projects an output record by its kind. The processor projects what it publishes; the broadcaster projects
@@ -155,5 +169,7 @@ export function projectOutputRecord(record: OutputRecord): OutputRecord {
       return { kind: 'window', data: projectWindow(record.data) };
     case 'anomaly':
       return { kind: 'anomaly', data: projectAnomaly(record.data) };
+    case 'pipeline':
+      return record;
   }
 }

@@ -33,7 +33,8 @@ export interface BroadcastDeps {
 /** The message a subscriber receives (docs/contracts.md). */
 export interface BroadcastMessage {
   topic: string;
-  kind: OutputRecord['kind'];
+  /** Transit's record kinds, or a pipeline message's own `type`. */
+  kind: string;
   data: unknown;
 }
 
@@ -47,7 +48,7 @@ export class BroadcastError extends Error {
   override name = 'BroadcastError';
 }
 
-const KINDS: readonly string[] = ['vehicle', 'window', 'anomaly'];
+const KINDS: readonly string[] = ['vehicle', 'window', 'anomaly', 'pipeline'];
 
 /** Posts in flight per record: a popular topic must not open thousands of sockets at once or trip the API's throttle. */
 const POST_CONCURRENCY = 32;
@@ -85,6 +86,15 @@ export function decodeOutputRecord(record: KinesisStreamRecord): OutputRecord {
   if (typeof kind !== 'string' || !KINDS.includes(kind) || typeof data !== 'object' || data === null) {
     throw new InvalidOutputRecordError(`record ${record.kinesis.sequenceNumber} is not {kind, data}`);
   }
+  if (kind === 'pipeline') {
+    const { type, topics, key } = value as { type?: unknown; topics?: unknown; key?: unknown };
+    const named = Array.isArray(topics) && topics.every((t) => typeof t === 'string');
+    if (typeof type !== 'string' || !named || typeof key !== 'string') {
+      throw new InvalidOutputRecordError(
+        `record ${record.kinesis.sequenceNumber} is a pipeline message without type, topics or key`,
+      );
+    }
+  }
   return projectOutputRecord(value as OutputRecord);
 }
 
@@ -121,7 +131,8 @@ export function createFanout({ store, poster, metrics }: BroadcastDeps) {
     });
 
     const results = await settleWithConcurrency([...targets], POST_CONCURRENCY, async ([connectionId, topic]) => {
-      const message: BroadcastMessage = { topic, kind: output.kind, data: output.data };
+      const kind = output.kind === 'pipeline' ? output.type : output.kind;
+      const message: BroadcastMessage = { topic, kind, data: output.data };
       try {
         await poster.send(
           new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(message)) }),

@@ -41,6 +41,8 @@ const reply = (statusCode: number, body: unknown): WebSocketRouteResult => ({ st
 export async function handleWebSocketEvent(
   event: WebSocketEvent,
   store: ConnectionStore,
+  /** The topic forms the stack's pipelines publish, besides transit's (`sensor:{sensorId}`). */
+  pipelineTopicForms: readonly string[] = [],
 ): Promise<WebSocketRouteResult> {
   const { routeKey, connectionId } = event.requestContext;
   switch (routeKey) {
@@ -52,7 +54,7 @@ export async function handleWebSocketEvent(
       return { statusCode: 200 };
     case 'subscribe':
     case 'unsubscribe':
-      return handleMessage(routeKey, event, connectionId, store);
+      return handleMessage(routeKey, event, connectionId, store, pipelineTopicForms);
     default:
       return reply(400, {
         type: 'error',
@@ -66,11 +68,12 @@ async function handleMessage(
   event: WebSocketEvent,
   connectionId: string,
   store: ConnectionStore,
+  pipelineTopicForms: readonly string[],
 ): Promise<WebSocketRouteResult> {
   let topics: string[];
   let many: boolean;
   try {
-    ({ topics, many } = parseTopics(event));
+    ({ topics, many } = parseTopics(event, pipelineTopicForms));
   } catch (error) {
     if (error instanceof BadMessageError || error instanceof InvalidTopicError) {
       return reply(400, { type: 'error', message: error.message });
@@ -96,7 +99,10 @@ async function handleMessage(
 }
 
 /** The topics a `{"action", "topic"}` or `{"action", "topics": [...]}` message names, validated and deduplicated. */
-export function parseTopics(event: Pick<WebSocketEvent, 'body' | 'isBase64Encoded'>): {
+export function parseTopics(
+  event: Pick<WebSocketEvent, 'body' | 'isBase64Encoded'>,
+  pipelineTopicForms: readonly string[] = [],
+): {
   topics: string[];
   many: boolean;
 } {
@@ -113,10 +119,11 @@ export function parseTopics(event: Pick<WebSocketEvent, 'body' | 'isBase64Encode
     if (!Array.isArray(topics) || topics.length === 0 || topics.length > MAX_TOPICS_PER_MESSAGE) {
       throw new BadMessageError(`topics must be a list of 1 to ${MAX_TOPICS_PER_MESSAGE} topics`);
     }
-    const list = topics.map(parseTopic);
-    if (topic !== undefined) list.unshift(parseTopic(topic));
+    const parse = (value: unknown) => parseTopic(value, pipelineTopicForms);
+    const list = topics.map(parse);
+    if (topic !== undefined) list.unshift(parse(topic));
     return { topics: [...new Set(list)], many: true };
   }
   if (topic === undefined) throw new BadMessageError('message must name a "topic" or "topics"');
-  return { topics: [parseTopic(topic)], many: false };
+  return { topics: [parseTopic(topic, pipelineTopicForms)], many: false };
 }

@@ -16,11 +16,22 @@ const isTopic = (value: string) => {
 /** A human-readable list of the topic forms, for error messages. */
 export const TOPIC_FORMS = 'vehicles, anomalies, route:<routeId>, vehicle:<vehicleId>';
 
+/**
+ * Whether `value` is of a pipeline's topic form: the form itself (`donations:top`), or a form ending in
+ * one `{name}` placeholder (`sensor:{sensorId}`) followed by a valid id.
+ */
+export function matchesTopicForm(form: string, value: string): boolean {
+  const open = form.indexOf('{');
+  if (open < 0) return value === form;
+  return value.startsWith(form.slice(0, open)) && isValidId(value.slice(open));
+}
+
 /** Returns `value` as a topic, or throws `InvalidTopicError` saying what is allowed. */
-export function parseTopic(value: unknown): string {
-  if (typeof value !== 'string' || !isTopic(value)) {
+export function parseTopic(value: unknown, pipelineForms: readonly string[] = []): string {
+  if (typeof value !== 'string' || !(isTopic(value) || pipelineForms.some((f) => matchesTopicForm(f, value)))) {
     const shown = typeof value === 'string' ? `"${value.slice(0, 80)}"` : String(typeof value);
-    throw new InvalidTopicError(`invalid topic ${shown}: expected one of ${TOPIC_FORMS} (ids are ${ID_RULE})`);
+    const forms = [TOPIC_FORMS, ...pipelineForms.map((f) => f.replace(/\{(\w+)\}/, '<$1>'))].join(', ');
+    throw new InvalidTopicError(`invalid topic ${shown}: expected one of ${forms} (ids are ${ID_RULE})`);
   }
   return value;
 }
@@ -42,5 +53,7 @@ export function topicsForRecord(record: OutputRecord): string[] {
       ];
     case 'anomaly':
       return ['anomalies', ...idTopic('route', record.data.routeId), ...idTopic('vehicle', record.data.vehicleId)];
+    case 'pipeline':
+      return [...new Set(record.topics)];
   }
 }

@@ -5,6 +5,7 @@ import {
   IngestRequestError,
   MAX_EVENTS,
   parseIngestBody,
+  vehiclePositionContract,
 } from '../../../shared/ingest/accept-events.js';
 import { ingestErrorResponse, ingestResultResponse } from '../../../shared/ingest/ingest-response.js';
 import type { VehiclePosition } from '../../../shared/model.js';
@@ -54,7 +55,7 @@ describe('acceptEvents', () => {
     const result = await acceptEvents(
       [position({ eventId: 'a' }), { ...position({ eventId: 'b' }), lat: 100 }],
       p,
-      settings,
+      vehiclePositionContract(settings),
       NOW,
     );
 
@@ -67,7 +68,7 @@ describe('acceptEvents', () => {
     const p = ports();
     const deep = `{"vehicleId":"V1","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
     const events = parseIngestBody(`{"events":[${JSON.stringify(position({ eventId: 'a' }))},${deep}]}`, false);
-    const result = await acceptEvents(events, p, settings, NOW);
+    const result = await acceptEvents(events, p, vehiclePositionContract(settings), NOW);
 
     expect(result).toMatchObject({
       accepted: 1,
@@ -81,7 +82,7 @@ describe('acceptEvents', () => {
   it('fails the request when the dead letters cannot be recorded, before writing anything', async () => {
     const p = ports();
     p.deadLetters.failAll = true;
-    await expect(acceptEvents([position(), { bad: true }], p, settings, NOW)).rejects.toThrow(
+    await expect(acceptEvents([position(), { bad: true }], p, vehiclePositionContract(settings), NOW)).rejects.toThrow(
       DeadLetterUnavailableError,
     );
     expect(p.written).toHaveLength(0);
@@ -93,7 +94,9 @@ describe('POST /v1/events answers', () => {
   async function answer(body: string, p = ports()) {
     let response: Awaited<ReturnType<typeof ingestResultResponse>>;
     try {
-      response = ingestResultResponse(await acceptEvents(parseIngestBody(body, false), p, settings, NOW));
+      response = ingestResultResponse(
+        await acceptEvents(parseIngestBody(body, false), p, vehiclePositionContract(settings), NOW),
+      );
     } catch (error) {
       response = ingestErrorResponse(error);
     }
