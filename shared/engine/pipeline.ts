@@ -10,6 +10,7 @@ import type { EventValidator } from '../events/event-validator.js';
 import type { Detection, Detector } from './detectors.js';
 import type { Update } from './operators/operator.js';
 import type { Operator } from './run-batch.js';
+import type { PipelineRoute } from './serving.js';
 
 /** What the CDK app and the docs know of a pipeline: plain data, no code. */
 export interface PipelineDescription {
@@ -47,6 +48,8 @@ export interface EventBinding<E> {
 
 /** What goes out on a WebSocket topic: the update or detection, in its public shape. */
 export interface TopicBinding {
+  /** What subscribers see as the message's `kind`, e.g. `alert` or `window`. */
+  type: string;
   /** The topics a message goes to, e.g. `['sensors:alerts']` or [`sensor:${key}`]. */
   topics: (message: { update?: Update; detection?: Detection }) => string[];
   /** Updates of this operator, or detections of this detector. */
@@ -65,6 +68,8 @@ export interface PipelineDefinition<E> {
   operators: Array<Operator<E>>;
   detectors?: Detector[];
   publish?: TopicBinding[];
+  /** The query routes; their `GET <resource>` keys are the description's `routes`. */
+  routes?: PipelineRoute[];
 }
 
 /** A definition whose parts do not fit together: the message lists every problem. */
@@ -90,6 +95,15 @@ export function checkPipeline<E>(definition: PipelineDefinition<E>): PipelineDef
   if (!definition.event.validator.fields.has(d.partitionKeyField)) {
     problems.push(`partitionKeyField "${d.partitionKeyField}" is not a field of the event schema`);
   }
+  const served = (definition.routes ?? []).map((r) => `${r.method} ${r.resource}`).sort();
+  if (JSON.stringify(served) !== JSON.stringify([...d.routes].sort())) {
+    problems.push(
+      `routes served (${served.join(', ') || 'none'}) are not the description's (${d.routes.join(', ') || 'none'})`,
+    );
+  }
+  for (const route of d.routes) {
+    if (!route.startsWith(`GET /v1/${d.name}/`)) problems.push(`route "${route}" is not a GET under /v1/${d.name}/`);
+  }
   const operators = new Set(definition.operators.map((o) => o.name));
   const detectors = new Set((definition.detectors ?? []).map((x) => x.name));
   for (const binding of definition.publish ?? []) {
@@ -106,6 +120,7 @@ export function checkPipeline<E>(definition: PipelineDefinition<E>): PipelineDef
 
 /** A message for the WebSocket topics: where it goes and what it says. */
 export interface TopicMessage {
+  type: string;
   topics: string[];
   /** The entity or group key it is about: its output-stream partition key, keeping one key's messages in order. */
   key: string;
@@ -124,12 +139,22 @@ export function topicMessages<E>(
     if ('operator' in from) {
       for (const update of updates) {
         if (update.operator !== from.operator || (from.finalOnly && !update.final)) continue;
-        out.push({ topics: binding.topics({ update }), key: update.key, data: binding.shape({ update }) });
+        out.push({
+          type: binding.type,
+          topics: binding.topics({ update }),
+          key: update.key,
+          data: binding.shape({ update }),
+        });
       }
     } else {
       for (const detection of detections) {
         if (detection.detector !== from.detector) continue;
-        out.push({ topics: binding.topics({ detection }), key: detection.key, data: binding.shape({ detection }) });
+        out.push({
+          type: binding.type,
+          topics: binding.topics({ detection }),
+          key: detection.key,
+          data: binding.shape({ detection }),
+        });
       }
     }
   }

@@ -72,6 +72,8 @@ export interface EventValidator<E> {
   validate(input: unknown, options: ValidationOptions, now?: number): ValidationResult<E>;
   /** The fields the schema declares. */
   fields: ReadonlySet<string>;
+  /** The fields every event has: those without a default, except the (derivable) event id. */
+  requiredFields: readonly string[];
 }
 
 export function eventValidator<E>(rules: EventRules<E>): EventValidator<E> {
@@ -106,8 +108,13 @@ export function eventValidator<E>(rules: EventRules<E>): EventValidator<E> {
     return errors;
   }
 
+  const requiredFields = rules.schema.fields
+    .filter((f) => !('default' in f) && f.name !== rules.eventIdField)
+    .map((f) => f.name);
+
   return {
     fields,
+    requiredFields,
     validate(input, options, now = Date.now()) {
       if (typeof input !== 'object' || input === null || Array.isArray(input)) {
         return { ok: false, errors: [{ field: '(event)', reason: `must be a JSON object, got ${describe(input)}` }] };

@@ -1,0 +1,146 @@
+/**
+ * The Lambda handlers of a pipeline, from its definition: a pipeline's `handlers.ts` is one line,
+ * `export const { ingest, processor, kafkaProcessor, tick, api } = pipelineHandlers(definition)`.
+ * Wiring only: the AWS clients, the environment, Powertools; the work is in the engine.
+ *
+ * Environment: `ENGINE_TABLE` (the pipeline's table), `INPUT_STREAM_NAME` (ingest),
+ * `OUTPUT_STREAM_NAME` (the stack's output stream, towards WebSocket clients), `DEAD_LETTER_QUEUE_URL`.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent, KinesisStreamBatchResponse, KinesisStreamEvent, MSKEvent } from 'aws-lambda';
+import { dynamoDocumentClient, kinesisClient, sqsClient } from '../aws-clients.js';
+import { queueUrls, requireEnv, streamNames } from '../config.js';
+import {
+  candidateDecoder,
+  kafkaSourceRecords,
+  kinesisSourceRecords,
+  type SourceRecord,
+} from '../events/source-records.js';
+import { WireFormatError } from '../events/wire-format.js';
+import { createRouter } from '../http/router.js';
+import { createIngestHandler } from '../ingest/ingest-handler.js';
+import { withPowertools } from '../lambda.js';
+import { logger, metrics } from '../observability.js';
+import { KinesisEventWriter, KinesisPublisher, SqsDeadLetterSink } from '../processing/aws-adapters.js';
+import type { PipelineOutputRecord } from '../queries/projections.js';
+import { DynamoEngineStore } from './dynamo-engine-store.js';
+import { checkPipeline, type PipelineDefinition, type TopicMessage } from './pipeline.js';
+import {
+  emptyPipelineStats,
+  type PipelineBatchStats,
+  type PipelinePorts,
+  processRecords,
+  type RunnablePipeline,
+  runnable,
+  runTick,
+} from './process-records.js';
+import { engineReader, type PipelineRouteDeps } from './serving.js';
+
+/** Some records of a Kafka batch could not be dead-lettered; the event source retries the batch. */
+export class KafkaBatchError extends Error {
+  override name = 'KafkaBatchError';
+}
+
+const METRICS: Array<[keyof PipelineBatchStats, string]> = [
+  ['accepted', 'EventsProcessed'],
+  ['redelivered', 'EventsRedelivered'],
+  ['rejected', 'EventsRejected'],
+  ['duplicates', 'DuplicatesSkipped'],
+  ['late', 'LateEvents'],
+  ['itemsWritten', 'ItemsWritten'],
+  ['detections', 'Detections'],
+  ['conditionalRetries', 'ConditionalRetries'],
+];
+
+/** Messages as the broadcaster reads them off the output stream. */
+export const toOutputRecords = (messages: TopicMessage[]): PipelineOutputRecord[] =>
+  messages.map((m) => ({ kind: 'pipeline', type: m.type, topics: m.topics, key: m.key, data: m.data }));
+
+/** A pipeline without an Avro reader refuses Avro-framed records (to the DLQ, by name), never misreads them. */
+const noAvro = (name: string) => () => {
+  throw new WireFormatError(`pipeline ${name} reads JSON events only: an Avro-framed record has no reader here`);
+};
+
+export function pipelineHandlers<E>(
+  definition: PipelineDefinition<E>,
+  /** Decodes a Confluent-framed Avro value of the pipeline's family. @default refuse Avro (JSON only) */
+  decodeAvro?: (bytes: Buffer) => Record<string, unknown>,
+) {
+  checkPipeline(definition);
+  const { name } = definition.description;
+  const schema = definition.event.validator;
+  const pipeline: RunnablePipeline<E> = runnable(
+    definition,
+    candidateDecoder({
+      requiredFields: schema.requiredFields,
+      decodeAvro: decodeAvro ?? noAvro(name),
+    }),
+  );
+
+  let ports: PipelinePorts | undefined;
+  /** Built on first use, so a missing variable fails the first invocation with its name. */
+  const portsOf = (): PipelinePorts => {
+    if (ports) return ports;
+    const publisher = new KinesisPublisher(kinesisClient(), streamNames.output);
+    ports = {
+      store: new DynamoEngineStore(dynamoDocumentClient(), requireEnv('ENGINE_TABLE'), name),
+      deadLetters: new SqsDeadLetterSink(sqsClient(), queueUrls.deadLetter),
+      publish: (messages) => publisher.publish(toOutputRecords(messages)),
+    };
+    return ports;
+  };
+
+  async function processAndRecord(records: SourceRecord[], source: 'kinesis' | 'kafka') {
+    const stats = emptyPipelineStats();
+    try {
+      return await processRecords(pipeline, records, portsOf(), stats);
+    } finally {
+      // A failed attempt's commits count once (its retry skips them as redelivered); the rest of its
+      // counters are counted again by the retry, so the metrics of a failed attempt are the commits only.
+      for (const [stat, metric] of METRICS) metrics.addMetric(metric, MetricUnit.Count, stats[stat]);
+      logger.info('batch processed', { pipeline: name, source, ...stats });
+    }
+  }
+
+  const router = createRouter<PipelineRouteDeps>({
+    routes: definition.routes ?? [],
+    get read() {
+      return engineReader(definition, portsOf().store, Date.now);
+    },
+    now: Date.now,
+    log: logger,
+  });
+
+  let ingestHandler: ReturnType<typeof createIngestHandler<E>> | undefined;
+
+  return {
+    ingest: withPowertools(async (event: APIGatewayProxyEvent) => {
+      ingestHandler ??= createIngestHandler<E>({
+        contract: {
+          validate: (value, now) => schema.validate(value, { maxClockSkewMs: definition.maxClockSkewMs }, now),
+          idOf: definition.event.id,
+        },
+        writer: new KinesisEventWriter<E>(kinesisClient(), streamNames.input, definition.event.entity),
+        deadLetters: portsOf().deadLetters,
+      });
+      return ingestHandler(event);
+    }),
+    processor: withPowertools(async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
+      const { failedItemIdentifiers } = await processAndRecord(kinesisSourceRecords(event.Records), 'kinesis');
+      return { batchItemFailures: failedItemIdentifiers.map((itemIdentifier) => ({ itemIdentifier })) };
+    }),
+    kafkaProcessor: withPowertools(async (event: MSKEvent): Promise<void> => {
+      const { failedItemIdentifiers } = await processAndRecord(kafkaSourceRecords(event), 'kafka');
+      if (failedItemIdentifiers.length > 0) {
+        throw new KafkaBatchError(`dead letters could not be sent for ${failedItemIdentifiers.join(', ')}`);
+      }
+    }),
+    tick: withPowertools(async (_event: unknown) => {
+      const result = await runTick(pipeline, portsOf());
+      metrics.addMetric('WindowsClosed', MetricUnit.Count, result.closed);
+      logger.info('tick', { pipeline: name, ...result });
+      return result;
+    }),
+    api: withPowertools((event: APIGatewayProxyEvent) => router(event)),
+  };
+}
