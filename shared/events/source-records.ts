@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { KinesisStreamRecord, MSKEvent } from 'aws-lambda';
+import type { SchemaFamily } from '../avro/schema-registry.js';
 import { vehiclePositionLatestVersion, vehiclePositionSchemas } from '../generated/schemas.js';
 import { decodeConfluentAvro, isConfluentFramed, WireFormatError } from './wire-format.js';
 
@@ -132,16 +133,17 @@ function isEnvelope(value: unknown): value is { events: unknown[] } {
 }
 
 /**
- * A record's payload → candidate events. Accepts Avro in the Confluent wire format (one event), one
- * JSON event, a JSON array of events, or an `{"events": [...]}` envelope, so producers writing to the
- * stream or topic directly need no special format. Throws `RecordDecodeError` when the payload is neither.
+ * A record's payload → candidate events. Accepts Avro in the Confluent wire format (one event of
+ * `family`; an id of any other family is refused), one JSON event, a JSON array of events, or an
+ * `{"events": [...]}` envelope, so producers writing to the stream or topic directly need no special
+ * format. Throws `RecordDecodeError` when the payload is neither.
  */
-export function decodeCandidates(record: SourceRecord): DecodedCandidate[] {
+export function decodeCandidates(record: SourceRecord, family: SchemaFamily): DecodedCandidate[] {
   if (record.decodeError) throw new RecordDecodeError(record.decodeError);
   if (record.data.length === 0) throw new RecordDecodeError('record is empty (0 bytes): no event to read');
   if (isConfluentFramed(record.data)) {
     try {
-      return [{ record, position: record.position, value: decodeConfluentAvro(record.data) }];
+      return [{ record, position: record.position, value: decodeConfluentAvro(record.data, family) }];
     } catch (error) {
       if (error instanceof WireFormatError) throw new RecordDecodeError(error.message, { cause: error });
       throw error;

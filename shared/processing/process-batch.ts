@@ -13,6 +13,7 @@ import {
   type SourceRecord,
 } from '../events/source-records.js';
 import { summarizeErrors, validateVehiclePosition } from '../events/validate.js';
+import { vehiclePositionFamily } from '../events/wire-format.js';
 import type { Anomaly, OutputRecord, VehiclePosition, VehicleState } from '../model.js';
 import { computeEtas, type EtaFix } from './eta.js';
 import type {
@@ -116,7 +117,7 @@ function triage(records: SourceRecord[], settings: ProcessingSettings, nowMs: nu
   for (const record of records) {
     let candidates: DecodedCandidate[];
     try {
-      candidates = decodeCandidates(record);
+      candidates = decodeCandidates(record, vehiclePositionFamily);
     } catch (error) {
       if (!(error instanceof RecordDecodeError)) throw error;
       dead.push({

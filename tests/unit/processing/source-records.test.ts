@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { decodeCandidates, kinesisSourceRecords } from '../../../shared/events/source-records.js';
+import { vehiclePositionFamily } from '../../../shared/events/wire-format.js';
 import { kinesisRecords, pipeline, position, sourceRecords, T0 } from '../../helpers/processing.js';
 
 const agg = createRequire(import.meta.url)('aws-kinesis-agg') as {
@@ -59,8 +60,10 @@ describe('Kinesis source records', () => {
   it('accepts a JSON array or an events envelope from direct producers', () => {
     const [array] = sourceRecords([[position({ eventId: 'a' }), position({ eventId: 'b' })]]);
     const [envelope] = sourceRecords([{ events: [position({ eventId: 'c' })] }]);
-    expect(decodeCandidates(array!).map((c) => (c.value as { eventId: string }).eventId)).toEqual(['a', 'b']);
-    expect(decodeCandidates(envelope!)).toHaveLength(1);
+    expect(
+      decodeCandidates(array!, vehiclePositionFamily).map((c) => (c.value as { eventId: string }).eventId),
+    ).toEqual(['a', 'b']);
+    expect(decodeCandidates(envelope!, vehiclePositionFamily)).toHaveLength(1);
   });
 
   it.each([
@@ -85,14 +88,18 @@ describe('Kinesis source records', () => {
 
   it('reads an event that carries an undeclared "events" field as one event, not as an envelope', () => {
     const [record] = sourceRecords([{ ...position({ eventId: 'own' }), events: [1, 2] }]);
-    expect(decodeCandidates(record!).map((c) => (c.value as { eventId: string }).eventId)).toEqual(['own']);
+    expect(
+      decodeCandidates(record!, vehiclePositionFamily).map((c) => (c.value as { eventId: string }).eventId),
+    ).toEqual(['own']);
   });
 
   it('reads an envelope with other fields as a batch, as the REST ingest does', () => {
     const [record] = sourceRecords([
       { routeId: 'R1', events: [position({ eventId: 'a' }), position({ eventId: 'b' })] },
     ]);
-    expect(decodeCandidates(record!).map((c) => (c.value as { eventId: string }).eventId)).toEqual(['a', 'b']);
+    expect(
+      decodeCandidates(record!, vehiclePositionFamily).map((c) => (c.value as { eventId: string }).eventId),
+    ).toEqual(['a', 'b']);
   });
 
   it('orders positions of long sequence numbers correctly as strings', () => {
