@@ -3,7 +3,7 @@
  * producer, keyed by vehicleId so each vehicle's positions stay in order on one partition.
  */
 import type { Producer } from 'kafkajs';
-import { encodeEvent, type WireFormat } from '../../shared/events/wire-format.js';
+import { encodeEvent, vehiclePositionFamily, type WireFormat } from '../../shared/events/wire-format.js';
 import type { VehiclePosition } from '../../shared/generated/schemas.js';
 import { backoff, type RetryOptions, type Sender, type SendResult, sleep } from './senders.js';
 
@@ -31,7 +31,7 @@ const KAFKA_MAX_BATCH = 500;
 export function encodeEmission(event: unknown, format: WireFormat): Buffer {
   if (format === 'avro') {
     try {
-      return encodeEvent(event as VehiclePosition, 'avro');
+      return encodeEvent(event as VehiclePosition, 'avro', vehiclePositionFamily);
     } catch {
       // falls through to JSON: see above
     }

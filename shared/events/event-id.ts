@@ -1,7 +1,20 @@
 import { createHash } from 'node:crypto';
 
+/**
+ * A deterministic event id from the given content fields, so a retried POST of the same event without
+ * an id is recognised as the same event. Formatted as a UUID (version 8, "custom") for readability.
+ */
+export function deriveEventIdFrom(fields: readonly string[]): (event: Record<string, unknown>) => string {
+  return (event) => {
+    const canonical = JSON.stringify(fields.map((field) => event[field] ?? null));
+    const hex = createHash('sha256').update(canonical).digest('hex');
+    const variant = ((Number.parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  };
+}
+
 /** The content fields that identify a position fix when a producer sends no `eventId`. */
-const IDENTITY_FIELDS = [
+export const deriveEventId = deriveEventIdFrom([
   'vehicleId',
   'routeId',
   'tripId',
@@ -12,15 +25,4 @@ const IDENTITY_FIELDS = [
   'ts',
   'occupancy',
   'accuracyM',
-] as const;
-
-/**
- * A deterministic event id from the event's content, so a retried POST of the same fix is
- * recognised as the same event. Formatted as a UUID (version 8, "custom") for readability.
- */
-export function deriveEventId(event: Record<string, unknown>): string {
-  const canonical = JSON.stringify(IDENTITY_FIELDS.map((field) => event[field] ?? null));
-  const hex = createHash('sha256').update(canonical).digest('hex');
-  const variant = ((Number.parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
+]);

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import type { KinesisStreamRecord, MSKEvent } from 'aws-lambda';
 import { vehiclePositionLatestVersion, vehiclePositionSchemas } from '../generated/schemas.js';
-import { decodeConfluentAvro, isConfluentFramed, WireFormatError } from './wire-format.js';
+import { decodeConfluentAvro, isConfluentFramed, vehiclePositionFamily, WireFormatError } from './wire-format.js';
 
 /** One record of a stream partition, in the partition's order. */
 export interface SourceRecord {
@@ -175,5 +175,5 @@ export function candidateDecoder(format: CandidateFormat): (record: SourceRecord
 /** Transit's payloads: vehicle positions, as JSON or Avro of the vehicle-position family. */
 export const decodeCandidates = candidateDecoder({
   requiredFields: requiredFieldsOf(vehiclePositionSchemas[vehiclePositionLatestVersion], 'eventId'),
-  decodeAvro: decodeConfluentAvro,
+  decodeAvro: (bytes) => decodeConfluentAvro(bytes, vehiclePositionFamily),
 });

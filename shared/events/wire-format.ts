@@ -2,14 +2,12 @@
  * Wire formats of a record's value: JSON, or Avro binary in the Confluent wire format (magic byte 0,
  * a 4-byte big-endian schema id from `schemas/registry.json`, then the Avro datum). Both may share a
  * topic: JSON never starts with a zero byte.
+ *
+ * Every Avro record is read as one schema family, which the caller names: a record whose id belongs
+ * to another family is refused, never decoded with the wrong schema.
  */
-import avro from 'avsc';
-import {
-  schemaIds,
-  type VehiclePosition,
-  vehiclePositionLatestVersion,
-  vehiclePositionSchemas,
-} from '../generated/schemas.js';
+import { type SchemaFamily, SchemaRegistry } from '../avro/schema-registry.js';
+import { schemaFamilies, schemaIds } from '../generated/schemas.js';
 
 /** The first byte of a Confluent wire-format record. */
 export const CONFLUENT_MAGIC_BYTE = 0;
@@ -23,68 +21,80 @@ export class WireFormatError extends Error {
   override name = 'WireFormatError';
 }
 
-type SchemaId = keyof typeof schemaIds;
-type PositionVersion = keyof typeof vehiclePositionSchemas;
+/** The schema families of `schemas/registry.json` (Avro types are built when a family is first used). */
+export const schemaRegistry = new SchemaRegistry({
+  source: 'schemas/registry.json',
+  ids: schemaIds,
+  families: schemaFamilies,
+});
 
-const typeOf = (version: PositionVersion) =>
-  avro.Type.forSchema(vehiclePositionSchemas[version] as unknown as avro.Schema);
-const latestType = typeOf(vehiclePositionLatestVersion);
-/** Per schema id: the writer's type and a resolver that reads it as the latest version. */
-const readers = new Map(
-  Object.entries(schemaIds).map(([id, { version }]) => {
-    const writer = typeOf(version);
-    return [Number(id), { version, writer, resolver: latestType.createResolver(writer) }];
-  }),
-);
-const idOfVersion = new Map([...readers].map(([id, { version }]) => [version, id]));
+/** Transit's vehicle positions: the family every transit source reads and the simulator writes. */
+export const vehiclePositionFamily = schemaRegistry.family('vehicle.position');
 
 /** Whether a value is framed in the Confluent wire format (as opposed to JSON text). */
 export const isConfluentFramed = (bytes: Buffer) => bytes.length > 0 && bytes[0] === CONFLUENT_MAGIC_BYTE;
 
 /**
- * Encodes an event as Avro in the Confluent wire format, written with the given schema version
- * (fields that version lacks are dropped).
+ * Encodes a value as Avro in the Confluent wire format, written with the given version of its family
+ * (fields that version lacks are dropped, missing ones written as their default or null). Throws
+ * `WireFormatError` when the version has no schema id; avsc throws when the value does not fit the schema.
  */
-export function encodeConfluentAvro(event: VehiclePosition, version: PositionVersion = vehiclePositionLatestVersion) {
-  const id = idOfVersion.get(version);
-  const reader = id === undefined ? undefined : readers.get(id);
-  if (id === undefined || !reader) throw new WireFormatError(`vehicle.position v${version} has no schema id`);
+export function encodeConfluentAvro(
+  value: object,
+  family: SchemaFamily,
+  version: number = family.latestVersion,
+): Buffer {
+  const id = family.idOfVersion.get(version);
+  const schema = family.schemaOf(version) as { fields: Array<{ name: string; default?: unknown }> } | undefined;
+  const writer = family.writerOf(version);
+  if (id === undefined || !schema || !writer) {
+    throw new WireFormatError(`${family.name} v${version} has no schema id in ${family.registry.source}`);
+  }
   const header = Buffer.alloc(HEADER_BYTES);
   header.writeUInt8(CONFLUENT_MAGIC_BYTE, 0);
   header.writeUInt32BE(id, 1);
-  const values = event as unknown as Record<string, unknown>;
+  const values = value as Record<string, unknown>;
+  // Only the version's fields: a newer value's extra fields are dropped. A missing field takes its
+  // default (avsc fills in undefined), or null when it has none (nullable fields without a default).
   const datum = Object.fromEntries(
-    vehiclePositionSchemas[version].fields.map(({ name }) => [name, values[name] ?? null]),
+    schema.fields.map((field) => [field.name, values[field.name] ?? ('default' in field ? undefined : null)]),
   );
-  return Buffer.concat([header, reader.writer.toBuffer(datum)]);
+  return Buffer.concat([header, writer.toBuffer(datum)]);
 }
 
-/** Encodes an event in a wire format: JSON text or Confluent-framed Avro (latest schema version). */
-export function encodeEvent(event: VehiclePosition, format: WireFormat): Buffer {
-  return format === 'avro' ? encodeConfluentAvro(event) : Buffer.from(JSON.stringify(event));
+/** Encodes a value in a wire format: JSON text or Confluent-framed Avro (the family's latest version). */
+export function encodeEvent(value: object, format: WireFormat, family: SchemaFamily): Buffer {
+  return format === 'avro' ? encodeConfluentAvro(value, family) : Buffer.from(JSON.stringify(value));
+}
+
+/** Why a schema id cannot be read as `family`: it belongs to another family, or to none. */
+function foreignIdMessage(id: number, family: SchemaFamily): string {
+  const expected = `${family.name} (ids ${family.ids.join(', ')})`;
+  const owner = family.registry.lookup(id);
+  return owner
+    ? `Avro record has schema id ${id}, which is ${owner.family} v${owner.version}, not ${expected}`
+    : `Avro record has schema id ${id}, which ${family.registry.source} does not know; expected ${expected}`;
 }
 
 /**
- * Decodes a Confluent-framed Avro value into a plain object of the latest schema version (older
- * versions are resolved: fields they lack read as their defaults). Throws `WireFormatError` naming
- * the schema id and what is wrong.
+ * Decodes a Confluent-framed Avro value of `family` into a plain object of the family's latest version
+ * (older versions are resolved: fields they lack read as their defaults). Throws `WireFormatError`
+ * naming the schema id and what is wrong: a short record, an id of another family or of none (naming
+ * both families), or a datum that does not decode.
  */
-export function decodeConfluentAvro(bytes: Buffer): Record<string, unknown> {
+export function decodeConfluentAvro(bytes: Buffer, family: SchemaFamily): Record<string, unknown> {
   if (bytes.length < HEADER_BYTES) {
     throw new WireFormatError(`Avro record is ${bytes.length} bytes, shorter than the 5-byte Confluent header`);
   }
-  const id = bytes.readUInt32BE(1) as SchemaId;
-  const reader = readers.get(id);
-  if (!reader) {
-    throw new WireFormatError(
-      `Avro record has schema id ${id}, which schemas/registry.json does not know (known: ${[...readers.keys()].join(', ')})`,
-    );
-  }
+  const id = bytes.readUInt32BE(1);
+  const reader = family.readerOf(id);
+  if (!reader) throw new WireFormatError(foreignIdMessage(id, family));
   try {
-    return { ...(latestType.fromBuffer(bytes.subarray(HEADER_BYTES), reader.resolver) as Record<string, unknown>) };
+    return { ...(family.latestType().fromBuffer(bytes.subarray(HEADER_BYTES), reader.resolver) as object) };
   } catch (error) {
     throw new WireFormatError(
-      `Avro record does not decode with schema id ${id} (vehicle.position v${reader.version}): ${(error as Error).message}`,
+      `Avro record does not decode with schema id ${id} (${family.name} v${reader.version}): ${(error as Error).message}`,
+      { cause: error },
     );
   }
 }

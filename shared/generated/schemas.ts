@@ -36,5 +36,10 @@ export const schemaIds = {
   2: { family: 'vehicle.position', version: 2 },
 } as const;
 
+/** Every schema family (`<family>.v<version>.avsc`) by name: its versions, oldest first. */
+export const schemaFamilies = {
+  'vehicle.position': vehiclePositionSchemas,
+} as const;
+
 /** Kafka topics (schemas/registry.json). */
 export const kafkaTopics = [{"name":"vehicle.position.v1","partitions":2}] as const;

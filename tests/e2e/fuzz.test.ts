@@ -27,8 +27,7 @@ import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findJava, resolveKafkaClasspath } from '../../local/runtime/kafka-broker.js';
 import { DEFAULT_KAFKA_TOPIC } from '../../local/simulate.js';
-import { encodeConfluentAvro } from '../../shared/events/wire-format.js';
-import type { VehiclePosition } from '../../shared/generated/schemas.js';
+import { encodeConfluentAvro, vehiclePositionFamily } from '../../shared/events/wire-format.js';
 import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
 import { MAX_TOPICS_PER_CONNECTION } from '../../shared/websocket/connection-routes.js';
 import {
@@ -104,7 +103,7 @@ const ctx: FuzzContext = {
 const started = Date.now();
 let sendDeadline = 0;
 
-const avro: AvroEncoder = (event, version) => encodeConfluentAvro(event as unknown as VehiclePosition, version);
+const avro: AvroEncoder = (event, version) => encodeConfluentAvro(event, vehiclePositionFamily, version);
 
 /** Pool fixes the API or stream accepted, and solo vehicles whose one accepted event must show. */
 const acceptedPool: PoolFix[] = [];

@@ -14,7 +14,7 @@ import { DEFAULT_GTFS_DIR, DEFAULT_KAFKA_TOPIC } from '../../local/simulate.js';
 import { kafkaSender } from '../../local/simulator/kafka-sender.js';
 import { kinesisSender, paceAndSend } from '../../local/simulator/senders.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
-import { encodeConfluentAvro } from '../../shared/events/wire-format.js';
+import { encodeConfluentAvro, vehiclePositionFamily } from '../../shared/events/wire-format.js';
 import type { VehiclePosition } from '../../shared/generated/schemas.js';
 import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
 import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
@@ -159,7 +159,7 @@ describe('Kafka ingest on a real broker', () => {
     const deadLetterQueue = resourceId(kafkaStack, 'DeadLetterQueue');
     await kafkaStack.drainQueue(deadLetterQueue, 3_000);
     const avroFile = join(mkdtempSync(join(tmpdir(), 'streamfold-kcat-')), 'event.avro');
-    writeFileSync(avroFile, encodeConfluentAvro(kcatAvro));
+    writeFileSync(avroFile, encodeConfluentAvro(kcatAvro, vehiclePositionFamily));
 
     // The junk record shares its key, so its partition and batch, with a good one.
     await kcat(['-k', kcatJson.vehicleId], `this is not an event\n${JSON.stringify(kcatJson)}\n`);

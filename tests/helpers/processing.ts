@@ -165,7 +165,7 @@ const canonical = (item: object) =>
 
 /** Every read model of a memory store as sorted canonical items, bookkeeping left out, to compare two runs. */
 export function readModels(store: MemoryStore): Record<string, string[]> {
-  const items = (map: Map<string, object>) => [...map.values()].map(canonical).sort();
+  const items = (map: ReadonlyMap<string, object>) => [...map.values()].map(canonical).sort();
   return {
     states: items(store.states),
     windows: items(store.windows),

@@ -7,7 +7,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { encodeEmission, kafkaSender } from '../../../local/simulator/kafka-sender.js';
 import type { Emission } from '../../../local/simulator/workload.js';
-import { decodeConfluentAvro } from '../../../shared/events/wire-format.js';
+import { decodeConfluentAvro, vehiclePositionFamily } from '../../../shared/events/wire-format.js';
 import { position } from '../../helpers/processing.js';
 
 /** A producer whose `send` fails with the given errors first, then records what it was given. */
@@ -75,7 +75,7 @@ describe('encodeEmission', () => {
   it('writes Avro in the Confluent wire format', () => {
     const event = position();
 
-    expect(decodeConfluentAvro(encodeEmission(event, 'avro'))).toEqual(event);
+    expect(decodeConfluentAvro(encodeEmission(event, 'avro'), vehiclePositionFamily)).toEqual(event);
   });
 
   it('writes an invalid event the schema cannot encode as JSON, so the processor can dead-letter it', () => {

@@ -1,0 +1,171 @@
+/**
+ * A pipeline defined purely as a definition (tests/fixtures/pipelines/sensors), run through the
+ * engine's processor on the memory store: records in, dead letters, windows, the tick, a detector,
+ * topic messages, and its routes' public shapes.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkPipeline, PipelineDefinitionError } from '../../../shared/engine/pipeline.js';
+import { processRecords, runnable, runTick } from '../../../shared/engine/process-records.js';
+import { engineReader, type PipelineRouteDeps } from '../../../shared/engine/serving.js';
+import { MemoryEngineStore } from '../../../shared/engine/store.js';
+import { candidateDecoder, type SourceRecord } from '../../../shared/events/source-records.js';
+import { encodeConfluentAvro, vehiclePositionFamily } from '../../../shared/events/wire-format.js';
+import { createRouter } from '../../../shared/http/router.js';
+import {
+  decodeSensorAvro,
+  OVERHEAT_C,
+  type SensorReading,
+  sensorFamily,
+  sensors,
+} from '../../fixtures/pipelines/sensors/definition.js';
+import { CapturingDeadLetters, position } from '../../helpers/processing.js';
+
+const T0 = Date.UTC(2026, 11, 2, 9, 0, 0);
+const pipeline = runnable(
+  sensors,
+  candidateDecoder({ requiredFields: sensors.event.validator.requiredFields, decodeAvro: decodeSensorAvro }),
+);
+
+const reading = (i: number, overrides: Partial<SensorReading> = {}): SensorReading => ({
+  eventId: `r-${i}`,
+  sensorId: 's1',
+  siteId: 'site-a',
+  temperatureC: 20 + i,
+  humidityPct: null,
+  ts: T0 + i * 1_000,
+  ...overrides,
+});
+
+let sequence = 0;
+const record = (data: Buffer): SourceRecord => {
+  sequence++;
+  return { itemIdentifier: String(sequence), partition: 'shard-0', position: String(sequence).padStart(8, '0'), data };
+};
+const json = (value: unknown) => record(Buffer.from(JSON.stringify(value)));
+
+function harness(now = T0 + 10_000) {
+  const store = new MemoryEngineStore();
+  const deadLetters = new CapturingDeadLetters();
+  const published: Array<{ type: string; topics: string[]; data: Record<string, unknown> }> = [];
+  const ports = {
+    store,
+    deadLetters,
+    publish: async (m: typeof published) => void published.push(...m),
+    clock: () => now,
+  };
+  return { store, deadLetters, published, ports };
+}
+
+describe('a pipeline defined only by its definition', () => {
+  it('folds JSON and Avro readings, and dead-letters each bad one with its field and reason', async () => {
+    const { store, deadLetters, ports } = harness();
+    const records = [
+      json(reading(1)),
+      record(encodeConfluentAvro(reading(2), sensorFamily)),
+      json({ ...reading(3), temperatureC: 400 }),
+      json({ ...reading(4), sensorId: '' }),
+      record(encodeConfluentAvro(position(), vehiclePositionFamily)),
+      json([reading(5), reading(6)]),
+    ];
+
+    const { stats } = await processRecords(pipeline, records, ports);
+
+    expect(stats).toMatchObject({ records: 6, rejected: 3, accepted: 4 });
+    expect(deadLetters.messages.map((m) => m.errors[0])).toEqual([
+      { field: 'temperatureC', reason: 'must be within [-90, 150] °C, got 400' },
+      { field: 'sensorId', reason: expect.stringContaining('') },
+      {
+        field: '(record)',
+        reason: expect.stringMatching(/vehicle\.position.*sensor\.reading|sensor\.reading.*vehicle\.position/),
+      },
+    ]);
+    const reader = engineReader(sensors, store, () => T0);
+    const [minute] = await reader.windows('per-minute', 's1', T0, T0);
+    expect(minute).toMatchObject({ key: 's1', windowStart: T0, readings: 4, minC: 21, maxC: 26, final: false });
+  });
+
+  it('closes the minute at the tick, fires the overheat alert once and publishes it on sensors:alerts', async () => {
+    const { published, ports } = harness();
+    await processRecords(pipeline, [json(reading(1, { temperatureC: OVERHEAT_C + 2 })), json(reading(2))], ports);
+
+    const early = await runTick(pipeline, { ...ports, clock: () => T0 + 60_000 + sensors.allowedLatenessMs - 1 });
+    const due = await runTick(pipeline, { ...ports, clock: () => T0 + 60_000 + sensors.allowedLatenessMs });
+    const again = await runTick(pipeline, { ...ports, clock: () => T0 + 10 * 60_000 });
+
+    expect([early.closed, due.closed, again.closed]).toEqual([0, 2, 0]);
+    expect(due.detections).toBe(1);
+    expect(published.filter((m) => m.topics.includes('sensors:alerts'))).toEqual([
+      {
+        type: 'alert',
+        topics: ['sensors:alerts'],
+        key: 's1',
+        data: { alertId: `overheat|s1|${T0}`, sensorId: 's1', windowStart: T0, maxC: OVERHEAT_C + 2 },
+      },
+    ]);
+    expect(published.filter((m) => m.topics.includes('sensor:s1')).map((m) => m.data.final)).toEqual([false, true]);
+  });
+
+  it('serves its routes in public shapes only, with opaque page tokens', async () => {
+    const { store, ports } = harness();
+    for (const [i, sensorId] of ['s1', 's2', 's3'].entries()) {
+      await processRecords(pipeline, [json(reading(i, { sensorId, eventId: `hot-${i}`, temperatureC: 60 }))], ports);
+    }
+    await runTick(pipeline, { ...ports, clock: () => T0 + 5 * 60_000 });
+    const route = createRouter<PipelineRouteDeps>({
+      routes: sensors.routes ?? [],
+      read: engineReader(sensors, store, () => T0 + 5 * 60_000),
+      now: () => T0 + 5 * 60_000,
+      log: { error: () => undefined },
+    });
+    const get = async (
+      resource: string,
+      pathParameters: Record<string, string> | null,
+      query: Record<string, string> | null,
+    ) => route({ httpMethod: 'GET', resource, pathParameters, queryStringParameters: query });
+
+    const metrics = await get('/v1/sensors/{sensorId}/metrics', { sensorId: 's1' }, null);
+    const first = await get('/v1/sensors/alerts', null, { limit: '2' });
+    const firstBody = JSON.parse(first.body);
+    const second = JSON.parse(
+      (await get('/v1/sensors/alerts', null, { limit: '2', nextToken: firstBody.nextToken })).body,
+    );
+    const bad = await get('/v1/sensors/alerts', null, { nextToken: 'bm90LWEtdG9rZW4' });
+
+    expect(JSON.parse(metrics.body)).toEqual({
+      sensorId: 's1',
+      items: [
+        {
+          sensorId: 's1',
+          windowStart: T0,
+          windowEnd: T0 + 60_000,
+          final: true,
+          readings: 1,
+          meanC: 60,
+          minC: 60,
+          maxC: 60,
+          p90C: 60,
+        },
+      ],
+    });
+    expect([...firstBody.items, ...second.items].map((a: { sensorId: string }) => a.sensorId).sort()).toEqual([
+      's1',
+      's2',
+      's3',
+    ]);
+    expect(second.nextToken).toBeUndefined();
+    expect(firstBody.nextToken).not.toContain('sensors#');
+    expect(Buffer.from(firstBody.nextToken, 'base64url').toString()).not.toContain('@detect');
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('refuses a definition whose parts do not fit, naming each problem', () => {
+    expect(() =>
+      checkPipeline({
+        ...sensors,
+        maxClockSkewMs: 20_000,
+        description: { ...sensors.description, partitionKeyField: 'deviceId', routes: ['GET /v1/other/x'] },
+        publish: [{ type: 'x', from: { detector: 'nope' }, topics: () => [], shape: () => ({}) }],
+      }),
+    ).toThrow(PipelineDefinitionError);
+  });
+});
