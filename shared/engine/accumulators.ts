@@ -20,7 +20,11 @@ export interface Accumulator<In, S, Out> {
   empty(): S;
   /** Folds one value in. May return a new state or the same object changed: callers own `state`. */
   add(state: S, value: In): S;
-  /** The state of the union of both inputs' values. May reuse `a`; never changes `b`. */
+  /**
+   * The state of the union of both inputs' values. Never changes `b`, and changes `a` only when `a`
+   * came from `load` or `empty`: a stored state is read as it is, not copied, so a plain-JSON state
+   * must be merged into a new value.
+   */
   merge(a: S, b: S): S;
   present(state: S): Out;
   save?(state: S): Json;

@@ -62,7 +62,8 @@ export function loadAggregate<E>(spec: AggregateSpec<E>, stored: Record<string, 
   for (const [name, f] of Object.entries(spec)) {
     const value = stored[name];
     if (value === undefined) state[name] = f.acc.empty();
-    else state[name] = f.acc.load ? f.acc.load(value) : structuredClone(value);
+    // Not copied: `merge` never changes a stored state (only what `load` built, or `empty` made).
+    else state[name] = f.acc.load ? f.acc.load(value) : value;
   }
   return state;
 }

@@ -196,14 +196,11 @@ export function sequence<E>(options: {
     fold: (state: SequenceState | undefined, event: E, meta: { eventId: string; ts: number; late: boolean }) => {
       const s: SequenceState = state ?? { recent: [], found: [] };
       if (meta.late || !options.match(event)) return s;
-      s.recent = [...s.recent, { eventId: meta.eventId, ts: meta.ts }]
+      const recent = [...s.recent, { eventId: meta.eventId, ts: meta.ts }]
         .sort((a, b) => a.ts - b.ts)
         .filter((m, _, all) => m.ts > (all[all.length - 1] as { ts: number }).ts - options.withinMs);
-      if (s.recent.length >= options.count) {
-        s.found = [...s.found.slice(-9), { eventIds: s.recent.map((m) => m.eventId), ts: meta.ts }];
-        s.recent = [];
-      }
-      return s;
+      if (recent.length < options.count) return { recent, found: s.found };
+      return { recent: [], found: [...s.found.slice(-9), { eventIds: recent.map((m) => m.eventId), ts: meta.ts }] };
     },
   };
   const detector: Detector = {

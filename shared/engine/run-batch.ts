@@ -159,9 +159,16 @@ const lateKey = (pipeline: string, entity: string, eventId: string) => ({
 interface EntityBody {
   watermark: number | null;
   committed: Record<string, string>;
-  /** Event id → event time, for the events within the horizon of the watermark. */
-  seen: Record<string, number>;
+  /**
+   * The ids of the events within the horizon of the watermark, bucketed by event time
+   * (`floor(ts / SEEN_BUCKET_MS)`): a duplicate has its original's time, so only its own bucket is
+   * searched, and a batch copies only the buckets it adds to, not every id the entity remembers.
+   */
+  seen: Record<string, string[]>;
 }
+
+const SEEN_BUCKET_MS = 60_000;
+const bucketOf = (ts: number) => String(Math.floor(ts / SEEN_BUCKET_MS));
 
 /** Counters, all zero. */
 export const emptyEngineStats = (): EngineStats => ({
@@ -221,6 +228,7 @@ export async function runBatch<E>(
     });
   }
   const accepted: Array<Accepted<E>> = [];
+  const copied = new WeakSet<string[]>();
   for (const input of sorted) {
     const entry = next.get(input.entity) as { body: EntityBody; accepted: number };
     const { body } = entry;
@@ -237,12 +245,24 @@ export async function runBatch<E>(
       accepted.push({ ...input, watermark, expired: true });
       continue;
     }
-    if (body.seen[input.eventId] !== undefined) {
+    const bucket = bucketOf(input.ts);
+    const ids = body.seen[bucket];
+    if (ids?.includes(input.eventId)) {
       stats.duplicates++;
       continue;
     }
     accepted.push({ ...input, watermark });
-    body.seen[input.eventId] = input.ts;
+    // A bucket read from the store is shared and frozen: the first id added this batch copies it.
+    if (ids && !copied.has(ids)) {
+      const copy = [...ids, input.eventId];
+      copied.add(copy);
+      body.seen[bucket] = copy;
+    } else if (ids) ids.push(input.eventId);
+    else {
+      const fresh = [input.eventId];
+      copied.add(fresh);
+      body.seen[bucket] = fresh;
+    }
     body.watermark = Math.max(watermark, input.ts);
     entry.accepted++;
   }
@@ -269,6 +289,7 @@ export async function runBatch<E>(
 
   // One conditional write per item; on a lost race, re-read and fold again.
   const existing = await store.get(work.map((w) => w.target.key));
+  const watched = new Set((compiled.definition.detectors ?? []).map((d) => d.on));
   const updates: Update[] = [];
   const detections: Detection[] = [];
   await forEachLimited(work, WRITE_CONCURRENCY, async ({ runtime, target, contributions }) => {
@@ -281,8 +302,9 @@ export async function runBatch<E>(
       const applied = runtime.apply(current, target, fresh, ctx);
       for (const { contribution, lateness } of applied.late) noteLate(contribution, lateness);
       if (current && applied.body === current.body) return;
-      const found = await runDetectors(compiled, store, applied.updates);
-      const outputs = [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];
+      const found = watched.has(runtime.name) ? await runDetectors(compiled, store, applied.updates) : [];
+      const outputs =
+        found.length === 0 ? applied.outputs : [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];
       if (outputs.length > 0) stats.outputsWritten += await store.putOutputs(outputs);
       const item = nextItem(target.key, current, applied, fresh);
       if (await store.put(item, current?.version)) {
@@ -316,8 +338,10 @@ export async function runBatch<E>(
   }
   await forEachLimited([...next.entries()], WRITE_CONCURRENCY, async ([entity, { before, body, accepted: n }]) => {
     const watermark = body.watermark ?? Number.NEGATIVE_INFINITY;
-    const seen: Record<string, number> = {};
-    for (const [id, ts] of Object.entries(body.seen)) if (ts > watermark - compiled.horizonMs) seen[id] = ts;
+    // Buckets wholly behind the horizon go: an event in them would be expired, not looked up.
+    const oldest = Math.floor((watermark - compiled.horizonMs) / SEEN_BUCKET_MS);
+    const seen: Record<string, string[]> = {};
+    for (const [bucket, ids] of Object.entries(body.seen)) if (Number(bucket) >= oldest) seen[bucket] = ids;
     const item: StoredItem = {
       ...entityKey(pipeline, entity),
       version: (before?.version ?? 0) + 1,

@@ -42,7 +42,8 @@ function rangeErrors(e: VehiclePosition): FieldError[] {
   return errors;
 }
 
-const positions: EventValidator<VehiclePosition> = eventValidator<VehiclePosition>({
+/** Vehicle positions as the engine's pipelines read them. */
+export const vehiclePositionValidator: EventValidator<VehiclePosition> = eventValidator<VehiclePosition>({
   schema: vehiclePositionSchemas[vehiclePositionLatestVersion] as never,
   eventIdField: 'eventId',
   deriveEventId,
@@ -61,5 +62,5 @@ export function validateVehiclePosition(
   options: ValidationOptions,
   now = Date.now(),
 ): ValidationResult<VehiclePosition> {
-  return positions.validate(input, options, now);
+  return vehiclePositionValidator.validate(input, options, now);
 }

@@ -158,13 +158,11 @@ export const profileOperator: KeyedState<TestEvent, { ids: string[]; total: numb
   kind: 'state',
   name: 'profile',
   key: (e) => e.entity,
-  fold: (state, e, meta) => {
-    const s = state ?? { ids: [], total: 0, late: 0 };
-    s.ids.push(meta.eventId);
-    s.total += e.value;
-    if (meta.late) s.late++;
-    return s;
-  },
+  fold: (state, e, meta) => ({
+    ids: [...(state?.ids ?? []), meta.eventId],
+    total: (state?.total ?? 0) + e.value,
+    late: (state?.late ?? 0) + (meta.late ? 1 : 0),
+  }),
 };
 
 function keyedStateProperty(): OperatorProperty {

@@ -25,7 +25,10 @@ export interface KeyedState<E, S extends Json> {
   name: string;
   streams?: string[];
   key: (event: E) => string;
-  /** The next state. `state` is the fold's own copy: it may change it and return it. */
+  /**
+   * The next state, as a new value: `state` is the stored one (or the previous fold's result) and
+   * must not be changed. Keeping folds pure is what lets the engine hand the stored state over uncopied.
+   */
   fold: (state: S | undefined, event: E, meta: FoldMeta) => S;
   /** Forget a key this long after its newest event (event time); kept forever when omitted. */
   ttlMs?: number;
@@ -55,7 +58,7 @@ export function keyedStateRuntime<E, S extends Json>(
     apply(existing, { groupKey }, fresh, { now }): Applied {
       const alive = existing && (existing.expiresAt === undefined || existing.expiresAt > now);
       const before = alive ? (existing.body.state as S) : undefined;
-      let state = before === undefined ? undefined : structuredClone(before);
+      let state = before;
       let lastTs = alive ? (existing.body.lastTs as number) : Number.NEGATIVE_INFINITY;
       for (const c of fresh) {
         state = op.fold(state, c.event, {

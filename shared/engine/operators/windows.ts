@@ -14,7 +14,15 @@ import {
 } from '../aggregate.js';
 import { type StoredItem, windowSk } from '../store.js';
 import { type FixedWindows, windowsOf } from '../window-assigners.js';
-import { type Accepted, type Applied, contribute, type OperatorRuntime, operatorPk, type Routed } from './operator.js';
+import {
+  type Accepted,
+  type Applied,
+  contribute,
+  type OperatorRuntime,
+  operatorPk,
+  type Routed,
+  type Update,
+} from './operator.js';
 
 export interface WindowedAggregate<E> {
   kind: 'windows';
@@ -53,13 +61,20 @@ export function windowsRuntime<E>(pipeline: string, op: WindowedAggregate<E>): O
     ...presentWindow(op, { body }),
     final,
   });
-  const update = (body: Record<string, Json>, final: boolean) => ({
-    operator: op.name,
-    kind: 'window' as const,
-    key: body.key as string,
-    value: present(body, final),
-    final,
-  });
+  // Presented on first read: most updates of a batch go to no detector and no topic.
+  const update = (body: Record<string, Json>, final: boolean): Update => {
+    let value: WindowValue | undefined;
+    return {
+      operator: op.name,
+      kind: 'window',
+      key: body.key as string,
+      get value() {
+        value ??= present(body, final);
+        return value;
+      },
+      final,
+    };
+  };
 
   return {
     name: op.name,
