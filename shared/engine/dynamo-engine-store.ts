@@ -5,10 +5,10 @@
  * sparse `due` index the tick queries; items that expire carry `ttl` (epoch seconds) for DynamoDB's
  * TTL sweep, while reads go by `expiresAt` because the sweep runs late (and not at all offline).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { forEachLimited } from '../concurrency.js';
 import { batchGetAll } from '../dynamo/batch.js';
+import { conditional, putIfVersion } from '../dynamo/conditional.js';
 import {
   type EngineStore,
   type ItemKey,
@@ -23,16 +23,6 @@ export const DUE_INDEX = 'due';
 /** Expired items are left for this long before the TTL sweep may delete them (reads ignore them already). */
 const TTL_GRACE_SECONDS = 86_400;
 const OUTPUT_CONCURRENCY = 16;
-
-async function conditional(write: Promise<unknown>): Promise<boolean> {
-  try {
-    await write;
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
-}
 
 /** The item as stored: the engine's fields plus the index and TTL attributes derived from them. */
 function toRow(item: StoredItem, pipeline: string): Record<string, unknown> {
@@ -63,21 +53,7 @@ export class DynamoEngineStore implements EngineStore {
   }
 
   put(item: StoredItem, expectedVersion: number | undefined) {
-    return conditional(
-      this.client.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: toRow(item, this.pipeline),
-          ...(expectedVersion === undefined
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : {
-                ConditionExpression: '#version = :expected',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':expected': expectedVersion },
-              }),
-        }),
-      ),
-    );
+    return putIfVersion(this.client, this.table, toRow(item, this.pipeline), expectedVersion);
   }
 
   async query(pk: string, from: string, to: string) {

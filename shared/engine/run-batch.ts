@@ -18,7 +18,18 @@ import type { Json } from './accumulators.js';
 import { type Detection, type Detector, detectionOutput, runDetectors } from './detectors.js';
 import { type IntervalJoin, intervalJoinRuntime } from './operators/interval-join.js';
 import { type KeyedState, keyedStateRuntime } from './operators/keyed-state.js';
-import type { Accepted, ApplyContext, Lateness, OperatorRuntime, Target, Update } from './operators/operator.js';
+import type {
+  Accepted,
+  ApplyContext,
+  EngineInput,
+  Lateness,
+  OperatorRuntime,
+  Target,
+  Update,
+} from './operators/operator.js';
+
+export type { EngineInput };
+
 import { type SessionWindows, sessionsRuntime } from './operators/sessions.js';
 import { type WindowedAggregate, windowsRuntime } from './operators/windows.js';
 import { type EngineStore, type ItemKey, itemKey, type OutputItem, type StoredItem } from './store.js';
@@ -38,18 +49,6 @@ export interface EngineDefinition<E> {
   operators: Array<Operator<E>>;
   /** Rules over the operators' updates; their detections are written once, before the update's item. */
   detectors?: Detector[];
-}
-
-/** A valid event as the engine takes it from a source. */
-export interface EngineInput<E> {
-  event: E;
-  eventId: string;
-  ts: number;
-  entity: string;
-  stream: string;
-  partition: string;
-  /** Position in the partition; positions of one partition compare correctly as strings. */
-  position: string;
 }
 
 /** An event that came too late for some of its windows: kept once per event id. */

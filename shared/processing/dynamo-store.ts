@@ -1,7 +1,7 @@
 /** The ReadModelStore on DynamoDB: conditional PutItems for windows, states and anomalies; batches for the rest. */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
+import { conditional, putIfVersion } from '../dynamo/conditional.js';
 import type { Anomaly, StopEta, VehicleState } from '../model.js';
 import { anomalyDay, anomalyKey, lateEventSortKey } from './keys.js';
 import type { LateEvent, ReadModelStore, StoredWindow, WindowRef } from './ports.js';
@@ -13,17 +13,6 @@ export interface DynamoTables {
   anomalies: string;
   etas: string;
   lateEvents: string;
-}
-
-/** Runs a conditional write; false when the condition failed. */
-async function conditional(write: Promise<unknown>): Promise<boolean> {
-  try {
-    await write;
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
 }
 
 export class DynamoStore implements ReadModelStore {
@@ -48,20 +37,11 @@ export class DynamoStore implements ReadModelStore {
   }
 
   putWindow(window: StoredWindow, expectedVersion: number | undefined) {
-    return conditional(
-      this.client.send(
-        new PutCommand({
-          TableName: this.tables.windows,
-          Item: window,
-          ...(expectedVersion === undefined
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : {
-                ConditionExpression: '#version = :expected',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':expected': expectedVersion },
-              }),
-        }),
-      ),
+    return putIfVersion(
+      this.client,
+      this.tables.windows,
+      window as unknown as Record<string, unknown>,
+      expectedVersion,
     );
   }
 

@@ -6,8 +6,8 @@
 import type { Json } from '../accumulators.js';
 import type { ItemKey, OutputItem, StoredItem } from '../store.js';
 
-/** An event the engine accepted (not a duplicate, not a redelivery), with where it came from. */
-export interface Accepted<E> {
+/** A valid event as the engine takes it from a source. */
+export interface EngineInput<E> {
   event: E;
   eventId: string;
   /** Event time, epoch ms. */
@@ -17,7 +17,12 @@ export interface Accepted<E> {
   /** The input stream the event came from (a pipeline may read several, e.g. clicks and orders). */
   stream: string;
   partition: string;
+  /** Position in the partition; positions of one partition compare correctly as strings. */
   position: string;
+}
+
+/** An event the engine accepted (not a duplicate, not a redelivery), with its entity's watermark. */
+export interface Accepted<E> extends EngineInput<E> {
   /** The entity's watermark before this event: the newest event time seen for it. */
   watermark: number;
   /**
