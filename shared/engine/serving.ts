@@ -4,7 +4,7 @@
  * aggregate states and keys stay inside; pages continue with opaque tokens.
  */
 import { decodeCursor, encodeCursor } from '../http/pagination.js';
-import type { RouteDefinition } from '../http/routes.js';
+import type { RouteDefinition } from '../http/route-definition.js';
 import type { Detection } from './detectors.js';
 import { detectionPk } from './detectors.js';
 import { STATE_SK } from './operators/keyed-state.js';

@@ -30,12 +30,7 @@ import {
 import { BadRequestError, DependencyUnavailableError, NotFoundError } from './errors.js';
 import { asCursor, decodeCursor, decodeToken, encodeCursor, invalidToken } from './pagination.js';
 import { optionalId, optionalToken, parseAnomalyType, parseLimit, parseTime, requireId } from './params.js';
-
-/** What a route handler sees of the request. */
-export interface ApiRequest {
-  pathParameters?: Record<string, string | undefined> | null;
-  queryStringParameters?: Record<string, string | undefined> | null;
-}
+import type { ApiRequest, RouteDefinition as GenericRouteDefinition, RouteResult } from './route-definition.js';
 
 /** What a route handler needs: the read models and a clock. */
 export interface RouteDeps {
@@ -43,18 +38,9 @@ export interface RouteDeps {
   now: () => number;
 }
 
-/** A successful response before serialization; errors are thrown and mapped at the edge. */
-export interface RouteResult {
-  statusCode: number;
-  body: unknown;
-}
-
-export interface RouteDefinition<D = RouteDeps> {
-  method: 'GET';
-  /** The API Gateway resource path, e.g. `/v1/vehicles/{vehicleId}`. */
-  resource: string;
-  handle(request: ApiRequest, deps: D): Promise<RouteResult>;
-}
+/** Transit's routes: handlers that read its read models. */
+export type RouteDefinition<D = RouteDeps> = GenericRouteDefinition<D>;
+export type { ApiRequest, RouteResult };
 
 const HOUR_MS = 3_600_000;
 
