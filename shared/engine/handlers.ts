@@ -77,18 +77,26 @@ export function pipelineHandlers<E>(
     }),
   );
 
-  let ports: PipelinePorts | undefined;
-  /** Built on first use, so a missing variable fails the first invocation with its name. */
-  const portsOf = (): PipelinePorts => {
-    if (ports) return ports;
-    const publisher = new KinesisPublisher(kinesisClient(), streamNames.output);
-    ports = {
-      store: new DynamoEngineStore(dynamoDocumentClient(), requireEnv('ENGINE_TABLE'), name),
-      deadLetters: new SqsDeadLetterSink(sqsClient(), queueUrls.deadLetter),
-      publish: (messages) => publisher.publish(toOutputRecords(messages)),
-    };
-    return ports;
+  // Each port is built on first use, so a function gets (and needs) only the variables it uses, and a
+  // missing one fails its first invocation with its name: ingest has no table, the api no queue.
+  let store: DynamoEngineStore | undefined;
+  let deadLetters: SqsDeadLetterSink | undefined;
+  let publisher: KinesisPublisher | undefined;
+  const ports: PipelinePorts = {
+    get store() {
+      store ??= new DynamoEngineStore(dynamoDocumentClient(), requireEnv('ENGINE_TABLE'), name);
+      return store;
+    },
+    get deadLetters() {
+      deadLetters ??= new SqsDeadLetterSink(sqsClient(), queueUrls.deadLetter);
+      return deadLetters;
+    },
+    publish(messages) {
+      publisher ??= new KinesisPublisher(kinesisClient(), streamNames.output);
+      return publisher.publish(toOutputRecords(messages));
+    },
   };
+  const portsOf = () => ports;
 
   async function processAndRecord(records: SourceRecord[], source: 'kinesis' | 'kafka') {
     const stats = emptyPipelineStats();

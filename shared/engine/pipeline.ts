@@ -10,7 +10,7 @@ import type { EventValidator } from '../events/event-validator.js';
 import type { Detection, Detector } from './detectors.js';
 import type { Update } from './operators/operator.js';
 import type { Operator } from './run-batch.js';
-import type { PipelineRoute } from './serving.js';
+import type { JsonSchema, PipelineRoute } from './serving.js';
 
 /** What the CDK app and the docs know of a pipeline: plain data, no code. */
 export interface PipelineDescription {
@@ -56,6 +56,8 @@ export interface TopicBinding {
   from: { operator: string; finalOnly?: boolean } | { detector: string };
   /** The public shape of the message; storage fields never leave the engine anyway. */
   shape: (message: { update?: Update; detection?: Detection }) => Record<string, unknown>;
+  /** The JSON Schema of `shape`'s result, for the OpenAPI document and the tests. */
+  schema: JsonSchema;
 }
 
 export interface PipelineDefinition<E> {

@@ -37,7 +37,28 @@ export interface PipelineRouteDeps {
   now: () => number;
 }
 
-export type PipelineRoute = RouteDefinition<PipelineRouteDeps>;
+/** A JSON Schema (2020-12, the dialect of OpenAPI 3.1) of a public shape; objects list exactly their properties. */
+export type JsonSchema = Record<string, unknown>;
+
+/** One query parameter of a route, as OpenAPI describes it. */
+export interface RouteParameter {
+  name: string;
+  in: 'path' | 'query';
+  required?: boolean;
+  description: string;
+  schema: JsonSchema;
+}
+
+/**
+ * A pipeline's query route: its handler, and what the OpenAPI document says of it. The document's
+ * entry is generated from this (`pipelineOpenApi`), and tests validate every answer against `response`.
+ */
+export type PipelineRoute = RouteDefinition<PipelineRouteDeps> & {
+  summary: string;
+  parameters: RouteParameter[];
+  /** The 200 body. */
+  response: JsonSchema;
+};
 
 const padTs = (ts: number) => String(Math.max(0, ts)).padStart(16, '0');
 

@@ -165,7 +165,7 @@ describe('a pipeline defined only by its definition', () => {
         ...sensors,
         maxClockSkewMs: 20_000,
         description: { ...sensors.description, partitionKeyField: 'deviceId', routes: ['GET /v1/other/x'] },
-        publish: [{ type: 'x', from: { detector: 'nope' }, topics: () => [], shape: () => ({}) }],
+        publish: [{ type: 'x', from: { detector: 'nope' }, topics: () => [], shape: () => ({}), schema: {} }],
       }),
     ).toThrow(PipelineDefinitionError);
   });
