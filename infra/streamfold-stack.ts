@@ -181,7 +181,7 @@ export class StreamfoldStack extends Stack {
     } else {
       new RestApiWaf(this, 'RestApiWaf', {
         stage: restApi.deploymentStage,
-        ingestPath: '/v1/events',
+        ingestPaths: ['/v1/events'],
         maxIngestBodyBytes: INGEST_MAX_BODY_BYTES,
         ...(props.waf?.rateLimitPerIp ? { rateLimitPerIp: props.waf.rateLimitPerIp } : {}),
       });
