@@ -60,9 +60,14 @@ export interface PipelineRoutesSource {
   readonly routes: readonly string[];
 }
 
-/** A pipeline's ingest route: producers `POST` its events to `/v1/<name>/events`. */
+/** Where producers post a pipeline's events: `/v1/<name>/events`. */
+export function pipelineIngestPath(pipeline: Pick<PipelineRoutesSource, 'name'>): string {
+  return `/v1/${pipeline.name}/events`;
+}
+
+/** A pipeline's ingest route, `POST /v1/<name>/events`. */
 export function pipelineIngestRoute(pipeline: Pick<PipelineRoutesSource, 'name'>): string {
-  return `POST /v1/${pipeline.name}/events`;
+  return `POST ${pipelineIngestPath(pipeline)}`;
 }
 
 /**

@@ -7,7 +7,12 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
 import type { PipelineDescription } from '../../shared/engine/pipeline.js';
 import { declaredTopic } from '../kafka-topics.js';
-import { pipelineIngestRoute, type RestAuthorization, resolvePipelineRestAuth } from '../rest-auth.js';
+import {
+  pipelineIngestPath,
+  pipelineIngestRoute,
+  type RestAuthorization,
+  resolvePipelineRestAuth,
+} from '../rest-auth.js';
 import type { KafkaClusterArn } from './kafka-cluster-arn.js';
 import { KafkaEventSource, type KafkaPollers } from './kafka-event-source.js';
 import { KafkaTopic, type KafkaTopicFunction } from './kafka-topic.js';
@@ -115,7 +120,7 @@ export class StreamfoldPipeline extends Construct {
     const { description, outputStream, deadLetterQueue } = props;
     const { name } = description;
     this.description = description;
-    this.ingestPath = pipelineIngestRoute(description).split(' ')[1]!;
+    this.ingestPath = pipelineIngestPath(description);
 
     this.inputStream = new StreamfoldStream(this, 'InputStream', { shardCount: description.shards });
     this.processorFailureQueue = new StreamfoldQueue(this, 'ProcessorFailureQueue');
