@@ -53,3 +53,35 @@ export function resolveRestAuth(
 ): Record<RestRouteKey, RestAuthorization> {
   return { ...DEFAULT_REST_AUTH, ...overrides };
 }
+
+/** What the REST routes of a pipeline are made of: its name and read routes (`PipelineDescription`). */
+export interface PipelineRoutesSource {
+  readonly name: string;
+  readonly routes: readonly string[];
+}
+
+/** Where producers post a pipeline's events: `/v1/<name>/events`. */
+export function pipelineIngestPath(pipeline: Pick<PipelineRoutesSource, 'name'>): string {
+  return `/v1/${pipeline.name}/events`;
+}
+
+/** A pipeline's ingest route, `POST /v1/<name>/events`. */
+export function pipelineIngestRoute(pipeline: Pick<PipelineRoutesSource, 'name'>): string {
+  return `POST ${pipelineIngestPath(pipeline)}`;
+}
+
+/**
+ * The mode of every route of a pipeline, ingest first: `apiKey` for ingest (producers write to the stream,
+ * as on transit's `POST /v1/events`), `none` for the read routes (a pipeline's results are public unless
+ * the stack says otherwise), each overridden by `overrides` (stack prop `pipelineRestAuth`) where it names
+ * the route.
+ */
+export function resolvePipelineRestAuth(
+  pipeline: PipelineRoutesSource,
+  overrides: Readonly<Record<string, RestAuthorization>> = {},
+): Record<string, RestAuthorization> {
+  const modes: Record<string, RestAuthorization> = { [pipelineIngestRoute(pipeline)]: 'apiKey' };
+  for (const route of pipeline.routes) modes[route] = 'none';
+  for (const route of Object.keys(modes)) modes[route] = overrides[route] ?? modes[route]!;
+  return modes;
+}

@@ -1,26 +1,31 @@
 import type { RemovalPolicy, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type { PipelineDescription } from '../shared/engine/pipeline.js';
 import { isMskClusterArn } from './constructs/kafka-cluster-arn.js';
 import type { KafkaPollers } from './constructs/kafka-event-source.js';
 import type { Throttle } from './constructs/streamfold-rest-api.js';
+import { VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
 import {
+  pipelineIngestRoute,
   REST_AUTHORIZATIONS,
   REST_ROUTES,
   type RestAuthorization,
   type RestRouteKey,
+  resolvePipelineRestAuth,
   resolveRestAuth,
 } from './rest-auth.js';
 
 /** How the Kafka processor consumes, whichever cluster it reads. */
 export interface KafkaConsumerProps {
   /**
-   * Provisioned pollers of the MSK event-source mapping (needed for its bisect, retries, maximum record
-   * age and on-failure queue; billed per poller-hour).
+   * Provisioned pollers of each MSK event-source mapping, transit's and each pipeline's (needed for its
+   * bisect, retries, maximum record age and on-failure queue; billed per poller-hour).
    * @default { minimum: 1, maximum: 2 }
    */
   readonly pollers?: KafkaPollers;
   /**
-   * Consumer group of the mapping; unique among the consumers of the topic, fixed once created.
+   * Consumer group of transit's mapping; unique among the consumers of the topic, fixed once created.
+   * Each pipeline's mapping has its own, `streamfold-<name>-processor`.
    * @default 'streamfold-processor'
    */
   readonly consumerGroupId?: string;
@@ -171,6 +176,22 @@ export interface StreamfoldStackProps extends StackProps {
    * @default { enabled: true, rateLimitPerIp: 20_000 }
    */
   readonly waf?: WafProps;
+  /**
+   * The engine's pipelines (`PipelineDescription` of shared/engine/pipeline.ts, plain data), each built by
+   * a `StreamfoldPipeline` under its `constructId`: its own input stream, engine table, functions, tick
+   * schedule, routes under `/v1/<name>/` on the REST API, and, unless `kafka` is `none`, a consumer of its
+   * Kafka topic. Their messages share the output stream, the broadcaster and the WebSocket API with
+   * transit, whose resources are not a pipeline and stay as they are.
+   * @default none
+   */
+  readonly pipelines?: readonly PipelineDescription[];
+  /**
+   * How callers of the pipelines' REST routes authenticate (`none`, `apiKey`, `iam`, `cognito`), by
+   * `METHOD /path`: a pipeline's `POST /v1/<name>/events` or one of its `routes`. Routes not named keep
+   * their default.
+   * @default `apiKey` for each `POST /v1/<name>/events`, `none` for every read route
+   */
+  readonly pipelineRestAuth?: Readonly<Record<string, RestAuthorization>>;
 }
 
 /** The REST API's web ACL. */
@@ -265,6 +286,7 @@ export function validateStreamfoldProps(props: StreamfoldStackProps): string[] {
   }
   problems.push(...kafkaProblems(props.kafka));
   problems.push(...securityProblems(props));
+  problems.push(...pipelineProblems(props));
   return problems;
 }
 
@@ -273,7 +295,10 @@ const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 const COGNITO_USER_POOL_ARN = /^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:\d{12}:userpool\/[a-z0-9-]+_[A-Za-z0-9]+$/;
 
-/** Problems with `restAuth` and `cognitoUserPoolArn`; typed loosely because the values may come from JSON. */
+/**
+ * Problems with `restAuth`, `pipelineRestAuth` and `cognitoUserPoolArn`; typed loosely because the values
+ * may come from JSON.
+ */
 function restAuthProblems(props: StreamfoldStackProps): string[] {
   const problems: string[] = [];
   for (const [route, mode] of Object.entries(props.restAuth ?? {}) as [string, unknown][]) {
@@ -283,7 +308,25 @@ function restAuthProblems(props: StreamfoldStackProps): string[] {
       problems.push(`restAuth['${route}'] must be one of ${REST_AUTHORIZATIONS.join(', ')}, got ${String(mode)}`);
     }
   }
-  const modes = Object.entries(resolveRestAuth(props.restAuth));
+  const pipelineModes = (props.pipelines ?? []).map((pipeline) => resolvePipelineRestAuth(pipeline));
+  const pipelineRoutes = pipelineModes.flatMap((modes) => Object.keys(modes));
+  for (const [route, mode] of Object.entries(props.pipelineRestAuth ?? {}) as [string, unknown][]) {
+    if (!pipelineRoutes.includes(route)) {
+      problems.push(
+        `pipelineRestAuth: unknown route ${JSON.stringify(route)}; the pipelines' routes are ${pipelineRoutes.join(', ') || 'none'}`,
+      );
+    } else if (!(REST_AUTHORIZATIONS as readonly unknown[]).includes(mode)) {
+      problems.push(
+        `pipelineRestAuth['${route}'] must be one of ${REST_AUTHORIZATIONS.join(', ')}, got ${String(mode)}`,
+      );
+    }
+  }
+  const modes = [
+    ...Object.entries(resolveRestAuth(props.restAuth)),
+    ...(props.pipelines ?? []).flatMap((pipeline) =>
+      Object.entries(resolvePipelineRestAuth(pipeline, props.pipelineRestAuth)),
+    ),
+  ];
   const cognitoRoutes = modes.filter(([, mode]) => mode === 'cognito').map(([route]) => route);
   const arn = props.cognitoUserPoolArn;
   if (cognitoRoutes.length > 0 && arn === undefined) {
@@ -295,14 +338,138 @@ function restAuthProblems(props: StreamfoldStackProps): string[] {
     );
   }
   if (arn !== undefined && cognitoRoutes.length === 0) {
-    problems.push('cognitoUserPoolArn has no effect: no route in restAuth uses cognito');
+    problems.push('cognitoUserPoolArn has no effect: no route in restAuth or pipelineRestAuth uses cognito');
   }
   // API Gateway requires a key on the ingest route for its per-producer usage plan; without it the plan is moot.
   const ingest = resolveRestAuth(props.restAuth)['POST /v1/events'];
   if (ingest === 'none') {
     problems.push("restAuth['POST /v1/events'] must not be none: producers write to the stream");
   }
+  for (const pipeline of props.pipelines ?? []) {
+    const route = pipelineIngestRoute(pipeline);
+    if (props.pipelineRestAuth?.[route] === 'none') {
+      problems.push(`pipelineRestAuth['${route}'] must not be none: producers write to the stream`);
+    }
+  }
   return problems;
+}
+
+// As shared/engine/pipeline.ts checks it: the name is a path segment and part of resource names.
+const PIPELINE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+// The prefix of the pipeline's logical ids and output names.
+const CONSTRUCT_ID = /^[A-Z][A-Za-z0-9]{0,63}$/;
+// A repo-relative module, as StreamfoldFunction takes its entry.
+const HANDLERS_MODULE = /^(?!\/)(?!.*(^|\/)\.\.?\/)[\w./-]+\.(ts|mts|js|mjs)$/;
+// EventBridge's rate expression: a whole number above 0, its unit singular for 1 and plural otherwise.
+const RATE_EXPRESSION = /^rate\(([1-9]\d*) (minute|hour|day)(s?)\)$/;
+// Kafka's topic names.
+const KAFKA_TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+// One path part of an API Gateway resource: a literal or a `{parameter}` (no greedy `{proxy+}`).
+const PATH_PART = /^([A-Za-z0-9._~-]+|\{[A-Za-z_]\w*\})$/;
+
+/** Where two entries share a value: `value` -> the labels of the entries. */
+function duplicates(entries: [value: string, label: string][]): [string, string[]][] {
+  const byValue = new Map<string, string[]>();
+  for (const [value, label] of entries) byValue.set(value, [...(byValue.get(value) ?? []), label]);
+  return [...byValue].filter(([, labels]) => labels.length > 1);
+}
+
+/**
+ * Problems with `pipelines`: each description on its own (name, construct id, handler module, tick rate,
+ * shards, topics, routes under `/v1/<name>/`), then across them and against transit (names, construct
+ * ids, Kafka topics, REST paths).
+ */
+function pipelineProblems(props: StreamfoldStackProps): string[] {
+  const problems: string[] = [];
+  const pipelines = props.pipelines ?? [];
+  const labels = pipelines.map((pipeline, index) => `pipelines[${index}] (${pipeline.name})`);
+  pipelines.forEach((pipeline, index) => {
+    const label = labels[index]!;
+    const { name, constructId, handlers, tickRate, shards, topic, topics, routes } = pipeline;
+    if (!PIPELINE_NAME.test(name)) problems.push(`${label}: name must match ${PIPELINE_NAME}`);
+    if (!CONSTRUCT_ID.test(constructId)) {
+      problems.push(`${label}: constructId must be PascalCase letters and digits, got ${JSON.stringify(constructId)}`);
+    }
+    if (!HANDLERS_MODULE.test(handlers)) {
+      problems.push(`${label}: handlers must be a repo-relative .ts or .js module, got ${JSON.stringify(handlers)}`);
+    }
+    const rate = RATE_EXPRESSION.exec(tickRate);
+    if (!rate || (rate[1] === '1') !== (rate[3] === '')) {
+      problems.push(
+        `${label}: tickRate must be an EventBridge rate expression like rate(1 minute) or rate(5 minutes), got ${JSON.stringify(tickRate)}`,
+      );
+    }
+    if (!(Number.isInteger(shards) && shards >= 1))
+      problems.push(`${label}: shards must be a whole number >= 1, got ${shards}`);
+    if (!KAFKA_TOPIC.test(topic)) {
+      problems.push(
+        `${label}: topic must be a Kafka topic name (letters, digits, . _ -), got ${JSON.stringify(topic)}`,
+      );
+    }
+    for (const form of topics) {
+      // The WebSocket function reads every pipeline's topic forms from one comma-separated variable.
+      if (!/^[^\s,]+$/.test(form)) {
+        problems.push(`${label}: WebSocket topic ${JSON.stringify(form)} must be non-empty, without commas or spaces`);
+      }
+    }
+    const prefix = `/v1/${name}/`;
+    for (const route of routes) {
+      const path = /^GET (\/\S*)$/.exec(route)?.[1];
+      const parts = path?.startsWith(prefix) ? path.slice(prefix.length).split('/') : [];
+      if (parts.length === 0 || !parts.every((part) => PATH_PART.test(part))) {
+        problems.push(
+          `${label}: route ${JSON.stringify(route)} must be GET ${prefix}<path> (parts of letters, digits, ._~- or a {parameter})`,
+        );
+      }
+    }
+    for (const [route] of duplicates(routes.map((route) => [route, label]))) {
+      problems.push(`${label}: route ${route} is listed more than once`);
+    }
+    // API Gateway would merge the pipeline's resources into transit's, or shadow a transit path parameter.
+    const clashing = REST_ROUTES.filter((route) => `${route.split(' ')[1]}/`.startsWith(prefix));
+    if (clashing.length > 0) {
+      problems.push(`${label}: its routes under ${prefix} clash with transit's ${clashing.join(', ')}`);
+    }
+  });
+  for (const [name, owners] of duplicates(pipelines.map((p, i) => [p.name, labels[i]!]))) {
+    problems.push(`pipelines: name ${JSON.stringify(name)} is used by ${owners.join(' and ')}`);
+  }
+  for (const [id, owners] of duplicates(pipelines.map((p, i) => [p.constructId, labels[i]!]))) {
+    problems.push(`pipelines: constructId ${JSON.stringify(id)} is used by ${owners.join(' and ')}`);
+  }
+  if ((props.kafka?.mode ?? 'serverless') !== 'none') {
+    const consumers: [string, string][] = [
+      [VEHICLE_POSITION_TOPIC, 'transit'],
+      ...pipelines.map((p, i): [string, string] => [p.topic, labels[i]!]),
+    ];
+    for (const [topic, owners] of duplicates(consumers)) {
+      problems.push(`pipelines: Kafka topic ${topic} is consumed by ${owners.join(' and ')}`);
+    }
+  }
+  problems.push(...pathParameterProblems(pipelines));
+  return problems;
+}
+
+/**
+ * API Gateway allows one `{parameter}` among the children of a resource; the pipelines' routes must agree
+ * on its name where they share a parent (transit's routes do, and no pipeline shares transit's paths).
+ */
+function pathParameterProblems(pipelines: readonly PipelineDescription[]): string[] {
+  const parameters = new Map<string, Set<string>>();
+  for (const route of pipelines.flatMap((pipeline) => pipeline.routes)) {
+    const parts = (route.split(' ')[1] ?? '').split('/');
+    parts.forEach((part, index) => {
+      if (!part.startsWith('{')) return;
+      const parent = parts.slice(0, index).join('/');
+      parameters.set(parent, new Set([...(parameters.get(parent) ?? []), part]));
+    });
+  }
+  return [...parameters]
+    .filter(([, names]) => names.size > 1)
+    .map(
+      ([parent, names]) =>
+        `pipelines: ${parent} has path parameters ${[...names].join(' and ')}; API Gateway allows one`,
+    );
 }
 
 const KAFKA_MODES = ['serverless', 'existing', 'none'] as const;

@@ -14,6 +14,7 @@ import { ScopedInvokePermissions } from './constructs/scoped-invoke-permissions.
 import { StreamEventSource } from './constructs/stream-event-source.js';
 import { StreamfoldFunction } from './constructs/streamfold-function.js';
 import { StreamfoldKey } from './constructs/streamfold-key.js';
+import { type PipelineKafkaProps, StreamfoldPipeline } from './constructs/streamfold-pipeline.js';
 import { StreamfoldQueue } from './constructs/streamfold-queue.js';
 import { StreamfoldRestApi } from './constructs/streamfold-rest-api.js';
 import { StreamfoldStream } from './constructs/streamfold-stream.js';
@@ -21,7 +22,7 @@ import { StreamfoldTable } from './constructs/streamfold-table.js';
 import { StreamfoldWebSocketApi } from './constructs/streamfold-websocket-api.js';
 import { contractTopic, VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
 import { acknowledgeNag } from './nag.js';
-import { REST_ROUTES, resolveRestAuth } from './rest-auth.js';
+import { pipelineIngestPath, REST_ROUTES, resolveRestAuth } from './rest-auth.js';
 import { assertValidStreamfoldProps, type KafkaProps, type StreamfoldStackProps } from './stack-props.js';
 
 const NUMBER = dynamodb.AttributeType.NUMBER;
@@ -33,6 +34,8 @@ export const INGEST_MAX_BODY_BYTES = 1024 * 1024;
  * The whole pipeline: REST ingest -> input stream -> processor -> read-model tables and output stream
  * -> broadcaster -> WebSocket clients, plus the query API and the dashboard; and, unless `kafka` is
  * `none`, a second way in: an MSK topic -> the Kafka processor -> the same tables and output stream.
+ * Each of the engine's `pipelines` is a {@link StreamfoldPipeline} beside transit, which is not one: its
+ * resources stay as they are, and a pipeline adds only its own, its routes, and its ingest path to the WAF.
  * Construct ids are the logical-id prefixes named in docs/contracts.md, which the local runtime relies on.
  */
 export class StreamfoldStack extends Stack {
@@ -40,6 +43,7 @@ export class StreamfoldStack extends Stack {
     assertValidStreamfoldProps(props);
     super(scope, id, props);
     const removalPolicy = props.tableRemovalPolicy;
+    const pipelines = props.pipelines ?? [];
 
     // One key for the log groups and the alarm topic; one retention for every log group.
     const key = new StreamfoldKey(this, 'StreamfoldKey');
@@ -156,6 +160,10 @@ export class StreamfoldStack extends Stack {
     const wsConnection = new StreamfoldFunction(this, 'WsConnectionFunction', {
       entry: 'functions/ws-connection.ts',
       timeout: Duration.seconds(10),
+      // The topic forms clients may subscribe to besides transit's; unset without pipelines.
+      ...(pipelines.length > 0
+        ? { environment: { PIPELINE_TOPICS: pipelines.flatMap((pipeline) => pipeline.topics).join(',') } }
+        : {}),
     }).bindTable('CONNECTIONS_TABLE', connectionsTable, 'readWrite');
 
     // APIs.
@@ -181,7 +189,8 @@ export class StreamfoldStack extends Stack {
     } else {
       new RestApiWaf(this, 'RestApiWaf', {
         stage: restApi.deploymentStage,
-        ingestPath: '/v1/events',
+        // Transit's first, as it always was; then each pipeline's.
+        ingestPaths: ['/v1/events', ...pipelines.map(pipelineIngestPath)],
         maxIngestBodyBytes: INGEST_MAX_BODY_BYTES,
         ...(props.waf?.rateLimitPerIp ? { rateLimitPerIp: props.waf.rateLimitPerIp } : {}),
       });
@@ -212,6 +221,21 @@ export class StreamfoldStack extends Stack {
 
     const kafka = this.addKafkaIngest(props.kafka ?? { mode: 'serverless' }, newProcessor);
 
+    // The engine's pipelines, each with its own stream, table and functions, and transit's output stream.
+    const pipelineConstructs = pipelines.map(
+      (description) =>
+        new StreamfoldPipeline(this, description.constructId, {
+          description,
+          restApi,
+          outputStream,
+          deadLetterQueue,
+          ...(props.pipelineRestAuth ? { restAuth: props.pipelineRestAuth } : {}),
+          ...(removalPolicy ? { tableRemovalPolicy: removalPolicy } : {}),
+          ...(kafka ? { kafka: kafka.pipelines } : {}),
+        }),
+    );
+    const observed = observedPipelines(pipelineConstructs);
+
     // Observability.
     const observability = new Observability(this, 'Observability', {
       ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
@@ -225,15 +249,17 @@ export class StreamfoldStack extends Stack {
         wsAuthorizer,
         broadcaster,
         ...(kafka ? { kafkaProcessor: kafka.processor } : {}),
+        ...observed.functions,
       },
       consumers: { processor, broadcaster },
-      ...(kafka ? { kafkaConsumers: { kafkaProcessor: kafka.processor } } : {}),
-      streams: { InputStream: inputStream, OutputStream: outputStream },
+      ...(kafka ? { kafkaConsumers: { kafkaProcessor: kafka.processor, ...observed.kafkaConsumers } } : {}),
+      streams: { InputStream: inputStream, OutputStream: outputStream, ...observed.streams },
       failureQueues: {
         DeadLetterQueue: deadLetterQueue,
         ProcessorFailureQueue: processorFailureQueue,
         BroadcasterFailureQueue: broadcasterFailureQueue,
         ...(kafka ? { KafkaProcessorFailureQueue: kafka.failureQueue } : {}),
+        ...observed.failureQueues,
       },
       // Past the allowed lateness, events arrive too late to be folded into their window.
       iteratorAgeThreshold: Duration.seconds(Math.max(60, props.allowedLatenessSeconds ?? 120)),
@@ -266,6 +292,13 @@ export class StreamfoldStack extends Stack {
             KafkaProcessorFailureQueueUrl: kafka.failureQueue.queueUrl,
           }
         : {}),
+      ...Object.fromEntries(
+        pipelineConstructs.flatMap((pipeline) => [
+          [`${pipeline.node.id}InputStreamName`, pipeline.inputStream.streamName],
+          [`${pipeline.node.id}EngineTableName`, pipeline.engineTable.tableName],
+          [`${pipeline.node.id}IngestPath`, pipeline.ingestPath],
+        ]),
+      ),
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
   }
@@ -273,7 +306,7 @@ export class StreamfoldStack extends Stack {
   /**
    * The Kafka path: `KafkaProcessorFunction` on an MSK event source, with its failure queue, on a
    * cluster of this stack (`serverless`: network, cluster, topic and its custom-resource function) or
-   * an existing one. Nothing for `none`.
+   * an existing one, and what the pipelines' consumers share of it. Nothing for `none`.
    */
   private addKafkaIngest(
     kafka: KafkaProps,
@@ -283,10 +316,11 @@ export class StreamfoldStack extends Stack {
     const topic = contractTopic(VEHICLE_POSITION_TOPIC);
     const failureQueue = new StreamfoldQueue(this, 'KafkaProcessorFailureQueue');
     const processor = newProcessor('KafkaProcessorFunction', 'functions/kafka-processor.ts');
+    const pollers = kafka.pollers ? { pollers: kafka.pollers } : {};
     const consumer = {
       topic: topic.name,
       onFailure: failureQueue,
-      ...(kafka.pollers ? { pollers: kafka.pollers } : {}),
+      ...pollers,
       ...(kafka.consumerGroupId ? { consumerGroupId: kafka.consumerGroupId } : {}),
     };
 
@@ -294,7 +328,8 @@ export class StreamfoldStack extends Stack {
       // The cluster, its network and the topic are the account's (docs/contracts.md, Kafka / MSK).
       const cluster = new KafkaClusterArn(kafka.clusterArn);
       processor.addEventSource(new KafkaEventSource({ cluster, ...consumer }));
-      return { processor, failureQueue, clusterArn: cluster.clusterArn, topicName: topic.name };
+      const pipelines = { cluster, ...pollers };
+      return { processor, failureQueue, clusterArn: cluster.clusterArn, topicName: topic.name, pipelines };
     }
 
     const network = new KafkaNetwork(this, 'KafkaNetwork');
@@ -310,8 +345,42 @@ export class StreamfoldStack extends Stack {
     processor.addEventSource(
       new KafkaEventSource({ cluster: cluster.arns, ...consumer, dependsOn: [kafkaTopic, network.endpoints] }),
     );
-    return { processor, failureQueue, clusterArn: cluster.attrArn, topicName: kafkaTopic.topicName };
+    // The pipelines' topics are made by the same function, on the same cluster, after the same endpoints.
+    const pipelines = {
+      cluster: cluster.arns,
+      topicProvider: topicFunction,
+      dependsOn: [network.endpoints],
+      ...pollers,
+    };
+    return { processor, failureQueue, clusterArn: cluster.attrArn, topicName: kafkaTopic.topicName, pipelines };
   }
+}
+
+const capitalize = (word: string) => `${word.charAt(0).toUpperCase()}${word.slice(1)}`;
+
+/**
+ * What the dashboard charts and alarms on for the pipelines, by display name: each name starts with the
+ * pipeline's construct id, so the alarms' ids name the pipeline too.
+ */
+function observedPipelines(pipelines: readonly StreamfoldPipeline[]) {
+  type Named<T> = readonly (readonly [string, T | undefined])[];
+  const named = <T>(entries: Named<T>): Record<string, T> =>
+    Object.fromEntries(entries.filter((entry): entry is readonly [string, T] => entry[1] !== undefined));
+  return {
+    functions: named(
+      pipelines.flatMap((p) =>
+        Object.entries(p.functions).map(([name, fn]) => [`${p.node.id}${capitalize(name)}`, fn] as const),
+      ),
+    ),
+    kafkaConsumers: named(pipelines.map((p) => [`${p.node.id}KafkaProcessor`, p.kafkaProcessorFunction] as const)),
+    streams: named(pipelines.map((p) => [`${p.node.id}InputStream`, p.inputStream] as const)),
+    failureQueues: named(
+      pipelines.flatMap((p) => [
+        [`${p.node.id}ProcessorFailureQueue`, p.processorFailureQueue] as const,
+        [`${p.node.id}KafkaProcessorFailureQueue`, p.kafkaProcessorFailureQueue] as const,
+      ]),
+    ),
+  };
 }
 
 /** What the Kafka path adds, for the dashboard and the outputs. */
@@ -320,4 +389,6 @@ interface KafkaIngest {
   failureQueue: StreamfoldQueue;
   clusterArn: string;
   topicName: string;
+  /** The cluster, and how to create topics on it, for the pipelines' Kafka consumers. */
+  pipelines: PipelineKafkaProps;
 }

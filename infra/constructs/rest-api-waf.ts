@@ -6,8 +6,11 @@ import { Construct } from 'constructs';
 export interface RestApiWafProps {
   /** The REST API stage to protect. */
   readonly stage: apigateway.Stage;
-  /** Path of the ingest route (`POST`), whose bodies may exceed the managed rules' 8 KB. */
-  readonly ingestPath: string;
+  /**
+   * Paths of the ingest routes (`POST`), whose bodies may exceed the managed rules' 8 KB: transit's
+   * `/v1/events` and each pipeline's `/v1/<name>/events`. At least one.
+   */
+  readonly ingestPaths: readonly string[];
   /** Largest ingest body in bytes, as the ingest function enforces it. */
   readonly maxIngestBodyBytes: number;
   /**
@@ -61,11 +64,11 @@ const managedGroup = (
  * known-bad-inputs rule set, and a body-size policy that lets ingest batches through.
  *
  * The core rule set's SizeRestrictions_BODY blocks bodies over 8 KB, but an ingest batch may be 1 MiB, so
- * that rule only counts here and two rules take its place: every request except `POST <ingestPath>` is
- * still blocked above 8 KB; `POST <ingestPath>` is blocked when its Content-Length exceeds the ingest
- * limit. WAF sees at most the first 16 KB of a REST API body (the default inspection limit, 64 KB at most),
- * so the ingest limit is checked on the declared length; the ingest function still measures the body
- * itself (413) for a request that declares none.
+ * that rule only counts here and two rules take its place: every request except a `POST` to one of the
+ * `ingestPaths` is still blocked above 8 KB; such a `POST` is blocked when its Content-Length exceeds the
+ * ingest limit. WAF sees at most the first 16 KB of a REST API body (the default inspection limit, 64 KB
+ * at most), so the ingest limit is checked on the declared length; the ingest function still measures the
+ * body itself (413) for a request that declares none.
  */
 export class RestApiWaf extends Construct {
   /** The web ACL. */
@@ -73,6 +76,18 @@ export class RestApiWaf extends Construct {
 
   constructor(scope: Construct, id: string, props: RestApiWafProps) {
     super(scope, id);
+    if (props.ingestPaths.length === 0) throw new Error(`${id}: ingestPaths must name at least one path`);
+    // The path as the client sent it: `/<stage>/v1/events`, or `/v1/events` behind a custom domain.
+    const paths = props.ingestPaths.map(
+      (path): wafv2.CfnWebACL.StatementProperty => ({
+        byteMatchStatement: {
+          fieldToMatch: { uriPath: {} },
+          positionalConstraint: 'ENDS_WITH',
+          searchString: path,
+          textTransformations: [{ priority: 0, type: 'NONE' }],
+        },
+      }),
+    );
     const ingestRoute: wafv2.CfnWebACL.StatementProperty = {
       andStatement: {
         statements: [
@@ -84,15 +99,8 @@ export class RestApiWaf extends Construct {
               textTransformations: [{ priority: 0, type: 'NONE' }],
             },
           },
-          {
-            // The path as the client sent it: `/<stage>/v1/events`, or `/v1/events` behind a custom domain.
-            byteMatchStatement: {
-              fieldToMatch: { uriPath: {} },
-              positionalConstraint: 'ENDS_WITH',
-              searchString: props.ingestPath,
-              textTransformations: [{ priority: 0, type: 'NONE' }],
-            },
-          },
+          // WAF's OR takes two statements or more; one path stays the plain match it always was.
+          paths.length === 1 ? paths[0]! : { orStatement: { statements: paths } },
         ],
       },
     };

@@ -5,17 +5,20 @@ import { suppressControl } from '../control-tower.js';
 
 /**
  * Scopes every permission that lets an AWS service invoke a function to this stack's account as well as
- * to its source ARN (CDK already sets the API's execute-api ARN). Control Tower's CT.LAMBDA.PR.2 accepts
- * only a literal SourceAccount or a SourceArn that is a string or a reference to a resource of the
- * template; an environment-agnostic stack has neither, so there the control is suppressed, with why.
+ * to its source ARN (CDK already sets the API's execute-api ARN, or the rule's ARN for EventBridge).
+ * Control Tower's CT.LAMBDA.PR.2 accepts only a literal SourceAccount or a SourceArn that is a string or a
+ * reference to a resource of the template; an environment-agnostic stack has no literal account, so an
+ * API's permission (its SourceArn is an `Fn::Join`) is suppressed there, with why. A rule's permission
+ * names the rule itself (`Fn::GetAtt`) and passes as it is.
  */
 export class ScopedInvokePermissions implements IAspect {
   visit(node: IConstruct): void {
     if (!(node instanceof lambda.CfnPermission)) return;
     if (typeof node.principal !== 'string' || !node.principal.endsWith('.amazonaws.com')) return;
-    const { account } = Stack.of(node);
+    const stack = Stack.of(node);
+    const { account } = stack;
     node.sourceAccount ??= account;
-    if (Token.isUnresolved(account)) {
+    if (Token.isUnresolved(account) && !isLocalReference(stack.resolve(node.sourceArn))) {
       suppressControl(
         node,
         'CT.LAMBDA.PR.2',
@@ -25,4 +28,13 @@ export class ScopedInvokePermissions implements IAspect {
       );
     }
   }
+}
+
+/** Whether a resolved value names a resource of the template (`Fn::GetAtt`, or a `Ref` that is no pseudo parameter). */
+function isLocalReference(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const entries = Object.entries(value);
+  if (entries.length !== 1) return false;
+  const [key, target] = entries[0]!;
+  return key === 'Fn::GetAtt' || (key === 'Ref' && typeof target === 'string' && !target.startsWith('AWS::'));
 }

@@ -20,6 +20,9 @@ export const ENTRY_METADATA_KEY = 'streamfold:entry';
 /** The Powertools metrics namespace every function publishes to (docs/contracts.md). */
 export const METRICS_NAMESPACE = 'Streamfold';
 
+// An export name as Lambda's Node.js runtime resolves it (no dots: those separate the file from the export).
+const JS_IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
 /** How a function may use a table. */
 export type TableAccess = 'read' | 'write' | 'readWrite';
 
@@ -28,8 +31,15 @@ export type StreamAccess = 'read' | 'write';
 
 /** Options of a {@link StreamfoldFunction}. */
 export interface StreamfoldFunctionProps {
-  /** Handler module relative to the repository root, e.g. `functions/processor.ts`; it exports `handler`. */
+  /** Handler module relative to the repository root, e.g. `functions/processor.ts`. */
   readonly entry: string;
+  /**
+   * Name of the export of `entry` that Lambda invokes, for a module that exports several handlers (a
+   * pipeline's `handlers.ts`). The template's `Handler` is `index.<name>`; the local runtime runs the export
+   * named after the last dot.
+   * @default 'handler'
+   */
+  readonly handler?: string;
   /**
    * Longest one invocation may run.
    * @default Duration.seconds(30)
@@ -57,7 +67,7 @@ export interface StreamfoldFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /**
    * Description shown in the console.
-   * @default the entry path
+   * @default the entry path, followed by `#<handler>` for a named export
    */
   readonly description?: string;
   /**
@@ -88,6 +98,11 @@ export class StreamfoldFunction extends nodejs.NodejsFunction {
   public readonly entryPath: string;
 
   constructor(scope: Construct, id: string, props: StreamfoldFunctionProps) {
+    const handler = props.handler ?? 'handler';
+    // NodejsFunction takes a name with a dot as a whole `file.export` and Lambda would look for that file.
+    if (!JS_IDENTIFIER.test(handler)) throw new Error(`${id}: handler must be an export name, got "${handler}"`);
+    // Which code runs, as people read it: the entry alone for the usual `handler` export.
+    const source = handler === 'handler' ? props.entry : `${props.entry}#${handler}`;
     // The log group and role are created next to the function (not inside it) because they have to
     // exist before `super()`; both are explicit so retention is set and no managed policy is attached.
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
@@ -95,7 +110,7 @@ export class StreamfoldFunction extends nodejs.NodejsFunction {
     });
     const role = new iam.Role(scope, `${id}ServiceRole`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of ${props.entry}`,
+      description: `Execution role of ${source}`,
     });
     logGroup.grantWrite(role);
     if (props.vpc) {
@@ -117,7 +132,7 @@ export class StreamfoldFunction extends nodejs.NodejsFunction {
 
     super(scope, id, {
       entry: repoPath(props.entry),
-      handler: 'handler',
+      handler,
       projectRoot: repoRoot,
       depsLockFilePath: join(repoRoot, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -127,7 +142,7 @@ export class StreamfoldFunction extends nodejs.NodejsFunction {
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       role,
-      description: props.description ?? props.entry,
+      description: props.description ?? source,
       ...(props.vpc
         ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets, securityGroups: [...props.vpc.securityGroups] }
         : {}),

@@ -50,6 +50,12 @@ export interface RouteOptions {
    * @default 'none'
    */
   readonly authorization?: RestAuthorization;
+  /**
+   * Why the route's authorization is enough, written into the acknowledgments of cdk-nag's APIG4
+   * (authorization) and COG4 (Cognito) findings for modes other than `iam` and `cognito`.
+   * @default a reason per mode, written for transit's routes
+   */
+  readonly nagReason?: string;
 }
 
 /** Why a route's mode is what cdk-nag's APIG4 (authorization) and COG4 (Cognito) rules ask about. */
@@ -148,10 +154,9 @@ export class StreamfoldRestApi extends apigateway.RestApi {
       requestValidator: this.validator,
       requestParameters,
     });
-    if (authorization !== 'iam' && authorization !== 'cognito') {
-      acknowledgeNag(method, 'AwsSolutions-APIG4', NAG_REASONS[authorization]);
-    }
-    if (authorization !== 'cognito') acknowledgeNag(method, 'AwsSolutions-COG4', NAG_REASONS[authorization]);
+    const reason = options.nagReason ?? NAG_REASONS[authorization];
+    if (authorization !== 'iam' && authorization !== 'cognito') acknowledgeNag(method, 'AwsSolutions-APIG4', reason);
+    if (authorization !== 'cognito') acknowledgeNag(method, 'AwsSolutions-COG4', reason);
     return method;
   }
 

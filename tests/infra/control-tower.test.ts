@@ -11,6 +11,7 @@ import {
 } from '../../infra/control-tower.js';
 import type { StreamfoldStackProps } from '../../infra/stack-props.js';
 import { buildApp, CONTROL_TOWER_CONTEXT_KEY } from '../../infra/streamfold-app.js';
+import { sensorsDescription } from '../fixtures/pipelines/sensors/description.js';
 import { NO_BUNDLING, synthTemplateFile } from '../helpers/synth.js';
 
 const CLUSTER_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/shared-kafka/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab-3';
@@ -24,6 +25,16 @@ const SETTINGS: [name: string, props: StreamfoldStackProps | undefined][] = [
   ['the WAF switched off', { waf: { enabled: false }, kafka: { mode: 'none' } }],
   // With an account, invoke permissions pass CT.LAMBDA.PR.2 unsuppressed (a stale suppression would fail).
   ['a concrete account', { env: { account: '123456789012', region: 'eu-west-1' }, kafka: { mode: 'none' } }],
+  // A pipeline's resources come from the same constructs; its tick rule's permission passes unsuppressed.
+  ['a pipeline (MSK Serverless)', { pipelines: [sensorsDescription] }],
+  [
+    'a pipeline on an existing MSK cluster, in a concrete account',
+    {
+      env: { account: '123456789012', region: 'eu-west-1' },
+      kafka: { mode: 'existing', clusterArn: CLUSTER_ARN },
+      pipelines: [sensorsDescription],
+    },
+  ],
 ];
 
 describe.each(SETTINGS)('Control Tower proactive controls, with %s', (_name, props) => {

@@ -1,8 +1,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { synthTemplate, synthTemplateJson } from '../helpers/synth.js';
+import { StreamfoldFunction } from '../../infra/constructs/streamfold-function.js';
+import { planLocalStack } from '../../local/runtime/plan.js';
+import type { CfnTemplate } from '../../local/runtime/template.js';
+import { NO_BUNDLING, synthTemplate, synthTemplateJson } from '../helpers/synth.js';
 
 const template = synthTemplate();
 const resources = synthTemplateJson().Resources;
@@ -45,6 +49,7 @@ describe('Lambda functions', () => {
 
   it('all run Node.js 24 on arm64 with active tracing, source maps and the Powertools namespace', () => {
     template.allResourcesProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
@@ -97,6 +102,30 @@ describe('Lambda functions', () => {
 
       expect(names, name).toEqual(MANAGED_POLICIES[name] ?? []);
     }
+  });
+});
+
+describe('a function with a named handler export', () => {
+  const probe = (handler: string) => {
+    const stack = new Stack(new App({ context: NO_BUNDLING }), 'Probe');
+    new StreamfoldFunction(stack, 'TickFunction', { entry: 'functions/api.ts', handler });
+    return Template.fromStack(stack).toJSON() as CfnTemplate;
+  };
+
+  it('has Lambda invoke that export in AWS, and the local runtime run the same one', () => {
+    const probeTemplate = probe('tick');
+    const functions = Object.values(probeTemplate.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+
+    expect(functions.map((fn) => [fn.Properties?.['Handler'], fn.Properties?.['Description']])).toEqual([
+      ['index.tick', 'functions/api.ts#tick'],
+    ]);
+    expect(planLocalStack(probeTemplate).functions.map((fn) => [fn.entry, fn.handlerExport])).toEqual([
+      ['functions/api.ts', 'tick'],
+    ]);
+  });
+
+  it('refuses a name that is not an export name', () => {
+    expect(() => probe('handlers.tick')).toThrow('TickFunction: handler must be an export name, got "handlers.tick"');
   });
 });
 

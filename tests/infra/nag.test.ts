@@ -1,6 +1,7 @@
 import { Validations } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { buildApp, NAG_CONTEXT_KEY } from '../../infra/streamfold-app.js';
+import { sensorsDescription } from '../fixtures/pipelines/sensors/description.js';
 import { buildStack, NO_BUNDLING, nagFindings } from '../helpers/synth.js';
 
 const COGNITO_POOL_ARN = 'arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf123';
@@ -21,6 +22,21 @@ describe('cdk-nag AwsSolutions', () => {
 
     expect(
       [...errors, ...warnings].map((finding) => `${finding.ruleName} at ${finding.constructPaths.join(', ')}`),
+    ).toEqual([]);
+  });
+
+  it('reports nothing unacknowledged with a pipeline, its routes in every REST auth mode', () => {
+    const { errors, warnings } = nagFindings({
+      pipelines: [sensorsDescription],
+      pipelineRestAuth: { 'GET /v1/sensors/alerts': 'cognito', 'GET /v1/sensors/{sensorId}/metrics': 'apiKey' },
+      cognitoUserPoolArn: COGNITO_POOL_ARN,
+    });
+    const plain = nagFindings({ pipelines: [sensorsDescription], kafka: { mode: 'none' } });
+
+    expect(
+      [...errors, ...warnings, ...plain.errors, ...plain.warnings].map(
+        (finding) => `${finding.ruleName} at ${finding.constructPaths.join(', ')}`,
+      ),
     ).toEqual([]);
   });
 

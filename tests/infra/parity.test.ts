@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findReferencedId } from '../../local/runtime/intrinsics.js';
 import {
@@ -14,27 +15,39 @@ import {
   WIRED_RESOURCE_TYPES,
 } from '../../local/runtime/plan.js';
 import { type CfnTemplate, synthesizeTemplate } from '../../local/runtime/template.js';
+import { sensorsDescription } from '../fixtures/pipelines/sensors/description.js';
+import { buildStack } from '../helpers/synth.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const outdir = mkdtempSync(join(tmpdir(), 'streamfold-parity-'));
-let template: CfnTemplate;
-let plan: LocalStackPlan;
-
-const idsOfType = (type: string) =>
-  Object.entries(template.Resources)
-    .filter(([, resource]) => resource.Type === type)
-    .map(([id]) => id)
-    .sort();
-
-beforeAll(async () => {
-  // Synthesized without bundling, as `npm start` does, into a private directory so parallel runs don't collide.
-  template = await synthesizeTemplate({ root, outdir });
-  plan = planLocalStack(template);
-});
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-describe('local runtime parity with the synthesized template', () => {
+const TEMPLATES: [name: string, load: () => Promise<CfnTemplate>][] = [
+  // Synthesized without bundling, as `npm start` does, into a private directory so parallel runs don't collide.
+  ['the app as npm start synthesizes it', () => synthesizeTemplate({ root, outdir })],
+  // The app has no pipeline yet; the stack with the test pipeline brings its functions, rule, routes and topic.
+  [
+    'the stack with a pipeline',
+    async () => Template.fromStack(buildStack({ pipelines: [sensorsDescription] })).toJSON() as CfnTemplate,
+  ],
+];
+
+describe.each(TEMPLATES)('local runtime parity with %s', (_name, load) => {
+  let template: CfnTemplate;
+  let plan: LocalStackPlan;
+
+  const idsOfType = (type: string) =>
+    Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === type)
+      .map(([id]) => id)
+      .sort();
+
+  beforeAll(async () => {
+    template = await load();
+    plan = planLocalStack(template);
+  });
+
   it('runs every Lambda function from its source entry', () => {
     expect(plan.functions.map((f) => f.logicalId).sort()).toEqual(idsOfType('AWS::Lambda::Function'));
     expect(idsOfType('AWS::Lambda::Function').length).toBeGreaterThan(0);

@@ -136,7 +136,7 @@ describe('stack props validation', () => {
     ]);
     expect(validateStreamfoldProps({ cognitoUserPoolArn: 'pool-1' })).toEqual([
       'cognitoUserPoolArn must be a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<id>), got pool-1',
-      'cognitoUserPoolArn has no effect: no route in restAuth uses cognito',
+      'cognitoUserPoolArn has no effect: no route in restAuth or pipelineRestAuth uses cognito',
     ]);
     expect(
       validateStreamfoldProps({
