@@ -19,6 +19,9 @@ const errorResponse = (description: string) => ({
 /** `sensors` → `Sensors`, `user-activity` → `UserActivity`: the prefix of the pipeline's schema names. */
 const pascal = (name: string) => name.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
 
+/** The name of the schema of a pipeline's WebSocket message of `type`, e.g. `SensorsAlertMessage`. */
+export const messageSchemaName = (pipeline: string, type: string) => `${pascal(pipeline)}${pascal(type)}Message`;
+
 export function pipelineOpenApi<E>(definition: PipelineDefinition<E>): OpenApiFragment {
   const { name } = definition.description;
   const prefix = pascal(name);
@@ -67,7 +70,7 @@ export function pipelineOpenApi<E>(definition: PipelineDefinition<E>): OpenApiFr
     };
   }
   for (const binding of definition.publish ?? []) {
-    schemas[`${prefix}${pascal(binding.type)}Message`] = {
+    schemas[messageSchemaName(name, binding.type)] = {
       type: 'object',
       additionalProperties: false,
       required: ['topic', 'kind', 'data'],

@@ -4,6 +4,7 @@
  * topic messages, and its routes' public shapes.
  */
 import { describe, expect, it } from 'vitest';
+import { pipelineOpenApi } from '../../../shared/engine/openapi.js';
 import { checkPipeline, PipelineDefinitionError } from '../../../shared/engine/pipeline.js';
 import { processRecords, runnable, runTick } from '../../../shared/engine/process-records.js';
 import { engineReader, type PipelineRouteDeps } from '../../../shared/engine/serving.js';
@@ -18,6 +19,7 @@ import {
   sensorFamily,
   sensors,
 } from '../../fixtures/pipelines/sensors/definition.js';
+import { messageSchema, openObjects, routeSchema, shapeProblems } from '../../helpers/pipeline-schemas.js';
 import { CapturingDeadLetters, position } from '../../helpers/processing.js';
 
 const T0 = Date.UTC(2026, 11, 2, 9, 0, 0);
@@ -55,6 +57,18 @@ function harness(now = T0 + 10_000) {
   };
   return { store, deadLetters, published, ports };
 }
+
+const minuteShape = () => ({
+  sensorId: 's1',
+  windowStart: T0,
+  windowEnd: T0 + 60_000,
+  final: true,
+  readings: 1,
+  meanC: 20,
+  minC: 20,
+  maxC: 20,
+  p90C: 20,
+});
 
 describe('a pipeline defined only by its definition', () => {
   it('folds JSON and Avro readings, and dead-letters each bad one with its field and reason', async () => {
@@ -104,6 +118,11 @@ describe('a pipeline defined only by its definition', () => {
       },
     ]);
     expect(published.filter((m) => m.topics.includes('sensor:s1')).map((m) => m.data.final)).toEqual([false, true]);
+    for (const m of published) {
+      expect(shapeProblems(messageSchema(sensors, m.type), { topic: m.topics[0], kind: m.type, data: m.data })).toEqual(
+        [],
+      );
+    }
   });
 
   it('serves its routes in public shapes only, with opaque page tokens', async () => {
@@ -157,6 +176,23 @@ describe('a pipeline defined only by its definition', () => {
     expect(firstBody.nextToken).not.toContain('sensors#');
     expect(Buffer.from(firstBody.nextToken, 'base64url').toString()).not.toContain('@detect');
     expect(bad.statusCode).toBe(400);
+    expect(shapeProblems(routeSchema(sensors, '/v1/sensors/{sensorId}/metrics'), JSON.parse(metrics.body))).toEqual([]);
+    expect(shapeProblems(routeSchema(sensors, '/v1/sensors/alerts'), firstBody)).toEqual([]);
+  });
+
+  it('documents its routes and messages with closed schemas, and a leaked field fails them', () => {
+    const fragment = pipelineOpenApi(sensors);
+    const leaking = { sensorId: 's1', items: [{ ...minuteShape(), pk: 'sensors#per-minute#s1' }] };
+
+    expect(Object.keys(fragment.paths).sort()).toEqual([
+      '/v1/sensors/alerts',
+      '/v1/sensors/events',
+      '/v1/sensors/{sensorId}/metrics',
+    ]);
+    expect(Object.values(fragment.schemas).flatMap((schema) => openObjects(schema))).toEqual([]);
+    expect(shapeProblems(routeSchema(sensors, '/v1/sensors/{sensorId}/metrics'), leaking)).toEqual([
+      '/items/0 must NOT have additional properties (pk)',
+    ]);
   });
 
   it('refuses a definition whose parts do not fit, naming each problem', () => {
