@@ -22,8 +22,13 @@ let stack: TestStack;
 let producer: Producer;
 let socket: WebSocket;
 const pushed: Array<{ topic: string; kind: string; data: Record<string, unknown> }> = [];
-/** Two minutes ago, on a minute boundary: the tick closes these minutes as soon as it runs. */
-const minute = Math.floor((Date.now() - 3 * MINUTE) / MINUTE) * MINUTE;
+/**
+ * The minute the readings fall in, chosen once the Kafka consumer is live so that the tick closes it
+ * (end + 30 s lateness) 25 to 85 s later: after every reading is in, without waiting long. The tick
+ * runs on processing time, so a reading arriving after the close would be late by design.
+ */
+let minute = 0;
+const closingSoon = () => Math.ceil((Date.now() - 65_000) / MINUTE) * MINUTE;
 
 const reading = (i: number, sensorId: string, temperatureC: number, offsetMs = i * 1_000): SensorReading => ({
   eventId: `${sensorId}-${i}`,
@@ -58,6 +63,22 @@ beforeAll(async () => {
   stack = await startTestStack({ template, kafka: true, scheduleRateScale: 0.01 });
   producer = idempotentProducer(kafkaClient({ brokers: stack.kafka!.brokers, clientId: 'streamfold-e2e-sensors' }));
   await producer.connect();
+  // A reading of another sensor, long closed, through each way in: once both are served, both paths are live.
+  minute = Math.floor((Date.now() - 10 * MINUTE) / MINUTE) * MINUTE;
+  await producer.send({
+    topic: sensorsDescription.topic,
+    messages: [{ key: 'warm-1', value: JSON.stringify(reading(0, 'warm-1', 20)) }],
+  });
+  expect((await post({ events: [reading(0, 'warm-2', 20)] })).status).toBe(202);
+  for (const sensorId of ['warm-1', 'warm-2']) {
+    await eventually(
+      async () =>
+        expect((await get(`/v1/sensors/${sensorId}/metrics?from=${minute}&to=${minute}`)).body.items).toHaveLength(1),
+      180_000,
+      500,
+    );
+  }
+  minute = closingSoon();
   socket = new WebSocket(webSocketUrl(stack));
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   const subscribed = new Promise((resolve) => socket.once('message', resolve));
@@ -120,7 +141,7 @@ describe('a pipeline added only as a definition', () => {
         expect(body.items).toEqual([expect.objectContaining({ final: true })]);
         return { status, body };
       },
-      60_000,
+      150_000,
       500,
     );
     const alerts = await eventually(
@@ -133,6 +154,12 @@ describe('a pipeline added only as a definition', () => {
       500,
     );
     await eventually(() => expect(pushed.filter((m) => m.kind === 'alert')).toHaveLength(1), 30_000, 200);
+    // The final window goes out in the same tick as the alert, after it.
+    await eventually(
+      () => expect(pushed.some((m) => m.kind === 'window' && m.data.final === true)).toBe(true),
+      30_000,
+      200,
+    );
 
     expect(metrics).toEqual({
       status: 200,
