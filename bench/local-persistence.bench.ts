@@ -39,7 +39,7 @@ async function measure(label: string, options: { dataDir?: string }, seed: numbe
   const valid = emissions.filter(
     (e) => validateVehiclePosition(e.event, { maxClockSkewMs: 60_000 }, Date.now()).ok,
   ).length;
-  const stack = await startLocalStack({ gtfsDir: DEFAULT_GTFS_DIR, logDir, log: () => undefined, ...options });
+  const stack = await startLocalStack({ seeds: { gtfs: DEFAULT_GTFS_DIR }, logDir, log: () => undefined, ...options });
   try {
     const processedBefore = stack.metrics().totals.EventsProcessed ?? 0;
     const started = Date.now();

@@ -90,6 +90,8 @@ export class StreamfoldStack extends Stack {
     const referenceTable = new StreamfoldTable(this, 'ReferenceTable', {
       partitionKey: { name: 'pk' },
       sortKey: { name: 'sk' },
+      // Offline, `npm start` loads the synthetic city's GTFS feed (or --gtfs DIR) into it.
+      localSeed: { name: 'gtfs', loader: 'local/load-gtfs.ts', export: 'loadGtfs' },
       removalPolicy,
     });
     const lateEventsTable = new StreamfoldTable(this, 'LateEventsTable', {

@@ -123,6 +123,9 @@ export async function resolveOfflineReferenceTable(client = new DynamoDBClient({
   return matches[0]!;
 }
 
+/** The seed name transit's reference table declares (`streamfold:seed`), under which the local stack lists it. */
+export const GTFS_SEED = 'gtfs';
+
 /** The repository root (this file is `local/load-gtfs.ts`): where `.local/stack.json` is looked for. */
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The emulators accept any credentials, but the SDK still insists on having some. */
@@ -199,15 +202,16 @@ export async function resolveLoadTarget(args: TargetArgs, options: ResolveTarget
   }
   const found = findLocalStack(options.root ?? REPO_ROOT);
   const file = path.relative(process.cwd(), found.file) || found.file;
-  if (found.status === 'found') {
+  const seedTable = found.status === 'found' ? found.stack.seedTables?.[GTFS_SEED] : undefined;
+  if (found.status === 'found' && seedTable) {
     const { stack } = found;
     return {
-      tableName: stack.referenceTable,
+      tableName: seedTable,
       endpoint: stack.endpoints.dynamodb,
       region: stack.region,
       description:
         `the local stack in ${file} (pid ${stack.pid}, ready since ${stack.startedAt}): ` +
-        `table ${stack.referenceTable} on ${stack.endpoints.dynamodb}`,
+        `table ${seedTable} on ${stack.endpoints.dynamodb}`,
     };
   }
   const why =

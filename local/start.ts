@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({
     port,
     wsPort,
-    gtfsDir: GTFS_DIR,
+    seeds: { gtfs: GTFS_DIR },
     logDir,
     ...(dataDir ? { dataDir } : {}),
     ...(faultInjection ? { faultInjection } : {}),

@@ -50,6 +50,26 @@ export interface StreamfoldTableProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Data the offline runtime can load into this table when it starts (`npm start` passes the data
+   * directory by the seed's name), recorded as the `streamfold:seed` metadata the runtime reads.
+   * AWS ignores it: a deployed stack is loaded with the loader's own command.
+   * @default nothing to seed
+   */
+  readonly localSeed?: LocalSeed;
+}
+
+/** CloudFormation metadata key of a table's offline seeding step (read by local/runtime/plan.ts). */
+export const SEED_METADATA_KEY = 'streamfold:seed';
+
+/** A table's offline seeding step: a loader module exporting `load(dir, tableName, { client, log })`. */
+export interface LocalSeed {
+  /** What `npm start` and the runtime's `seeds` option call it, e.g. `gtfs`. */
+  readonly name: string;
+  /** Repo-relative loader module. */
+  readonly loader: string;
+  /** The loader's export. */
+  readonly export: string;
 }
 
 function attribute(key: KeyAttribute): dynamodb.Attribute {
@@ -80,5 +100,13 @@ export class StreamfoldTable extends dynamodb.Table {
       });
     }
     this.indexNames = (props.globalSecondaryIndexes ?? []).map((index) => index.indexName);
+    if (props.localSeed) {
+      const { name, loader, export: exportName } = props.localSeed;
+      (this.node.defaultChild as dynamodb.CfnTable).addMetadata(SEED_METADATA_KEY, {
+        name,
+        loader,
+        export: exportName,
+      });
+    }
   }
 }

@@ -16,8 +16,8 @@ export interface LocalStackDiscovery {
   restUrl: string;
   wsUrl: string;
   endpoints: { kinesis: string; dynamodb: string; sqs: string };
-  /** The table GTFS reference data goes to. */
-  referenceTable: string;
+  /** Per seed name (`streamfold:seed` metadata, e.g. `gtfs`), the table it loads. */
+  seedTables: Record<string, string>;
   /** Logical id → local name (streams, tables, functions) or URL (queues). */
   resources: Record<string, string>;
   /** Tells this stack's file from one another stack wrote later. */

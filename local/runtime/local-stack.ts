@@ -78,10 +78,13 @@ export interface LocalStackOptions {
   logDir?: string;
   /** Variables added to (and overriding) every function's environment. */
   environment?: Record<string, string>;
-  /** GTFS directory to load into `referenceTable` through `local/load-gtfs.ts`. @default none */
-  gtfsDir?: string;
-  /** Logical id of the table the GTFS data goes to. @default the table bound to `REFERENCE_TABLE` */
-  referenceTable?: string;
+  /**
+   * Data to load before the functions start, by seed name: each table of the template with a
+   * `streamfold:seed` step (e.g. `gtfs` on transit's reference table) is loaded from the directory given
+   * for its name through its own loader. A name no table declares is an error naming those that exist.
+   * @default none
+   */
+  seeds?: Record<string, string>;
   /**
    * Kafka event sources: `true` starts a local Apache Kafka broker (needs Java 17), `{ brokers }` uses
    * a running one. Without it the template's Kafka mappings do not run (a note says so).
@@ -301,9 +304,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       webSocketUrl: ws?.url ?? `ws://${host}:0`,
     };
 
-    if (options.gtfsDir) {
-      const table = options.referenceTable ?? referenceTableName(template, plan);
-      await loadReferenceData(root, resolve(root, options.gtfsDir), table, emulators, log);
+    for (const [name, dir] of Object.entries(options.seeds ?? {})) {
+      await runSeed(root, plan, name, resolve(root, dir), emulators, log);
     }
 
     const metrics = new MetricCounters();
@@ -411,7 +413,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         restUrl: rest.url,
         wsUrl: ws?.url ?? '',
         endpoints: emulators.endpoints,
-        referenceTable: options.referenceTable ?? referenceTableName(template, plan),
+        seedTables: Object.fromEntries(plan.seeds.map((seed) => [seed.name, seed.tableLogicalId])),
         resources,
       }),
     );
@@ -513,41 +515,36 @@ async function createKafkaTopics(client: Kafka, plan: LocalStackPlan, log: (mess
   }
 }
 
-/**
- * The table GTFS reference data goes to: the one functions receive as `REFERENCE_TABLE` (CDK adds a hash
- * to logical ids, so the contract's `ReferenceTable` is only the fallback).
- */
-function referenceTableName(template: CfnTemplate, plan: LocalStackPlan): string {
-  for (const fn of plan.functions) {
-    const binding = fn.environment.REFERENCE_TABLE;
-    if (binding !== undefined) {
-      return resolveEnvironment(template, { ...fn, environment: { REFERENCE_TABLE: binding } }, PLACEHOLDER_ADDRESSES)
-        .REFERENCE_TABLE as string;
-    }
-  }
-  return 'ReferenceTable';
+/** A seed the template does not declare. */
+export class UnknownSeedError extends Error {
+  override name = 'UnknownSeedError';
 }
 
-const PLACEHOLDER_ADDRESSES: LocalAddresses = { sqsEndpoint: '', webSocketManagementUrl: '', webSocketUrl: '' };
-
-/** Loads GTFS reference data with `local/load-gtfs.ts` (`loadGtfs(dir, tableName, { client })`) into dynalite. */
-async function loadReferenceData(
+/** Loads a seed's directory into its table with the loader its `streamfold:seed` metadata names. */
+async function runSeed(
   root: string,
+  plan: LocalStackPlan,
+  name: string,
   dir: string,
-  tableName: string,
   emulators: Emulators,
   log: (message: string) => void,
 ): Promise<void> {
-  const loaderPath = join(root, 'local', 'load-gtfs.ts');
-  if (!existsSync(loaderPath)) throw new Error(`cannot load GTFS: ${loaderPath} does not exist`);
-  const loader = (await import(pathToFileURL(loaderPath).href)) as {
-    loadGtfs?: (
-      dir: string,
-      tableName: string,
-      options: { client: DynamoDBDocumentClient; log: typeof log },
-    ) => Promise<unknown>;
-  };
-  if (typeof loader.loadGtfs !== 'function') throw new Error(`${loaderPath} does not export loadGtfs(dir, tableName)`);
+  const seed = plan.seeds.find((s) => s.name === name);
+  if (!seed) {
+    const known = plan.seeds.map((s) => s.name).join(', ') || 'none';
+    throw new UnknownSeedError(`no table of the template declares the seed "${name}" (declared: ${known})`);
+  }
+  const loaderPath = join(root, seed.loader);
+  if (!existsSync(loaderPath)) throw new Error(`cannot seed ${name}: ${loaderPath} does not exist`);
+  const loader = (await import(pathToFileURL(loaderPath).href)) as Record<string, unknown>;
+  const load = loader[seed.exportName] as
+    | ((
+        dir: string,
+        tableName: string,
+        options: { client: DynamoDBDocumentClient; log: typeof log },
+      ) => Promise<unknown>)
+    | undefined;
+  if (typeof load !== 'function') throw new Error(`${seed.loader} does not export ${seed.exportName}(dir, tableName)`);
   const client = DynamoDBDocumentClient.from(emulators.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
-  await loader.loadGtfs(dir, tableName, { client, log });
+  await load(dir, seed.tableLogicalId, { client, log });
 }

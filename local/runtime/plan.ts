@@ -191,6 +191,19 @@ export interface ScheduleRulePlan {
   targets: ScheduleTargetPlan[];
 }
 
+/** A table's offline seeding step, as its `streamfold:seed` metadata declares it. */
+export interface SeedPlan {
+  /** The name the runtime's `seeds` option and `npm start` give its data directory by, e.g. `gtfs`. */
+  name: string;
+  tableLogicalId: string;
+  /** Repo-relative module whose `exportName` is `(dir, tableName, { client, log }) => Promise<unknown>`. */
+  loader: string;
+  exportName: string;
+}
+
+/** Metadata key of a table's seeding step (set by the CDK construct). */
+export const SEED_METADATA_KEY = 'streamfold:seed';
+
 /** Everything the local runtime creates and wires for one template. */
 export interface LocalStackPlan {
   streams: StreamPlan[];
@@ -206,6 +219,8 @@ export interface LocalStackPlan {
   webSocketApis: WebSocketApiPlan[];
   /** EventBridge rules run on a schedule. */
   schedules: ScheduleRulePlan[];
+  /** Tables the runtime can load data into when it starts (their `streamfold:seed` metadata). */
+  seeds: SeedPlan[];
   /**
    * Template features the local runtime knowingly ignores (TTL, streams, PITR...). Each starts with the
    * logical id it is about and a colon.
@@ -308,6 +323,7 @@ export function planLocalStack(template: CfnTemplate): LocalStackPlan {
   const plan: LocalStackPlan = {
     streams: [],
     tables: [],
+    seeds: [],
     queues: [],
     functions: [],
     kinesisMappings: [],
@@ -335,7 +351,11 @@ export function planLocalStack(template: CfnTemplate): LocalStackPlan {
         break;
       case 'AWS::DynamoDB::Table':
       case 'AWS::DynamoDB::GlobalTable':
-        attempt(id, () => plan.tables.push(planTable(id, props, plan.warnings)));
+        attempt(id, () => {
+          plan.tables.push(planTable(id, props, plan.warnings));
+          const seed = planSeed(id, resource.Metadata?.[SEED_METADATA_KEY]);
+          if (seed) plan.seeds.push(seed);
+        });
         break;
       case 'AWS::SQS::Queue':
         attempt(id, () => plan.queues.push(planQueue(template, id, props, plan.warnings)));
@@ -458,6 +478,15 @@ function planTable(id: string, props: Record<string, unknown>, warnings: string[
     globalSecondaryIndexes: Array.isArray(props.GlobalSecondaryIndexes) ? props.GlobalSecondaryIndexes.map(index) : [],
     localSecondaryIndexes: Array.isArray(props.LocalSecondaryIndexes) ? props.LocalSecondaryIndexes.map(index) : [],
   };
+}
+
+function planSeed(id: string, metadata: unknown): SeedPlan | undefined {
+  if (metadata === undefined) return undefined;
+  const m = metadata as { name?: unknown; loader?: unknown; export?: unknown };
+  if (typeof m.name !== 'string' || typeof m.loader !== 'string' || typeof m.export !== 'string') {
+    throw new Error(`${id}: Metadata "${SEED_METADATA_KEY}" must be { name, loader, export } strings`);
+  }
+  return { name: m.name, tableLogicalId: id, loader: m.loader, exportName: m.export };
 }
 
 const QUEUE_ATTRIBUTES = [

@@ -18,7 +18,7 @@ let stack: TestStack;
 
 beforeAll(async () => {
   stack = await startTestStack({
-    gtfsDir: DEFAULT_GTFS_DIR,
+    seeds: { gtfs: DEFAULT_GTFS_DIR },
     // Seed 86 crashes the processor's 2nd invocation after its handler ran and its 5th before, and 4 of
     // the first 40 ingest invocations: this small run sees both kinds on the Kinesis path.
     faultInjection: { rate: 0.05, seed: 86, functions: ['IngestFunction', 'ProcessorFunction'] },

@@ -33,7 +33,7 @@ let stack: TestStack;
 let producer: Producer;
 
 beforeAll(async () => {
-  stack = await startTestStack({ gtfsDir: DEFAULT_GTFS_DIR, kafka: true });
+  stack = await startTestStack({ seeds: { gtfs: DEFAULT_GTFS_DIR }, kafka: true });
   producer = idempotentProducer(kafkaClient({ brokers: stack.kafka!.brokers, clientId: 'streamfold-outage-test' }));
   await producer.connect();
 });

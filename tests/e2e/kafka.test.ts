@@ -63,7 +63,7 @@ async function untilFolded(stack: TestStack, expected: ExpectedFold): Promise<vo
 }
 
 beforeAll(async () => {
-  kafkaStack = await startTestStack({ gtfsDir: DEFAULT_GTFS_DIR, kafka: true });
+  kafkaStack = await startTestStack({ seeds: { gtfs: DEFAULT_GTFS_DIR }, kafka: true });
   producer = idempotentProducer(kafkaClient({ brokers: kafkaStack.kafka!.brokers, clientId: 'streamfold-e2e' }));
   await producer.connect();
 });
@@ -75,7 +75,7 @@ afterAll(async () => {
 
 describe('Kafka ingest on a real broker', () => {
   it('ends in the same read models as the Kinesis path for the same seeded workload', async () => {
-    const kinesisStack = await startTestStack({ gtfsDir: DEFAULT_GTFS_DIR });
+    const kinesisStack = await startTestStack({ seeds: { gtfs: DEFAULT_GTFS_DIR } });
     try {
       const { emissions, summary } = generateWorkload({
         network: simNetworkFromFeed(await parseGtfsFeed(DEFAULT_GTFS_DIR)),

@@ -14,7 +14,7 @@ import { startTestStack, type TestStack } from '../helpers/local-stack.js';
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ gtfsDir: SYNTHETIC_CITY_DIR });
+  stack = await startTestStack({ seeds: { gtfs: SYNTHETIC_CITY_DIR } });
 });
 
 afterAll(async () => {

@@ -44,7 +44,7 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number, what:
 }
 
 beforeAll(async () => {
-  stack = await startTestStack({ gtfsDir: DEFAULT_GTFS_DIR });
+  stack = await startTestStack({ seeds: { gtfs: DEFAULT_GTFS_DIR } });
   const feed = await parseGtfsFeed(DEFAULT_GTFS_DIR);
   const generated = generateWorkload({
     network: simNetworkFromFeed(feed),

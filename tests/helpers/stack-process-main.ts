@@ -9,7 +9,7 @@ const send = (message: unknown) => process.send?.(message);
 
 const stack = await startTestStack({
   ...(start.kafka ? { kafka: start.kafka } : {}),
-  ...(start.gtfsDir ? { gtfsDir: start.gtfsDir } : {}),
+  ...(start.gtfsDir ? { seeds: { gtfs: start.gtfsDir } } : {}),
   ...(start.dataDir ? { dataDir: start.dataDir } : {}),
   ...(start.faultInjection ? { faultInjection: start.faultInjection } : {}),
   // Runtime notes (poller, REST and WebSocket errors) go to stderr, which the parent keeps the tail of.

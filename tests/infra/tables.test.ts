@@ -22,6 +22,14 @@ describe('DynamoDB tables', () => {
     });
   });
 
+  it('declare their offline seeding step only where there is one: the GTFS loader for the reference table', () => {
+    const seeded = Object.entries(synthTemplateJson().Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::DynamoDB::Table' && resource.Metadata?.['streamfold:seed'])
+      .map(([id, resource]) => [id.replace(/[0-9A-F]{8}$/, ''), resource.Metadata?.['streamfold:seed']]);
+
+    expect(seeded).toEqual([['ReferenceTable', { name: 'gtfs', loader: 'local/load-gtfs.ts', export: 'loadGtfs' }]]);
+  });
+
   it('are retained when the stack is deleted by default', () => {
     template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });

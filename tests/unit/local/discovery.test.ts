@@ -26,7 +26,7 @@ const STACK = {
   restUrl: 'http://127.0.0.1:3000',
   wsUrl: 'ws://127.0.0.1:3001',
   endpoints: { kinesis: 'http://127.0.0.1:4001', dynamodb: 'http://127.0.0.1:4002', sqs: 'http://127.0.0.1:4003' },
-  referenceTable: 'ReferenceTableAB12',
+  seedTables: { gtfs: 'ReferenceTableAB12' },
   resources: { ReferenceTableAB12: 'ReferenceTableAB12' },
 };
 

@@ -29,6 +29,21 @@ describe('planLocalStack', () => {
     ]);
   });
 
+  it('plans the seeding step a table declares in its streamfold:seed metadata, and refuses a malformed one', () => {
+    const template = fixtureTemplate();
+    const table = template.Resources.SeenTable as { Metadata?: Record<string, unknown> };
+    table.Metadata = { 'streamfold:seed': { name: 'catalog', loader: 'local/load-catalog.ts', export: 'loadCatalog' } };
+
+    expect(planLocalStack(template).seeds).toEqual([
+      { name: 'catalog', tableLogicalId: 'SeenTable', loader: 'local/load-catalog.ts', exportName: 'loadCatalog' },
+    ]);
+    expect(planLocalStack(fixtureTemplate()).seeds).toEqual([]);
+    table.Metadata = { 'streamfold:seed': { name: 'catalog' } };
+    expect(() => planLocalStack(template)).toThrow(
+      /SeenTable: Metadata "streamfold:seed" must be \{ name, loader, export \} strings/,
+    );
+  });
+
   it('notes the table TTL it ignores', () => {
     expect(planLocalStack(fixtureTemplate()).warnings).toContain(
       'SeenTable: TTL is ignored locally (dynalite has no TTL)',
