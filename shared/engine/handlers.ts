@@ -20,7 +20,7 @@ import { WireFormatError } from '../events/wire-format.js';
 import { createRouter } from '../http/router.js';
 import { createIngestHandler } from '../ingest/ingest-handler.js';
 import { withPowertools } from '../lambda.js';
-import { logger, metrics } from '../observability.js';
+import { logger, metrics, publishCounters } from '../observability.js';
 import { KinesisEventWriter, KinesisPublisher, SqsDeadLetterSink } from '../processing/aws-adapters.js';
 import type { PipelineOutputRecord } from '../queries/projections.js';
 import { DynamoEngineStore } from './dynamo-engine-store.js';
@@ -96,24 +96,26 @@ export function pipelineHandlers<E>(
       return publisher.publish(toOutputRecords(messages));
     },
   };
-  const portsOf = () => ports;
 
   async function processAndRecord(records: SourceRecord[], source: 'kinesis' | 'kafka') {
     const stats = emptyPipelineStats();
     try {
-      return await processRecords(pipeline, records, portsOf(), stats);
-    } finally {
+      const outcome = await processRecords(pipeline, records, ports, stats);
+      publishCounters(METRICS, stats, { pipeline: name, source });
+      return outcome;
+    } catch (error) {
       // A failed attempt's commits count once (its retry skips them as redelivered); the rest of its
       // counters are counted again by the retry, so the metrics of a failed attempt are the commits only.
-      for (const [stat, metric] of METRICS) metrics.addMetric(metric, MetricUnit.Count, stats[stat]);
-      logger.info('batch processed', { pipeline: name, source, ...stats });
+      const commits = { ...emptyPipelineStats(), accepted: stats.accepted, redelivered: stats.redelivered };
+      publishCounters(METRICS, commits, { pipeline: name, source });
+      throw error;
     }
   }
 
   const router = createRouter<PipelineRouteDeps>({
     routes: definition.routes ?? [],
     get read() {
-      return engineReader(definition, portsOf().store, Date.now);
+      return engineReader(definition, ports.store, Date.now);
     },
     now: Date.now,
     log: logger,
@@ -129,7 +131,7 @@ export function pipelineHandlers<E>(
           idOf: definition.event.id,
         },
         writer: new KinesisEventWriter<E>(kinesisClient(), streamNames.input, definition.event.entity),
-        deadLetters: portsOf().deadLetters,
+        deadLetters: ports.deadLetters,
       });
       return ingestHandler(event);
     }),
@@ -144,7 +146,7 @@ export function pipelineHandlers<E>(
       }
     }),
     tick: withPowertools(async (_event: unknown) => {
-      const result = await runTick(pipeline, portsOf());
+      const result = await runTick(pipeline, ports);
       metrics.addMetric('WindowsClosed', MetricUnit.Count, result.closed);
       logger.info('tick', { pipeline: name, ...result });
       return result;

@@ -2,11 +2,10 @@
  * What every processor handler (Kinesis, Kafka) shares: the processing core's AWS dependencies,
  * built once per container from the environment, and the batch metrics they publish.
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { dynamoDocumentClient, kinesisClient, sqsClient } from '../aws-clients.js';
 import { processingSettings, queueUrls, streamNames, tableNames } from '../config.js';
 import type { SourceRecord } from '../events/source-records.js';
-import { logger, metrics } from '../observability.js';
+import { publishCounters } from '../observability.js';
 import { DynamoReferenceSource, KinesisPublisher, SqsDeadLetterSink } from './aws-adapters.js';
 import { DynamoStore } from './dynamo-store.js';
 import { type BatchStats, emptyBatchStats, type ProcessorDeps, processBatch } from './process-batch.js';
@@ -61,6 +60,5 @@ export async function processAndRecord(records: SourceRecord[], deps: ProcessorD
 
 /** Publishes a batch's counters as metrics and logs them. */
 export function recordBatch(stats: BatchStats, source: 'kinesis' | 'kafka'): void {
-  for (const [stat, name] of METRICS) metrics.addMetric(name, MetricUnit.Count, stats[stat]);
-  logger.info('batch processed', { source, ...stats });
+  publishCounters(METRICS, stats, { source });
 }
