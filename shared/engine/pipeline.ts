@@ -80,14 +80,16 @@ export class PipelineDefinitionError extends Error {
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
-const RATE = /^rate\((\d+) (minute|minutes|hour|hours)\)$/;
+/** A tick in minutes or hours, as EventBridge writes it: the unit singular exactly when the value is 1. */
+const RATE = /^rate\((?:1 (?:minute|hour)|(?:[2-9]|[1-9]\d+) (?:minutes|hours))\)$/;
 
 /** Checks what the engine's `compile` does not: the description, the time rules, the published topics. */
 export function checkPipeline<E>(definition: PipelineDefinition<E>): PipelineDefinition<E> {
   const problems: string[] = [];
   const d = definition.description;
   if (!NAME.test(d.name)) problems.push(`name "${d.name}" must match ${NAME}`);
-  if (!RATE.test(d.tickRate)) problems.push(`tickRate "${d.tickRate}" must be rate(N minute[s]|hour[s])`);
+  if (!RATE.test(d.tickRate))
+    problems.push(`tickRate "${d.tickRate}" must be rate(1 minute) or rate(N minutes), or the same in hours`);
   if (!Number.isInteger(d.shards) || d.shards < 1) problems.push(`shards must be a positive integer, got ${d.shards}`);
   if (definition.maxClockSkewMs > definition.allowedLatenessMs / 2) {
     problems.push(
