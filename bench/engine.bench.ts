@@ -105,7 +105,6 @@ async function engine(size: number) {
 }
 
 function trivial() {
-  const cpuBefore = process.cpuUsage();
   const windows = new Map<string, { count: number; sum: number }>();
   let n = 0;
   for (const batch of shardBatches(perShard, batchSize)) {
@@ -120,11 +119,10 @@ function trivial() {
       n++;
     }
   }
-  const cpu = process.cpuUsage(cpuBefore);
-  return { value: n, cpuSeconds: (cpu.user + cpu.system) / 1e6, windows: windows.size };
+  return n;
 }
 
-const fold = trivial();
+const fold = await measured(async () => trivial());
 const batched = await engine(batchSize);
 const perEvent = args.baseline ? await engine(1) : undefined;
 if (perEvent && batched.value !== perEvent.value) {

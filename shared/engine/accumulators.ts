@@ -122,12 +122,6 @@ export const distinctCount = (): Accumulator<string, string[], number> => ({
   present: (set) => set.length,
 });
 
-/** The distinct values themselves, sorted. */
-export const distinctValues = (): Accumulator<string, string[], string[]> => ({
-  ...distinctCount(),
-  present: (set) => set,
-});
-
 function insertSorted(set: string[], v: string): string[] {
   let lo = 0;
   let hi = set.length;

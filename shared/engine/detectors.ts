@@ -10,9 +10,10 @@
  */
 import type { Json } from './accumulators.js';
 import type { Update } from './operators/operator.js';
-import { presentWindow, type WindowedAggregate, type WindowValue } from './operators/windows.js';
+import { queryWindows, type WindowValue } from './operators/windows.js';
 import type { CompiledPipeline } from './run-batch.js';
-import { type EngineStore, type OutputItem, windowSk } from './store.js';
+import type { EngineStore, OutputItem } from './store.js';
+import { closedWindowsBefore } from './window-assigners.js';
 
 export interface Detection {
   /** The same update always gives the same id: it is the detection's identity in the store. */
@@ -57,12 +58,8 @@ export async function runDetectors<E>(
   if (detectors.length === 0 || updates.length === 0) return [];
   const { pipeline } = compiled.definition;
   const ctx: DetectorContext = {
-    async windows(operator, key, from, to) {
-      const op = compiled.definition.operators.find((o) => o.name === operator);
-      if (op?.kind !== 'windows') throw new RangeError(`operator ${operator} has no windows`);
-      const items = await store.query(`${pipeline}#${operator}#${key}`, windowSk(from), windowSk(to));
-      return items.map((item) => presentWindow(op as WindowedAggregate<E>, item));
-    },
+    windows: (operator, key, from, to) =>
+      queryWindows(store, pipeline, compiled.definition.operators, operator, { key, from, to }),
   };
   const found: Detection[] = [];
   for (const update of updates) {
@@ -135,8 +132,10 @@ export function zScore(options: {
     async detect(update, ctx) {
       if (!update.final || update.kind !== 'window') return [];
       const window = update.value as WindowValue;
-      const to = window.windowStart - (Math.ceil(options.allowedLatenessMs / size) + 1) * size;
-      const from = to - (options.baselineWindows - 1) * size;
+      const { from, to } = closedWindowsBefore(window.windowStart, options.baselineWindows, {
+        windowSizeMs: size,
+        allowedLatenessMs: options.allowedLatenessMs,
+      });
       const baseline = (await ctx.windows(options.on, update.key, from, to)).map(options.value);
       if (baseline.length < minWindows) return [];
       const mean = baseline.reduce((a, b) => a + b, 0) / baseline.length;

@@ -5,7 +5,7 @@
  * sparse `due` index the tick queries; items that expire carry `ttl` (epoch seconds) for DynamoDB's
  * TTL sweep, while reads go by `expiresAt` because the sweep runs late (and not at all offline).
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { forEachLimited } from '../concurrency.js';
 import { batchGetAll } from '../dynamo/batch.js';
 import { conditional, putIfVersion } from '../dynamo/conditional.js';
@@ -99,13 +99,6 @@ export class DynamoEngineStore implements EngineStore {
       if (await conditional(this.client.send(put))) written++;
     });
     return written;
-  }
-
-  async getOutput(key: ItemKey) {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
-    );
-    return Item as OutputItem | undefined;
   }
 
   async queryOutputs(pk: string, { from, to, limit, descending = false, after }: OutputRange) {

@@ -27,6 +27,7 @@ import type {
   Target,
   Update,
 } from './operators/operator.js';
+import { operatorOfPk } from './operators/operator.js';
 
 export type { EngineInput };
 
@@ -245,23 +246,19 @@ export async function runBatch<E>(
       continue;
     }
     const bucket = bucketOf(input.ts);
-    const ids = body.seen[bucket];
+    let ids = body.seen[bucket];
     if (ids?.includes(input.eventId)) {
       stats.duplicates++;
       continue;
     }
     accepted.push({ ...input, watermark });
     // A bucket read from the store is shared and frozen: the first id added this batch copies it.
-    if (ids && !copied.has(ids)) {
-      const copy = [...ids, input.eventId];
-      copied.add(copy);
-      body.seen[bucket] = copy;
-    } else if (ids) ids.push(input.eventId);
-    else {
-      const fresh = [input.eventId];
-      copied.add(fresh);
-      body.seen[bucket] = fresh;
+    if (!ids || !copied.has(ids)) {
+      ids = [...(ids ?? [])];
+      copied.add(ids);
+      body.seen[bucket] = ids;
     }
+    ids.push(input.eventId);
     body.watermark = Math.max(watermark, input.ts);
     entry.accepted++;
   }
@@ -389,8 +386,7 @@ export async function tick<E>(
   let closed = 0;
   let outputsWritten = 0;
   await forEachLimited(due, WRITE_CONCURRENCY, async (item) => {
-    const operator = item.pk.slice(pipeline.length + 1).split('#', 1)[0] as string;
-    const applied = compiled.runtimes.get(operator)?.close?.(item, ctx);
+    const applied = compiled.runtimes.get(operatorOfPk(pipeline, item.pk))?.close?.(item, ctx);
     if (!applied) return;
     const found = await runDetectors(compiled, store, applied.updates);
     const outputs: OutputItem[] = [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];

@@ -9,9 +9,9 @@ import type { Detection } from './detectors.js';
 import { detectionPk } from './detectors.js';
 import { STATE_SK } from './operators/keyed-state.js';
 import { operatorPk } from './operators/operator.js';
-import { presentWindow, type WindowedAggregate, type WindowValue } from './operators/windows.js';
+import { queryWindows, type WindowValue } from './operators/windows.js';
 import type { PipelineDefinition } from './pipeline.js';
-import { type EngineStore, windowSk } from './store.js';
+import type { EngineStore } from './store.js';
 
 export interface DetectionPage {
   items: Detection[];
@@ -68,17 +68,9 @@ export function engineReader<E>(
   now: () => number,
 ): EngineReader {
   const pipeline = definition.description.name;
-  const windowsOp = (name: string) => {
-    const op = definition.operators.find((o) => o.name === name);
-    if (op?.kind !== 'windows') throw new RangeError(`pipeline ${pipeline} has no windows operator ${name}`);
-    return op as WindowedAggregate<E>;
-  };
   return {
-    async windows(operator, key, from, to) {
-      const op = windowsOp(operator);
-      const items = await store.query(operatorPk(pipeline, operator, key), windowSk(from), windowSk(to));
-      return items.map((item) => presentWindow(op, item));
-    },
+    windows: (operator, key, from, to) =>
+      queryWindows(store, pipeline, definition.operators, operator, { key, from, to }),
     async state(operator, key) {
       const items = await store.get([{ pk: operatorPk(pipeline, operator, key), sk: STATE_SK }]);
       const item = [...items.values()][0];

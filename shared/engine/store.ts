@@ -40,7 +40,6 @@ export interface EngineStore {
   due(pipeline: string, before: number, limit: number): Promise<StoredItem[]>;
   /** Writes each output unless one with its key exists; returns how many were new. */
   putOutputs(outputs: OutputItem[]): Promise<number>;
-  getOutput(key: ItemKey): Promise<OutputItem | undefined>;
   /**
    * Outputs of `pk` with `from <= sk <= to`, at most `limit`, in `sk` order or newest (highest `sk`)
    * first; `after` continues a page from the last `sk` it returned.
@@ -61,6 +60,8 @@ export const itemKey = (key: ItemKey) => `${key.pk}|${key.sk}`;
 
 /** A window's sort key: its start, zero-padded so that string order is time order (for ranges). */
 export const windowSk = (start: number) => `w#${String(start).padStart(16, '0')}`;
+/** The window start a `windowSk` names. */
+export const windowStartOfSk = (sk: string) => Number(sk.slice(2));
 
 /**
  * An in-memory store with DynamoDB's conditional semantics. Stored items are frozen and handed out
@@ -119,10 +120,6 @@ export class MemoryEngineStore implements EngineStore {
       written++;
     }
     return written;
-  }
-
-  async getOutput(key: ItemKey) {
-    return this.outputs.get(itemKey(key));
   }
 
   async queryOutputs(pk: string, { from, to, limit, descending = false, after }: OutputRange) {

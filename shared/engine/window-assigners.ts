@@ -53,3 +53,20 @@ export function windowsOf(windows: FixedWindows, ts: number): WindowInterval[] {
   for (let start = last - sizeMs + slideMs; start <= last; start += slideMs) out.push({ start, end: start + sizeMs });
   return out;
 }
+
+/**
+ * The `count` windows a value in the window starting at `windowStart` may be compared with: the newest
+ * ones that are closed, i.e. can no longer receive folded events, because their end plus the allowed
+ * lateness lies at or before `windowStart` (with 60 s windows and 120 s lateness: W-7..W-3). Their
+ * content no longer depends on how far other entities' events have been processed.
+ * Returns the first and the last window start, inclusive.
+ */
+export function closedWindowsBefore(
+  windowStart: number,
+  count: number,
+  settings: { windowSizeMs: number; allowedLatenessMs: number },
+): { from: number; to: number } {
+  const size = settings.windowSizeMs;
+  const to = windowStart - (Math.ceil(settings.allowedLatenessMs / size) + 1) * size;
+  return { from: to - (count - 1) * size, to };
+}

@@ -44,6 +44,10 @@ export interface EventRules<E> {
   rules?: (event: E) => FieldError[];
 }
 
+/** The required fields of an Avro record schema: those without a default, except the (derivable) event id. */
+export const requiredFieldsOf = (schema: { fields: ReadonlyArray<{ name: string }> }, eventIdField: string) =>
+  schema.fields.filter((f) => !('default' in f) && f.name !== eventIdField).map((f) => f.name);
+
 const EARLIEST_TS = Date.UTC(2000, 0, 1);
 /**
  * The smallest non-zero magnitude of a measured number. Finer than any sensor, and it keeps sums of
@@ -108,9 +112,7 @@ export function eventValidator<E>(rules: EventRules<E>): EventValidator<E> {
     return errors;
   }
 
-  const requiredFields = rules.schema.fields
-    .filter((f) => !('default' in f) && f.name !== rules.eventIdField)
-    .map((f) => f.name);
+  const requiredFields = requiredFieldsOf(rules.schema, rules.eventIdField);
 
   return {
     fields,

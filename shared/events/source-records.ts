@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type { KinesisStreamRecord, MSKEvent } from 'aws-lambda';
 import { vehiclePositionLatestVersion, vehiclePositionSchemas } from '../generated/schemas.js';
+import { requiredFieldsOf } from './event-validator.js';
 import { decodeConfluentAvro, isConfluentFramed, vehiclePositionFamily, WireFormatError } from './wire-format.js';
 
 /** One record of a stream partition, in the partition's order. */
@@ -122,10 +123,6 @@ export interface CandidateFormat {
   /** Decodes a Confluent-framed Avro value of the pipeline's schema family; throws `WireFormatError`. */
   decodeAvro(bytes: Buffer): Record<string, unknown>;
 }
-
-/** The required fields of an Avro record schema: those without a default, except the (derivable) event id. */
-export const requiredFieldsOf = (schema: { fields: ReadonlyArray<{ name: string }> }, eventIdField: string) =>
-  schema.fields.filter((f) => !('default' in f) && f.name !== eventIdField).map((f) => f.name);
 
 /**
  * A record's payload → candidate events. Accepts Avro in the Confluent wire format (one event), one

@@ -73,21 +73,16 @@ export class KinesisEventWriter<E> {
   }
 }
 
+/** The output stream: results as JSON, partitioned by the entity they are about. */
 export class KinesisPublisher implements Publisher {
-  constructor(
-    private readonly kinesis: KinesisClient,
-    private readonly streamName: string,
-  ) {}
+  private readonly writer: KinesisEventWriter<OutputRecord>;
+
+  constructor(kinesis: KinesisClient, streamName: string) {
+    this.writer = new KinesisEventWriter(kinesis, streamName, outputPartitionKey);
+  }
 
   publish(records: OutputRecord[]) {
-    return putRecordsReliably(
-      this.kinesis,
-      this.streamName,
-      records.map((record) => ({
-        data: Buffer.from(JSON.stringify(record)),
-        partitionKey: outputPartitionKey(record),
-      })),
-    );
+    return this.writer.write(records);
   }
 }
 

@@ -86,22 +86,7 @@ export function mergeWindow(
   return { item, applied: fresh };
 }
 
-/**
- * The `count` route windows an event in the window starting at `windowStart` may compare itself with:
- * the newest ones that are closed, i.e. can no longer receive folded events, because their end plus the
- * allowed lateness lies at or before `windowStart` (with 60 s windows and 120 s lateness: W-7..W-3).
- * Their content no longer depends on how far other vehicles' events have been processed.
- * Returns the first and the last window start, inclusive.
- */
-export function closedWindowsBefore(
-  windowStart: number,
-  count: number,
-  settings: { windowSizeMs: number; allowedLatenessMs: number },
-): { from: number; to: number } {
-  const size = settings.windowSizeMs;
-  const to = windowStart - (Math.ceil(settings.allowedLatenessMs / size) + 1) * size;
-  return { from: to - (count - 1) * size, to };
-}
+export { closedWindowsBefore } from '../engine/window-assigners.js';
 
 /** Mean and standard deviation of speed over several windows (from their count, sum and sum of squares). */
 export function speedBaseline(windows: Array<Pick<StoredWindow, 'count' | 'sumSpeedKmh' | 'sumSqSpeedKmh'>>): {

@@ -136,9 +136,6 @@ export class FaultyStore implements EngineStore {
     this.countWrite(outputs.length);
     return this.inner.putOutputs(outputs);
   }
-  getOutput(key: ItemKey) {
-    return this.inner.getOutput(key);
-  }
   queryOutputs(pk: string, range: OutputRange) {
     return this.inner.queryOutputs(pk, range);
   }

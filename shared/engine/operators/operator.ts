@@ -109,6 +109,5 @@ export interface OperatorRuntime<E> {
 export const operatorPk = (pipeline: string, operator: string, groupKey: string) =>
   `${pipeline}#${operator}#${groupKey}`;
 
-/** The group key an item belongs to, from its partition key. */
-export const groupKeyOf = (pk: string, pipeline: string, operator: string) =>
-  pk.slice(`${pipeline}#${operator}#`.length);
+/** The operator an item of `operatorPk` belongs to. */
+export const operatorOfPk = (pipeline: string, pk: string) => pk.slice(pipeline.length + 1).split('#', 1)[0] as string;

@@ -61,22 +61,18 @@ interface OpenSession {
 export const SESSIONS_SK = 'sessions';
 export const sessionSk = (start: number) => `s#${String(start).padStart(16, '0')}`;
 
-/** The open sessions of a stored sessions item, presented. */
-export function presentOpenSessions<E>(op: SessionWindows<E>, item: Pick<StoredItem, 'body'>): SessionValue[] {
-  const key = item.body.key as string;
-  return ((item.body.sessions as Array<{ start: number; last: number; agg: Record<string, Json> }>) ?? []).map((s) => ({
-    key,
-    sessionId: `${key}|${s.start}`,
+type StoredSession = { start: number; last: number; agg: Record<string, Json> };
+
+function loadSessions<E>(op: SessionWindows<E>, body: Record<string, Json> | undefined): OpenSession[] {
+  return ((body?.sessions as StoredSession[] | undefined) ?? []).map((s) => ({
     start: s.start,
-    end: s.last,
-    durationMs: s.last - s.start,
-    final: false,
-    ...presentAggregate(op.aggregate, loadAggregate(op.aggregate, s.agg)),
+    last: s.last,
+    agg: loadAggregate(op.aggregate, s.agg),
   }));
 }
 
-export function sessionsRuntime<E>(pipeline: string, op: SessionWindows<E>): OperatorRuntime<E> {
-  const present = (key: string, s: OpenSession, final: boolean): SessionValue => ({
+function presentSession<E>(op: SessionWindows<E>, key: string, s: OpenSession, final: boolean): SessionValue {
+  return {
     key,
     sessionId: `${key}|${s.start}`,
     start: s.start,
@@ -84,14 +80,16 @@ export function sessionsRuntime<E>(pipeline: string, op: SessionWindows<E>): Ope
     durationMs: s.last - s.start,
     final,
     ...presentAggregate(op.aggregate, s.agg),
-  });
-  const load = (body: Record<string, Json> | undefined): OpenSession[] =>
-    ((body?.sessions as Array<{ start: number; last: number; agg: Record<string, Json> }>) ?? []).map((s) => ({
-      start: s.start,
-      last: s.last,
-      agg: loadAggregate(op.aggregate, s.agg),
-    }));
+  };
+}
 
+/** The open sessions of a stored sessions item, presented. */
+export function presentOpenSessions<E>(op: SessionWindows<E>, item: Pick<StoredItem, 'body'>): SessionValue[] {
+  const key = item.body.key as string;
+  return loadSessions(op, item.body).map((s) => presentSession(op, key, s, false));
+}
+
+export function sessionsRuntime<E>(pipeline: string, op: SessionWindows<E>): OperatorRuntime<E> {
   /** Closes the sessions due at `watermark`; returns the item's new fields and the closed sessions' outputs. */
   function settle(
     pk: string,
@@ -107,13 +105,19 @@ export function sessionsRuntime<E>(pipeline: string, op: SessionWindows<E>): Ope
     let through = closedThrough;
     for (const s of sessions) {
       if (s.last + op.gapMs + allowedLatenessMs <= watermark) {
-        const value = present(key, s, true);
+        const value = presentSession(op, key, s, true);
         outputs.push({ pk, sk: sessionSk(s.start), body: value as unknown as Record<string, Json> });
         updates.push({ operator: op.name, kind: 'session', key, value, final: true });
         through = Math.max(through, s.last);
       } else {
         open.push(s);
-        updates.push({ operator: op.name, kind: 'session', key, value: present(key, s, false), final: false });
+        updates.push({
+          operator: op.name,
+          kind: 'session',
+          key,
+          value: presentSession(op, key, s, false),
+          final: false,
+        });
       }
     }
     const body: Record<string, Json> = {
@@ -152,7 +156,7 @@ export function sessionsRuntime<E>(pipeline: string, op: SessionWindows<E>): Ope
     },
 
     apply(existing, { key, groupKey }, fresh, { allowedLatenessMs }): Applied {
-      let sessions = load(existing?.body);
+      let sessions = loadSessions(op, existing?.body);
       const closedThrough = (existing?.body.closedThrough as number | null | undefined) ?? Number.NEGATIVE_INFINITY;
       let watermark = (existing?.body.watermark as number | null | undefined) ?? Number.NEGATIVE_INFINITY;
       const late: Applied['late'] = [];
@@ -191,7 +195,7 @@ export function sessionsRuntime<E>(pipeline: string, op: SessionWindows<E>): Ope
       // At a tick the processing clock stands in for the watermark of a key that went quiet.
       const watermark = Math.max((body.watermark as number | null) ?? Number.NEGATIVE_INFINITY, now);
       const closedThrough = (body.closedThrough as number | null) ?? Number.NEGATIVE_INFINITY;
-      const applied = settle(item.pk, key, load(body), closedThrough, watermark, allowedLatenessMs);
+      const applied = settle(item.pk, key, loadSessions(op, body), closedThrough, watermark, allowedLatenessMs);
       if (applied.outputs.length === 0) return undefined;
       return {
         ...applied,

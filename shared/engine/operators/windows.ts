@@ -12,7 +12,7 @@ import {
   presentAggregate,
   saveAggregate,
 } from '../aggregate.js';
-import { type StoredItem, windowSk } from '../store.js';
+import { type EngineStore, type StoredItem, windowSk, windowStartOfSk } from '../store.js';
 import { type FixedWindows, windowsOf } from '../window-assigners.js';
 import {
   type Accepted,
@@ -56,23 +56,36 @@ export function presentWindow<E>(op: WindowedAggregate<E>, item: Pick<StoredItem
   };
 }
 
+/**
+ * The presented windows of one key of a pipeline's windows operator with a start in [from, to], oldest
+ * first: what detectors compare against and routes serve. Throws for a name that is no windows operator.
+ */
+export async function queryWindows<E>(
+  store: EngineStore,
+  pipeline: string,
+  operators: ReadonlyArray<{ kind: string; name: string }>,
+  operator: string,
+  range: { key: string; from: number; to: number },
+): Promise<WindowValue[]> {
+  const op = operators.find((o) => o.name === operator);
+  if (op?.kind !== 'windows') throw new RangeError(`pipeline ${pipeline} has no windows operator ${operator}`);
+  const items = await store.query(operatorPk(pipeline, operator, range.key), windowSk(range.from), windowSk(range.to));
+  return items.map((item) => presentWindow(op as WindowedAggregate<E>, item));
+}
+
 export function windowsRuntime<E>(pipeline: string, op: WindowedAggregate<E>): OperatorRuntime<E> {
-  const present = (body: Record<string, Json>, final: boolean): WindowValue => ({
-    ...presentWindow(op, { body }),
-    final,
-  });
   // Presented on first read: most updates of a batch go to no detector and no topic.
-  const update = (body: Record<string, Json>, final: boolean): Update => {
+  const update = (body: Record<string, Json>): Update => {
     let value: WindowValue | undefined;
     return {
       operator: op.name,
       kind: 'window',
       key: body.key as string,
       get value() {
-        value ??= present(body, final);
+        value ??= presentWindow(op, { body });
         return value;
       },
-      final,
+      final: body.closed === true,
     };
   };
 
@@ -97,7 +110,7 @@ export function windowsRuntime<E>(pipeline: string, op: WindowedAggregate<E>): O
     },
 
     apply(existing, { key, groupKey }, fresh, { allowedLatenessMs }): Applied {
-      const start = Number(key.sk.slice(2));
+      const start = windowStartOfSk(key.sk);
       const end = start + op.windows.sizeMs;
       if (existing?.body.closed) {
         // The tick closed this window and its final result is out: these events are late for it.
@@ -117,12 +130,12 @@ export function windowsRuntime<E>(pipeline: string, op: WindowedAggregate<E>): O
         ? mergeAggregates(op.aggregate, loadAggregate(op.aggregate, existing.body.agg as Record<string, Json>), partial)
         : partial;
       const body: Record<string, Json> = { key: groupKey, start, end, agg: saveAggregate(op.aggregate, agg) };
-      return { body, closeAt: end + allowedLatenessMs, outputs: [], updates: [update(body, false)], late: [] };
+      return { body, closeAt: end + allowedLatenessMs, outputs: [], updates: [update(body)], late: [] };
     },
 
     close(item: StoredItem): Applied {
       const body = { ...item.body, closed: true };
-      return { body, outputs: [], updates: [update(body, true)], late: [] };
+      return { body, outputs: [], updates: [update(body)], late: [] };
     },
   };
 }
