@@ -10,15 +10,15 @@
  * write requests per 1,000 events beside the per-event baseline.
  */
 import { parseArgs } from 'node:util';
+import { decodeCandidates } from '../pipelines/transit/events/formats.js';
+import { vehiclePositionValidator } from '../pipelines/transit/events/validate.js';
+import type { VehiclePosition } from '../pipelines/transit/model.js';
 import { count, distinctCount, max, mean, min, stats } from '../shared/engine/accumulators.js';
 import { field } from '../shared/engine/aggregate.js';
 import type { PipelineDefinition } from '../shared/engine/pipeline.js';
 import { processRecords, runnable } from '../shared/engine/process-records.js';
 import { MemoryEngineStore } from '../shared/engine/store.js';
 import { tumbling } from '../shared/engine/window-assigners.js';
-import { decodeCandidates } from '../shared/events/source-records.js';
-import { vehiclePositionValidator } from '../shared/events/validate.js';
-import type { VehiclePosition } from '../shared/model.js';
 import { BENCH_OPTIONS, fmt, measured, shardBatches, transitBenchWorkload } from './transit-workload.js';
 
 const { values: args } = parseArgs({

@@ -9,9 +9,9 @@
  * DynamoDB's latency.
  */
 import { parseArgs } from 'node:util';
-import type { OutputRecord } from '../shared/model.js';
-import { MemoryStore } from '../shared/processing/memory-store.js';
-import { processBatch } from '../shared/processing/process-batch.js';
+import type { OutputRecord } from '../pipelines/transit/model.js';
+import { MemoryStore } from '../pipelines/transit/processing/memory-store.js';
+import { processBatch } from '../pipelines/transit/processing/process-batch.js';
 import { BENCH_OPTIONS, fmt, measured, shardBatches, transitBenchWorkload } from './transit-workload.js';
 
 const { values: args } = parseArgs({

@@ -4,9 +4,9 @@
  */
 import { DEFAULT_GTFS_DIR } from '../local/simulate.js';
 import { generateWorkload, simNetworkFromFeed } from '../local/simulator/workload.js';
+import { parseGtfsFeed } from '../pipelines/transit/gtfs/parse-feed.js';
+import type { ReferenceSource, ShapeRef } from '../pipelines/transit/processing/ports.js';
 import { padPosition, type SourceRecord } from '../shared/events/source-records.js';
-import { parseGtfsFeed } from '../shared/gtfs/parse-feed.js';
-import type { ReferenceSource, ShapeRef } from '../shared/processing/ports.js';
 
 /** The command-line options every bench of this workload takes. */
 export const BENCH_OPTIONS = {

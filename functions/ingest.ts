@@ -1,11 +1,13 @@
 /** `POST /v1/events`: validate, put valid events on the input stream, dead-letter the rest. */
+
+import { vehiclePositionContract } from '../pipelines/transit/events/validate.js';
+import type { VehiclePosition } from '../pipelines/transit/model.js';
 import { kinesisClient, sqsClient } from '../shared/aws-clients.js';
 import { eventTimeSettings, queueUrls, streamNames } from '../shared/config.js';
-import { vehiclePositionContract } from '../shared/ingest/accept-events.js';
+import { SqsDeadLetterSink } from '../shared/events/dead-letters.js';
 import { createIngestHandler } from '../shared/ingest/ingest-handler.js';
 import { withPowertools } from '../shared/lambda.js';
-import type { VehiclePosition } from '../shared/model.js';
-import { KinesisEventWriter, SqsDeadLetterSink } from '../shared/processing/aws-adapters.js';
+import { KinesisEventWriter } from '../shared/streams/kinesis-writer.js';
 
 const ingest = createIngestHandler({
   contract: vehiclePositionContract(eventTimeSettings()),

@@ -5,9 +5,9 @@
  * see docs/exactly-once.md), because the Kafka partial-batch response is not used.
  */
 import type { MSKEvent } from 'aws-lambda';
+import { processAndRecord, processorDeps } from '../pipelines/transit/processing/processor-runtime.js';
 import { kafkaSourceRecords } from '../shared/events/source-records.js';
 import { withPowertools } from '../shared/lambda.js';
-import { processAndRecord, processorDeps } from '../shared/processing/processor-runtime.js';
 
 const deps = processorDeps();
 

@@ -4,9 +4,9 @@
  * records whose dead letters could not be sent, and any other failure fails the batch for a retry.
  */
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { processAndRecord, processorDeps } from '../pipelines/transit/processing/processor-runtime.js';
 import { kinesisSourceRecords } from '../shared/events/source-records.js';
 import { withPowertools } from '../shared/lambda.js';
-import { processAndRecord, processorDeps } from '../shared/processing/processor-runtime.js';
 
 const deps = processorDeps();
 

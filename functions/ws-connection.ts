@@ -1,5 +1,6 @@
 /** WebSocket routes `$connect`, `$disconnect`, `subscribe`, `unsubscribe`, `$default`. */
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { TRANSIT_TOPIC_FORMS } from '../pipelines/transit/topics.js';
 import { dynamoDocumentClient } from '../shared/aws-clients.js';
 import { pipelineTopicForms, tableNames } from '../shared/config.js';
 import { withPowertools } from '../shared/lambda.js';
@@ -9,7 +10,8 @@ import { createDynamoItemTable } from '../shared/websocket/dynamo-item-table.js'
 
 const store = createConnectionStore(createDynamoItemTable(dynamoDocumentClient(), () => tableNames.connections));
 
-const topicForms = pipelineTopicForms();
+/** Transit's topic forms and those of the stack's engine pipelines. */
+const topicForms = [...TRANSIT_TOPIC_FORMS, ...pipelineTopicForms()];
 
 export const handler = withPowertools((event: APIGatewayProxyWebsocketEventV2) =>
   handleWebSocketEvent(event, store, topicForms),

@@ -16,9 +16,9 @@ import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseGtfsFeed } from '../shared/gtfs/parse-feed.js';
-import { referenceItems, type ShapeSimplification } from '../shared/gtfs/reference-items.js';
-import { replaceFeed } from '../shared/gtfs/reference-store.js';
+import { parseGtfsFeed } from '../pipelines/transit/gtfs/parse-feed.js';
+import { referenceItems, type ShapeSimplification } from '../pipelines/transit/gtfs/reference-items.js';
+import { replaceFeed } from '../pipelines/transit/gtfs/reference-store.js';
 import { findLocalStack } from './runtime/discovery.js';
 
 export const DEFAULT_STACK_NAME = 'Streamfold';

@@ -14,9 +14,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { parseGtfsFeed } from '../pipelines/transit/gtfs/parse-feed.js';
 import type { WireFormat } from '../shared/events/wire-format.js';
 import { kafkaTopics } from '../shared/generated/schemas.js';
-import { parseGtfsFeed } from '../shared/gtfs/parse-feed.js';
 import { idempotentProducer, kafkaClient } from '../shared/kafka/client.js';
 import { kafkaSender } from './simulator/kafka-sender.js';
 import {

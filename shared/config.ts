@@ -27,24 +27,6 @@ export function numberEnv(name: string, fallback: number, min = Number.MIN_VALUE
 }
 
 export const tableNames = {
-  get vehicleState() {
-    return requireEnv('VEHICLE_STATE_TABLE');
-  },
-  get windows() {
-    return requireEnv('WINDOWS_TABLE');
-  },
-  get anomalies() {
-    return requireEnv('ANOMALIES_TABLE');
-  },
-  get etas() {
-    return requireEnv('ETA_TABLE');
-  },
-  get reference() {
-    return requireEnv('REFERENCE_TABLE');
-  },
-  get lateEvents() {
-    return requireEnv('LATE_EVENTS_TABLE');
-  },
   get connections() {
     return requireEnv('CONNECTIONS_TABLE');
   },
@@ -65,42 +47,26 @@ export const queueUrls = {
   },
 };
 
-/** Windowing and anomaly settings; see docs/contracts.md for their meaning. */
-export interface ProcessingSettings {
-  windowSizeMs: number;
+/** How late an event may be, and how far ahead of the processing clock its time may be. */
+export interface EventTimeSettings {
   allowedLatenessMs: number;
   /** How far ahead of the processing clock an event time may be; at most half the allowed lateness. */
   maxClockSkewMs: number;
-  speedZThreshold: number;
-  stallMs: number;
-  maxPlausibleSpeedKmh: number;
-  offRouteMeters: number;
 }
 
 /**
  * Event-time settings shared by ingest and the processors. The clock-skew tolerance is capped at half
- * the allowed lateness: an event at most that far ahead cannot push a vehicle's watermark so far that
+ * the allowed lateness: an event at most that far ahead cannot push an entity's watermark so far that
  * an on-time event counts as late, with the other half left for the event's own delivery delay
  * (docs/exactly-once.md, "Clock skew").
  */
-export function eventTimeSettings(): Pick<ProcessingSettings, 'allowedLatenessMs' | 'maxClockSkewMs'> {
+export function eventTimeSettings(): EventTimeSettings {
   const allowedLatenessMs = numberEnv('ALLOWED_LATENESS_SECONDS', 120, 0) * 1000;
   const skewMs = numberEnv('MAX_CLOCK_SKEW_SECONDS', 60, 0) * 1000;
   return { allowedLatenessMs, maxClockSkewMs: Math.min(skewMs, allowedLatenessMs / 2) };
 }
 
-export function processingSettings(): ProcessingSettings {
-  return {
-    windowSizeMs: numberEnv('WINDOW_SIZE_SECONDS', 60) * 1000,
-    ...eventTimeSettings(),
-    speedZThreshold: numberEnv('SPEED_Z_THRESHOLD', 3),
-    stallMs: numberEnv('STALL_MINUTES', 5) * 60_000,
-    maxPlausibleSpeedKmh: numberEnv('MAX_PLAUSIBLE_SPEED_KMH', 160),
-    offRouteMeters: numberEnv('OFF_ROUTE_METERS', 150),
-  };
-}
-
-/** The WebSocket topic forms of the stack's pipelines (`PIPELINE_TOPICS`, comma-separated), besides transit's. */
+/** The WebSocket topic forms of the stack's engine pipelines (`PIPELINE_TOPICS`, comma-separated). */
 export function pipelineTopicForms(): string[] {
   return (process.env['PIPELINE_TOPICS'] ?? '')
     .split(',')

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type ShapePoint, withCumulativeDistance } from '../../shared/geo.js';
+import { type ShapePoint, withCumulativeDistance } from '../../pipelines/transit/geo.js';
 import { SeededRandom } from '../simulator/random.js';
 
 const CENTER = { lat: 52.3702, lon: 4.8952 };

@@ -3,7 +3,8 @@
  * producer, keyed by vehicleId so each vehicle's positions stay in order on one partition.
  */
 import type { Producer } from 'kafkajs';
-import { encodeEvent, vehiclePositionFamily, type WireFormat } from '../../shared/events/wire-format.js';
+import { vehiclePositionFamily } from '../../pipelines/transit/events/formats.js';
+import { encodeEvent, type WireFormat } from '../../shared/events/wire-format.js';
 import type { VehiclePosition } from '../../shared/generated/schemas.js';
 import { backoff, type RetryOptions, type Sender, type SendResult, sleep } from './senders.js';
 

@@ -7,10 +7,16 @@
  * Nothing here does I/O or reads the clock (except the documented `startTime` default), so the
  * same options give the same emissions byte for byte.
  */
-import type { LatLon, ShapePoint } from '../../shared/geo.js';
-import { bearingDeg, haversineMeters, pointAlongShape, projectOntoShape, shapeLength } from '../../shared/geo.js';
-import type { GtfsFeed, StopOnShape } from '../../shared/gtfs/parse-feed.js';
-import type { AnomalyType } from '../../shared/model.js';
+import type { LatLon, ShapePoint } from '../../pipelines/transit/geo.js';
+import {
+  bearingDeg,
+  haversineMeters,
+  pointAlongShape,
+  projectOntoShape,
+  shapeLength,
+} from '../../pipelines/transit/geo.js';
+import type { GtfsFeed, StopOnShape } from '../../pipelines/transit/gtfs/parse-feed.js';
+import type { AnomalyType } from '../../pipelines/transit/model.js';
 import { SeededRandom } from './random.js';
 
 export type AnomalyKind = 'speeding' | 'stall' | 'jump' | 'off-route';

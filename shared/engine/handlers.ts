@@ -10,6 +10,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, KinesisStreamBatchResponse, KinesisStreamEvent, MSKEvent } from 'aws-lambda';
 import { dynamoDocumentClient, kinesisClient, sqsClient } from '../aws-clients.js';
 import { queueUrls, requireEnv, streamNames } from '../config.js';
+import { SqsDeadLetterSink } from '../events/dead-letters.js';
 import {
   candidateDecoder,
   kafkaSourceRecords,
@@ -21,8 +22,8 @@ import { createRouter } from '../http/router.js';
 import { createIngestHandler } from '../ingest/ingest-handler.js';
 import { withPowertools } from '../lambda.js';
 import { logger, metrics, publishCounters } from '../observability.js';
-import { KinesisEventWriter, KinesisPublisher, SqsDeadLetterSink } from '../processing/aws-adapters.js';
-import type { PipelineOutputRecord } from '../queries/projections.js';
+import { KinesisEventWriter } from '../streams/kinesis-writer.js';
+import type { PipelineOutputRecord } from '../streams/output-record.js';
 import { DynamoEngineStore } from './dynamo-engine-store.js';
 import { checkPipeline, type PipelineDefinition, type TopicMessage } from './pipeline.js';
 import {
@@ -81,7 +82,7 @@ export function pipelineHandlers<E>(
   // missing one fails its first invocation with its name: ingest has no table, the api no queue.
   let store: DynamoEngineStore | undefined;
   let deadLetters: SqsDeadLetterSink | undefined;
-  let publisher: KinesisPublisher | undefined;
+  let publisher: KinesisEventWriter<PipelineOutputRecord> | undefined;
   const ports: PipelinePorts = {
     get store() {
       store ??= new DynamoEngineStore(dynamoDocumentClient(), requireEnv('ENGINE_TABLE'), name);
@@ -92,8 +93,9 @@ export function pipelineHandlers<E>(
       return deadLetters;
     },
     publish(messages) {
-      publisher ??= new KinesisPublisher(kinesisClient(), streamNames.output);
-      return publisher.publish(toOutputRecords(messages));
+      // Partitioned by the message's key, so one key's messages stay in order.
+      publisher ??= new KinesisEventWriter(kinesisClient(), streamNames.output, (record) => record.key);
+      return publisher.write(toOutputRecords(messages));
     },
   };
 

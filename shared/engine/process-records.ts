@@ -3,10 +3,11 @@
  * runner for the rest, and the resulting updates and detections published on their topics. Every
  * source (Kinesis, Kafka) and the tick come through here.
  */
+
+import type { DeadLetterSink } from '../events/dead-letters.js';
 import type { ValidationOptions } from '../events/event-validator.js';
 import type { DecodedCandidate, SourceRecord } from '../events/source-records.js';
 import { triageRecords } from '../events/triage.js';
-import type { DeadLetterSink } from '../processing/ports.js';
 import { type PipelineDefinition, type TopicMessage, topicMessages } from './pipeline.js';
 import { type CompiledPipeline, compile, type EngineStats, emptyEngineStats, runBatch, tick } from './run-batch.js';
 import type { EngineStore } from './store.js';

@@ -12,17 +12,3 @@ export function deriveEventIdFrom(fields: readonly string[]): (event: Record<str
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
   };
 }
-
-/** The content fields that identify a position fix when a producer sends no `eventId`. */
-export const deriveEventId = deriveEventIdFrom([
-  'vehicleId',
-  'routeId',
-  'tripId',
-  'lat',
-  'lon',
-  'speedKmh',
-  'headingDeg',
-  'ts',
-  'occupancy',
-  'accuracyM',
-]);

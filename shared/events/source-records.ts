@@ -5,9 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { KinesisStreamRecord, MSKEvent } from 'aws-lambda';
-import { vehiclePositionLatestVersion, vehiclePositionSchemas } from '../generated/schemas.js';
-import { requiredFieldsOf } from './event-validator.js';
-import { decodeConfluentAvro, isConfluentFramed, vehiclePositionFamily, WireFormatError } from './wire-format.js';
+import { isConfluentFramed, WireFormatError } from './wire-format.js';
 
 /** One record of a stream partition, in the partition's order. */
 export interface SourceRecord {
@@ -168,9 +166,3 @@ export function candidateDecoder(format: CandidateFormat): (record: SourceRecord
     return values.map((value, i) => ({ record, position: `${record.position}#${padPosition(i, 5)}`, value }));
   };
 }
-
-/** Transit's payloads: vehicle positions, as JSON or Avro of the vehicle-position family. */
-export const decodeCandidates = candidateDecoder({
-  requiredFields: requiredFieldsOf(vehiclePositionSchemas[vehiclePositionLatestVersion], 'eventId'),
-  decodeAvro: (bytes) => decodeConfluentAvro(bytes, vehiclePositionFamily),
-});

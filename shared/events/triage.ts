@@ -3,7 +3,7 @@
  * and turn every failure into a dead letter naming the record, the field and the reason. A bad record
  * or event never takes its neighbours with it.
  */
-import type { DeadLetterMessage } from '../processing/ports.js';
+import type { DeadLetterMessage } from './dead-letters.js';
 import type { ValidationResult } from './event-validator.js';
 import { summarizeErrors } from './event-validator.js';
 import { type DecodedCandidate, RecordDecodeError, type SourceRecord } from './source-records.js';

@@ -28,9 +28,6 @@ export const schemaRegistry = new SchemaRegistry({
   families: schemaFamilies,
 });
 
-/** Transit's vehicle positions: the family every transit source reads and the simulator writes. */
-export const vehiclePositionFamily = schemaRegistry.family('vehicle.position');
-
 /** Whether a value is framed in the Confluent wire format (as opposed to JSON text). */
 export const isConfluentFramed = (bytes: Buffer) => bytes.length > 0 && bytes[0] === CONFLUENT_MAGIC_BYTE;
 

@@ -1,13 +1,18 @@
 /**
- * Opaque pagination tokens: base64url of the JSON of a page cursor (shared/queries/page-cursors.ts), which
+ * Opaque pagination tokens: base64url of the JSON of a page cursor (pipelines/transit/queries/page-cursors.ts), which
  * names a position in the terms of the list, never a DynamoDB key. Clients must treat tokens as opaque; they
  * are checked field by field on the way back in, because a tampered one would otherwise reach DynamoDB as a
  * malformed start key and come back as a 500.
  */
-import type { ShapeOf } from '../queries/page-cursors.js';
 import { BadRequestError } from './errors.js';
 
 /** Encodes a cursor as a URL-safe token. */
+/** Narrows one field of a decoded cursor. */
+export type CursorFieldCheck<T> = (value: unknown) => value is T;
+
+/** The checks of a cursor's fields, one per field. */
+export type ShapeOf<C> = { [K in keyof C]-?: CursorFieldCheck<C[K]> };
+
 export function encodeCursor(cursor: object): string {
   return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
 }

@@ -4,15 +4,11 @@
  */
 import { ISO_INSTANT_RULE, parseIsoInstant } from '../event-time.js';
 import { idProblem } from '../ids.js';
-import type { AnomalyType } from '../model.js';
 import { BadRequestError } from './errors.js';
 
 /** Page size bounds shared by every list route. */
 export const LIMIT_DEFAULT = 100;
 export const LIMIT_MAX = 500;
-
-/** The anomaly types a client may filter on. */
-export const ANOMALY_TYPES: readonly AnomalyType[] = ['speed-zscore', 'stalled', 'impossible-jump', 'off-route'];
 
 type Params = Record<string, string | undefined> | null | undefined;
 
@@ -51,14 +47,14 @@ export function parseTime(params: Params, name: string, fallback: number): numbe
   return value;
 }
 
-/** The optional anomaly `type` filter. */
-export function parseAnomalyType(params: Params, name = 'type'): AnomalyType | undefined {
+/** An optional parameter that must be one of `allowed` (an enum filter such as an anomaly `type`). */
+export function optionalOneOf<T extends string>(params: Params, name: string, allowed: readonly T[]): T | undefined {
   const raw = params?.[name];
   if (raw === undefined || raw === '') return undefined;
-  if (!(ANOMALY_TYPES as readonly string[]).includes(raw)) {
-    throw new BadRequestError(name, `${name} must be one of ${ANOMALY_TYPES.join(', ')}`);
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new BadRequestError(name, `${name} must be one of ${allowed.join(', ')}`);
   }
-  return raw as AnomalyType;
+  return raw as T;
 }
 
 /** The optional `nextToken`, still encoded; the query that minted it decodes it. */

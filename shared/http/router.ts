@@ -6,18 +6,17 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { decodePathId } from '../ids.js';
 import { BadRequestError, RouteNotFoundError } from './errors.js';
 import { errorResponse, json } from './responses.js';
-import { routes as defaultRoutes, type RouteDefinition, type RouteDeps } from './routes.js';
+import type { RouteDefinition } from './route-definition.js';
 
 /** Where the router reports 5xx causes (the Powertools logger in production). */
 export interface ErrorLog {
   error(message: string, ...extra: unknown[]): void;
 }
 
-/** The route table and what its handlers need (`RouteDeps` for transit's routes, a pipeline's reader for its own). */
-export type RouterOptions<D = RouteDeps> = D & {
+/** The route table and what its handlers need (a pipeline's read models, its clock). */
+export type RouterOptions<D> = D & {
   log: ErrorLog;
-  /** @default transit's routes */
-  routes?: readonly RouteDefinition<D>[];
+  routes: readonly RouteDefinition<D>[];
 };
 
 /** The subset of a proxy event the router reads; tests build just this. */
@@ -40,11 +39,8 @@ function decodedPath(params: RouterEvent['pathParameters']): RouterEvent['pathPa
 }
 
 /** Creates the request handler for the read API. */
-export function createRouter<D = RouteDeps>(
-  options: RouterOptions<D>,
-): (event: RouterEvent) => Promise<APIGatewayProxyResult> {
-  const routes = options.routes ?? (defaultRoutes as unknown as readonly RouteDefinition<D>[]);
-  const table = new Map(routes.map((r) => [`${r.method} ${r.resource}`, r]));
+export function createRouter<D>(options: RouterOptions<D>): (event: RouterEvent) => Promise<APIGatewayProxyResult> {
+  const table = new Map(options.routes.map((r) => [`${r.method} ${r.resource}`, r]));
   return async (event) => {
     const route = table.get(`${event.httpMethod} ${event.resource}`);
     try {

@@ -2,10 +2,9 @@
  * The ingest contract of `POST /v1/events`: validate each event, put the valid ones on the input stream,
  * send the invalid ones to the dead-letter queue with their reasons, and say which were rejected.
  */
+
+import type { DeadLetterMessage, DeadLetterSink } from '../events/dead-letters.js';
 import type { ValidationResult } from '../events/event-validator.js';
-import { type ValidationOptions, validateVehiclePosition } from '../events/validate.js';
-import type { VehiclePosition } from '../model.js';
-import type { DeadLetterMessage, DeadLetterSink } from '../processing/ports.js';
 
 export const MAX_EVENTS = 500;
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -40,7 +39,7 @@ export interface IngestResult {
   errors: Rejection[];
 }
 
-export interface EventWriter<E = VehiclePosition> {
+export interface EventWriter<E> {
   /** Puts events on the input stream, partitioned by their entity; throws when some could not be written. */
   write(events: E[]): Promise<void>;
 }
@@ -50,12 +49,6 @@ export interface EventContract<E> {
   validate(value: unknown, now: number): ValidationResult<E>;
   idOf(event: E): string;
 }
-
-/** Transit's contract: vehicle positions, with the event-time rule of the given options. */
-export const vehiclePositionContract = (options: ValidationOptions): EventContract<VehiclePosition> => ({
-  validate: (value, now) => validateVehiclePosition(value, options, now),
-  idOf: (event) => event.eventId,
-});
 
 /** Parses the raw body; throws `IngestRequestError` for a body that is not `{"events":[...]}` within the limits. */
 export function parseIngestBody(body: string | null, isBase64Encoded: boolean): unknown[] {

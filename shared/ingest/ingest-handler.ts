@@ -5,8 +5,8 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { DeadLetterSink } from '../events/dead-letters.js';
 import { logger, metrics } from '../observability.js';
-import type { DeadLetterSink } from '../processing/ports.js';
 import {
   acceptEvents,
   type EventContract,

@@ -9,10 +9,13 @@ import type { PartialItemFailureResponse } from '@aws-lambda-powertools/batch/ty
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { forEachLimited } from '../concurrency.js';
-import type { OutputRecord } from '../model.js';
-import { projectOutputRecord } from '../queries/projections.js';
+import {
+  InvalidOutputRecordError,
+  type OutputKinds,
+  type ReadOutputRecord,
+  readOutputRecord,
+} from '../streams/output-record.js';
 import type { ConnectionStore } from './connection-store.js';
-import { topicsForRecord } from './topics.js';
 
 /** The part of the API Gateway management client the broadcaster uses. */
 export interface ConnectionPoster {
@@ -28,27 +31,24 @@ export interface BroadcastDeps {
   store: ConnectionStore;
   poster: ConnectionPoster;
   metrics: CountSink;
+  /** The record kinds the stack's pipelines publish besides `pipeline` (transit's `vehicle`, ...). */
+  kinds: OutputKinds;
 }
 
 /** The message a subscriber receives (docs/contracts.md). */
 export interface BroadcastMessage {
   topic: string;
-  /** Transit's record kinds, or a pipeline message's own `type`. */
+  /** The record's kind, or a pipeline message's own `type`. */
   kind: string;
   data: unknown;
 }
 
-/** An output-stream record that is not `{kind, data}` JSON. */
-export class InvalidOutputRecordError extends Error {
-  override name = 'InvalidOutputRecordError';
-}
+export { InvalidOutputRecordError };
 
 /** Posting failed for reasons other than a gone connection; the record is reported failed and retried. */
 export class BroadcastError extends Error {
   override name = 'BroadcastError';
 }
-
-const KINDS: readonly string[] = ['vehicle', 'window', 'anomaly', 'pipeline'];
 
 /** Posts in flight per record: a popular topic must not open thousands of sockets at once or trip the API's throttle. */
 const POST_CONCURRENCY = 32;
@@ -75,27 +75,14 @@ async function settleWithConcurrency<T, R>(
  * records; projecting again here keeps a record written by an older processor (the stream holds a day)
  * from pushing storage fields to clients.
  */
-export function decodeOutputRecord(record: KinesisStreamRecord): OutputRecord {
+export function decodeOutputRecord(record: KinesisStreamRecord, kinds: OutputKinds): ReadOutputRecord {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString('utf8'));
   } catch (cause) {
     throw new InvalidOutputRecordError(`record ${record.kinesis.sequenceNumber} is not JSON`, { cause });
   }
-  const { kind, data } = (value ?? {}) as { kind?: unknown; data?: unknown };
-  if (typeof kind !== 'string' || !KINDS.includes(kind) || typeof data !== 'object' || data === null) {
-    throw new InvalidOutputRecordError(`record ${record.kinesis.sequenceNumber} is not {kind, data}`);
-  }
-  if (kind === 'pipeline') {
-    const { type, topics, key } = value as { type?: unknown; topics?: unknown; key?: unknown };
-    const named = Array.isArray(topics) && topics.every((t) => typeof t === 'string');
-    if (typeof type !== 'string' || !named || typeof key !== 'string') {
-      throw new InvalidOutputRecordError(
-        `record ${record.kinesis.sequenceNumber} is a pipeline message without type, topics or key`,
-      );
-    }
-  }
-  return projectOutputRecord(value as OutputRecord);
+  return readOutputRecord(value, kinds, `record ${record.kinesis.sequenceNumber}`);
 }
 
 /** True for the management API's "connection is gone" answer (410 GoneException). */
@@ -105,7 +92,7 @@ export function isGone(error: unknown): boolean {
 }
 
 /** A per-batch record handler; create one per invocation so its caches live exactly one batch. */
-export function createFanout({ store, poster, metrics }: BroadcastDeps) {
+export function createFanout({ store, poster, metrics, kinds }: BroadcastDeps) {
   const subscribers = new Map<string, Promise<string[]>>();
   const gone = new Set<string>();
 
@@ -121,8 +108,8 @@ export function createFanout({ store, poster, metrics }: BroadcastDeps) {
   };
 
   return async function handleRecord(record: KinesisStreamRecord): Promise<void> {
-    const output = decodeOutputRecord(record);
-    const topics = topicsForRecord(output);
+    const output = decodeOutputRecord(record, kinds);
+    const { topics } = output;
     const lists = await Promise.all(topics.map(subscribersOf));
     // First matching topic wins, so each connection gets the record once.
     const targets = new Map<string, string>();
@@ -131,8 +118,7 @@ export function createFanout({ store, poster, metrics }: BroadcastDeps) {
     });
 
     const results = await settleWithConcurrency([...targets], POST_CONCURRENCY, async ([connectionId, topic]) => {
-      const kind = output.kind === 'pipeline' ? output.type : output.kind;
-      const message: BroadcastMessage = { topic, kind, data: output.data };
+      const message: BroadcastMessage = { topic, kind: output.kind, data: output.data };
       try {
         await poster.send(
           new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(message)) }),
@@ -163,7 +149,7 @@ const processor = new BatchProcessor(EventType.KinesisDataStreams);
 
 /**
  * Broadcasts a batch, reporting failed records in `batchItemFailures`. Records go one at a time so a
- * vehicle's updates reach clients in stream order.
+ * key's updates reach clients in stream order.
  */
 export function broadcastBatch(
   event: KinesisStreamEvent,

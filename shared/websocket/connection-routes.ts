@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import type { ConnectionStore } from './connection-store.js';
-import { InvalidTopicError, parseTopic } from './topics.js';
+import { InvalidTopicError, parseTopic } from './topic-forms.js';
 
 /** A WebSocket route's result: a status and, for messages, the JSON reply. */
 export interface WebSocketRouteResult {
@@ -41,8 +41,8 @@ const reply = (statusCode: number, body: unknown): WebSocketRouteResult => ({ st
 export async function handleWebSocketEvent(
   event: WebSocketEvent,
   store: ConnectionStore,
-  /** The topic forms the stack's pipelines publish, besides transit's (`sensor:{sensorId}`). */
-  pipelineTopicForms: readonly string[] = [],
+  /** The topic forms the stack's pipelines publish (`vehicles`, `sensor:{sensorId}`). */
+  topicForms: readonly string[],
 ): Promise<WebSocketRouteResult> {
   const { routeKey, connectionId } = event.requestContext;
   switch (routeKey) {
@@ -54,7 +54,7 @@ export async function handleWebSocketEvent(
       return { statusCode: 200 };
     case 'subscribe':
     case 'unsubscribe':
-      return handleMessage(routeKey, event, connectionId, store, pipelineTopicForms);
+      return handleMessage(routeKey, event, connectionId, store, topicForms);
     default:
       return reply(400, {
         type: 'error',
@@ -68,12 +68,12 @@ async function handleMessage(
   event: WebSocketEvent,
   connectionId: string,
   store: ConnectionStore,
-  pipelineTopicForms: readonly string[],
+  topicForms: readonly string[],
 ): Promise<WebSocketRouteResult> {
   let topics: string[];
   let many: boolean;
   try {
-    ({ topics, many } = parseTopics(event, pipelineTopicForms));
+    ({ topics, many } = parseTopics(event, topicForms));
   } catch (error) {
     if (error instanceof BadMessageError || error instanceof InvalidTopicError) {
       return reply(400, { type: 'error', message: error.message });
@@ -101,7 +101,7 @@ async function handleMessage(
 /** The topics a `{"action", "topic"}` or `{"action", "topics": [...]}` message names, validated and deduplicated. */
 export function parseTopics(
   event: Pick<WebSocketEvent, 'body' | 'isBase64Encoded'>,
-  pipelineTopicForms: readonly string[] = [],
+  topicForms: readonly string[],
 ): {
   topics: string[];
   many: boolean;
@@ -111,7 +111,7 @@ export function parseTopics(
   try {
     message = JSON.parse(raw ?? '');
   } catch {
-    throw new BadMessageError('message must be JSON like {"action": "subscribe", "topic": "vehicles"}');
+    throw new BadMessageError('message must be JSON like {"action": "subscribe", "topic": "<topic>"}');
   }
   if (typeof message !== 'object' || message === null) throw new BadMessageError('message must be a JSON object');
   const { topic, topics } = message as { topic?: unknown; topics?: unknown };
@@ -119,11 +119,11 @@ export function parseTopics(
     if (!Array.isArray(topics) || topics.length === 0 || topics.length > MAX_TOPICS_PER_MESSAGE) {
       throw new BadMessageError(`topics must be a list of 1 to ${MAX_TOPICS_PER_MESSAGE} topics`);
     }
-    const parse = (value: unknown) => parseTopic(value, pipelineTopicForms);
+    const parse = (value: unknown) => parseTopic(value, topicForms);
     const list = topics.map(parse);
     if (topic !== undefined) list.unshift(parse(topic));
     return { topics: [...new Set(list)], many: true };
   }
   if (topic === undefined) throw new BadMessageError('message must name a "topic" or "topics"');
-  return { topics: [parseTopic(topic, pipelineTopicForms)], many: false };
+  return { topics: [parseTopic(topic, topicForms)], many: false };
 }

@@ -13,8 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
 import { chunkForRest } from '../../local/simulator/senders.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
-import { validateVehiclePosition } from '../../shared/events/validate.js';
-import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
+import { validateVehiclePosition } from '../../pipelines/transit/events/validate.js';
+import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
 import {
   type ExpectedFold,
   expectedFold,

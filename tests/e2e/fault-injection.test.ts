@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
 import { paceAndSend, restSender } from '../../local/simulator/senders.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
-import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
+import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
 import { expectedFold, expectLatestStates, expectServedWindows, TEMPLATE_SETTINGS } from '../helpers/expected-fold.js';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.js';
 import { resourceId } from '../helpers/read-models.js';

@@ -27,7 +27,8 @@ import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findJava, resolveKafkaClasspath } from '../../local/runtime/kafka-broker.js';
 import { DEFAULT_KAFKA_TOPIC } from '../../local/simulate.js';
-import { encodeConfluentAvro, vehiclePositionFamily } from '../../shared/events/wire-format.js';
+import { vehiclePositionFamily } from '../../pipelines/transit/events/formats.js';
+import { encodeConfluentAvro } from '../../shared/events/wire-format.js';
 import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
 import { MAX_TOPICS_PER_CONNECTION } from '../../shared/websocket/connection-routes.js';
 import {

@@ -12,7 +12,7 @@ import { DEFAULT_GTFS_DIR, DEFAULT_KAFKA_TOPIC } from '../../local/simulate.js';
 import { kafkaSender } from '../../local/simulator/kafka-sender.js';
 import { paceAndSend } from '../../local/simulator/senders.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
-import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
+import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
 import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
 import {
   expectedFold,

@@ -14,11 +14,12 @@ import { DEFAULT_GTFS_DIR, DEFAULT_KAFKA_TOPIC } from '../../local/simulate.js';
 import { kafkaSender } from '../../local/simulator/kafka-sender.js';
 import { kinesisSender, paceAndSend } from '../../local/simulator/senders.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
-import { encodeConfluentAvro, vehiclePositionFamily } from '../../shared/events/wire-format.js';
+import { vehiclePositionFamily } from '../../pipelines/transit/events/formats.js';
+import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
+import type { VehicleState } from '../../pipelines/transit/model.js';
+import { encodeConfluentAvro } from '../../shared/events/wire-format.js';
 import type { VehiclePosition } from '../../shared/generated/schemas.js';
-import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
 import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
-import type { VehicleState } from '../../shared/model.js';
 import {
   type ExpectedFold,
   expectedFold,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../local/runtime/local-stack.js';
-import { listRoutes } from '../../shared/gtfs/reference-store.js';
+import { listRoutes } from '../../pipelines/transit/gtfs/reference-store.js';
 import { SYNTHETIC_CITY_DIR, tinyFeed } from '../events/gtfs-feeds.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
 

@@ -30,7 +30,7 @@ import { WebSocket } from 'ws';
 import { emulatorClientConfig } from '../../local/runtime/emulators.js';
 import { startLocalStack } from '../../local/runtime/local-stack.js';
 import { type SqsEmulator, startSqsEmulator } from '../../local/runtime/sqs-emulator.js';
-import { deadLetterBody } from '../../shared/processing/aws-adapters.js';
+import { deadLetterBody } from '../../shared/events/dead-letters.js';
 import { eventually, startTestStack, type TestStack } from '../helpers/local-stack.js';
 import { deadLetter } from '../helpers/processing.js';
 import { FIXTURE_TEMPLATE_PATH } from '../unit/local/fixtures/fixture-template.js';

@@ -13,9 +13,9 @@ import {
   simNetworkFromFeed,
   type WorkloadSummary,
 } from '../../local/simulator/workload.js';
-import { parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
-import type { Anomaly, StopEta, VehicleState } from '../../shared/model.js';
-import { ETA_REFRESH_MS } from '../../shared/processing/eta.js';
+import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
+import type { Anomaly, StopEta, VehicleState } from '../../pipelines/transit/model.js';
+import { ETA_REFRESH_MS } from '../../pipelines/transit/processing/eta.js';
 import { type ExpectedFold, expectedFold, expectServedWindows, TEMPLATE_SETTINGS } from '../helpers/expected-fold.js';
 import { signedGet, startTestStack, type TestStack, webSocketUrl } from '../helpers/local-stack.js';
 import { type Operation, responseProblems, schemaProblems } from '../helpers/openapi.js';

@@ -1,6 +1,6 @@
 /** GTFS fixtures: the committed synthetic city and a tiny in-memory feed to break on purpose. */
 import path from 'node:path';
-import { type GtfsFeed, parseGtfsFeed } from '../../shared/gtfs/parse-feed.js';
+import { type GtfsFeed, parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
 
 export const SYNTHETIC_CITY_DIR = path.join(import.meta.dirname, '..', '..', 'local', 'gtfs', 'synthetic-city');
 

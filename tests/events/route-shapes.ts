@@ -1,6 +1,6 @@
 /** Route shapes for shape-choice tests. */
-import { withCumulativeDistance } from '../../shared/geo.js';
-import type { ReferenceSource, ShapeRef } from '../../shared/processing/ports.js';
+import { withCumulativeDistance } from '../../pipelines/transit/geo.js';
+import type { ReferenceSource, ShapeRef } from '../../pipelines/transit/processing/ports.js';
 
 /** Longitude of the street the two-way route runs on; its lanes lie 2 m either side. */
 export const STREET_LON = 4.95;

@@ -1,9 +1,9 @@
 /** Factories for REST API tests: proxy events and read-model items. */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { Anomaly, AnomalyType, StopEta, VehicleState } from '../../shared/model.js';
-import { anomalyDay, anomalyKey } from '../../shared/processing/keys.js';
-import type { StoredWindow } from '../../shared/processing/ports.js';
-import { routePk } from '../../shared/queries/keys.js';
+import type { Anomaly, AnomalyType, StopEta, VehicleState } from '../../pipelines/transit/model.js';
+import { anomalyDay, anomalyKey } from '../../pipelines/transit/processing/keys.js';
+import type { StoredWindow } from '../../pipelines/transit/processing/ports.js';
+import { routePk } from '../../pipelines/transit/queries/keys.js';
 
 /** A fixed "now" for API tests: 2025-03-04T12:00:00Z. */
 export const NOW = Date.parse('2025-03-04T12:00:00Z');

@@ -5,9 +5,9 @@
 
 import { expect } from 'vitest';
 import type { Emission } from '../../local/simulator/workload.js';
-import type { ProcessingSettings } from '../../shared/config.js';
-import { validateVehiclePosition } from '../../shared/events/validate.js';
-import type { VehiclePosition } from '../../shared/model.js';
+import type { ProcessingSettings } from '../../pipelines/transit/config.js';
+import { validateVehiclePosition } from '../../pipelines/transit/events/validate.js';
+import type { VehiclePosition } from '../../pipelines/transit/model.js';
 
 export interface ExpectedWindow {
   routeId: string;

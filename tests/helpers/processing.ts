@@ -1,18 +1,18 @@
 /** Factories for processor tests: position events, Kinesis records and an in-memory pipeline. */
 import type { KinesisStreamRecord } from 'aws-lambda';
-import type { ProcessingSettings } from '../../shared/config.js';
-import { kinesisSourceRecords, type SourceRecord } from '../../shared/events/source-records.js';
-import { withCumulativeDistance } from '../../shared/geo.js';
-import type { OutputRecord, VehiclePosition } from '../../shared/model.js';
-import { MemoryStore } from '../../shared/processing/memory-store.js';
+import type { ProcessingSettings } from '../../pipelines/transit/config.js';
+import { withCumulativeDistance } from '../../pipelines/transit/geo.js';
+import type { OutputRecord, VehiclePosition } from '../../pipelines/transit/model.js';
+import { MemoryStore } from '../../pipelines/transit/processing/memory-store.js';
 import type {
   DeadLetterMessage,
   DeadLetterSink,
   Publisher,
   ReferenceSource,
   ShapeRef,
-} from '../../shared/processing/ports.js';
-import { type ProcessorDeps, processBatch } from '../../shared/processing/process-batch.js';
+} from '../../pipelines/transit/processing/ports.js';
+import { type ProcessorDeps, processBatch } from '../../pipelines/transit/processing/process-batch.js';
+import { kinesisSourceRecords, type SourceRecord } from '../../shared/events/source-records.js';
 
 export const T0 = Date.UTC(2026, 10, 21, 8, 0, 0);
 

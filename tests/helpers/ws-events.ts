@@ -1,7 +1,7 @@
 /** Factories for WebSocket tests: route events, output-stream Kinesis events, a fake management client. */
 import type { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import type { OutputRecord } from '../../shared/model.js';
+import type { OutputRecord } from '../../pipelines/transit/model.js';
 import type { WebSocketEvent } from '../../shared/websocket/connection-routes.js';
 
 /** A WebSocket route event; `body` objects are sent as JSON. */

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { routes } from '../../shared/http/routes.js';
+import { routes } from '../../pipelines/transit/routes.js';
 import { synthTemplate } from '../helpers/synth.js';
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;

@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { createDynamoReadModels } from '../../../shared/queries/dynamo-read-models.js';
-import { ts13 } from '../../../shared/queries/keys.js';
+import { createDynamoReadModels } from '../../../pipelines/transit/queries/dynamo-read-models.js';
+import { ts13 } from '../../../pipelines/transit/queries/keys.js';
 
 const tables = {
   vehicleState: 'VehicleState',

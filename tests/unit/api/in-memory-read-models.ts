@@ -1,8 +1,8 @@
 /** An in-memory `ReadModels` with DynamoDB's ordering and key-based pagination, for router tests. */
 
-import type { StopEta, VehicleState, WindowAggregate } from '../../../shared/model.js';
-import { type DynamoKey, routePk, ts13 } from '../../../shared/queries/keys.js';
-import type { KeyPage, PageRequest, ReadModels, StopMeta } from '../../../shared/queries/read-models.js';
+import type { StopEta, VehicleState, WindowAggregate } from '../../../pipelines/transit/model.js';
+import { type DynamoKey, routePk, ts13 } from '../../../pipelines/transit/queries/keys.js';
+import type { KeyPage, PageRequest, ReadModels, StopMeta } from '../../../pipelines/transit/queries/read-models.js';
 import type { StoredAnomaly } from '../../helpers/api-events.js';
 
 export interface InMemoryData {

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   ANOMALY_FIELDS,
   projectAnomaly,
-  projectOutputRecord,
   projectRouteWindow,
   projectStopEta,
   projectVehicleState,
@@ -10,7 +9,8 @@ import {
   STOP_ETA_FIELDS,
   VEHICLE_STATE_FIELDS,
   WINDOW_FIELDS,
-} from '../../../shared/queries/projections.js';
+} from '../../../pipelines/transit/queries/projections.js';
+import { TRANSIT_OUTPUT_KINDS } from '../../../pipelines/transit/topics.js';
 import { NOW, routeWindow, stopEta, storedAnomaly, vehicleState } from '../../helpers/api-events.js';
 import { openApiDocument, responseProblems, schemaProblems, UndocumentedResponseError } from '../../helpers/openapi.js';
 
@@ -154,10 +154,11 @@ describe('projections', () => {
       { kind: 'anomaly' as const, data: stored.anomalies[0]! },
     ];
 
-    for (const record of records) {
-      const once = projectOutputRecord(record);
+    for (const { kind, data } of records) {
+      const { project } = TRANSIT_OUTPUT_KINDS[kind]!;
+      const once = { kind, data: project({ ...data }) };
       expect(schemaProblems('OutputRecord', once)).toEqual([]);
-      expect(projectOutputRecord(once)).toEqual(once);
+      expect(project(once.data)).toEqual(once.data);
     }
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
+import { ts13 } from '../../../pipelines/transit/queries/keys.js';
+import { routes } from '../../../pipelines/transit/routes.js';
 import { encodeCursor } from '../../../shared/http/pagination.js';
 import { createRouter } from '../../../shared/http/router.js';
-import { ts13 } from '../../../shared/queries/keys.js';
 import { apiEvent, NOW, routeWindow, stopEta, storedAnomaly, vehicleState } from '../../helpers/api-events.js';
 import {
   assertDocumentedResponse,
@@ -40,7 +41,7 @@ const tokenText = (token: string) => Buffer.from(token, 'base64url').toString('u
 function setup(data: InMemoryData = {}, clock = { now: NOW }) {
   const read = inMemoryReadModels(data);
   const log = { error: vi.fn() };
-  const route = createRouter({ read, now: () => clock.now, log });
+  const route = createRouter({ read, now: () => clock.now, log, routes });
   const call = async (...args: Parameters<typeof apiEvent>) => {
     const event = apiEvent(...args);
     const response = await route(event);

@@ -4,13 +4,14 @@
  * topic messages, and its routes' public shapes.
  */
 import { describe, expect, it } from 'vitest';
+import { vehiclePositionFamily } from '../../../pipelines/transit/events/formats.js';
 import { pipelineOpenApi } from '../../../shared/engine/openapi.js';
 import { checkPipeline, PipelineDefinitionError } from '../../../shared/engine/pipeline.js';
 import { processRecords, runnable, runTick } from '../../../shared/engine/process-records.js';
 import { engineReader, type PipelineRouteDeps } from '../../../shared/engine/serving.js';
 import { MemoryEngineStore } from '../../../shared/engine/store.js';
 import { candidateDecoder, type SourceRecord } from '../../../shared/events/source-records.js';
-import { encodeConfluentAvro, vehiclePositionFamily } from '../../../shared/events/wire-format.js';
+import { encodeConfluentAvro } from '../../../shared/events/wire-format.js';
 import { createRouter } from '../../../shared/http/router.js';
 import {
   decodeSensorAvro,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { haversineMeters, pointAlongShape, shapeLength } from '../../../shared/geo.js';
-import { GtfsFeedError, parseGtfsFeed } from '../../../shared/gtfs/parse-feed.js';
+import { haversineMeters, pointAlongShape, shapeLength } from '../../../pipelines/transit/geo.js';
+import { GtfsFeedError, parseGtfsFeed } from '../../../pipelines/transit/gtfs/parse-feed.js';
 import { syntheticCity, tinyFeed } from '../../events/gtfs-feeds.js';
 
 describe('parseGtfsFeed on the synthetic city', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ShapePoint } from '../../../shared/geo.js';
-import { withCumulativeDistance } from '../../../shared/geo.js';
+import type { ShapePoint } from '../../../pipelines/transit/geo.js';
+import { withCumulativeDistance } from '../../../pipelines/transit/geo.js';
 import {
   estimateItemBytes,
   MAX_SHAPE_ITEM_BYTES,
@@ -8,7 +8,7 @@ import {
   type ShapeSimplification,
   shapeItem,
   simplifyShape,
-} from '../../../shared/gtfs/reference-items.js';
+} from '../../../pipelines/transit/gtfs/reference-items.js';
 import { syntheticCity } from '../../events/gtfs-feeds.js';
 
 describe('referenceItems', () => {

@@ -6,8 +6,8 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import type { ShapePoint } from '../../../shared/geo.js';
-import { type ReferenceItem, shapeItem } from '../../../shared/gtfs/reference-items.js';
+import type { ShapePoint } from '../../../pipelines/transit/geo.js';
+import { type ReferenceItem, shapeItem } from '../../../pipelines/transit/gtfs/reference-items.js';
 import {
   FeedSwitchConflictError,
   listRoutes,
@@ -17,7 +17,7 @@ import {
   replaceFeed,
   UnprocessedItemsError,
   writeReferenceItems,
-} from '../../../shared/gtfs/reference-store.js';
+} from '../../../pipelines/transit/gtfs/reference-store.js';
 import { memoryDocumentClient } from '../../helpers/memory-document-client.js';
 
 type Command = BatchWriteCommand | QueryCommand | GetCommand;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { withCumulativeDistance } from '../../../shared/geo.js';
-import { parseGtfsFeed } from '../../../shared/gtfs/parse-feed.js';
-import { projectStopsMonotone } from '../../../shared/gtfs/stop-projection.js';
-import type { VehicleState } from '../../../shared/model.js';
-import { etaRowsFrom } from '../../../shared/processing/eta.js';
+import { withCumulativeDistance } from '../../../pipelines/transit/geo.js';
+import { parseGtfsFeed } from '../../../pipelines/transit/gtfs/parse-feed.js';
+import { projectStopsMonotone } from '../../../pipelines/transit/gtfs/stop-projection.js';
+import type { VehicleState } from '../../../pipelines/transit/model.js';
+import { etaRowsFrom } from '../../../pipelines/transit/processing/eta.js';
 import { offShapeFirstStopFeed } from '../../events/gtfs-feeds.js';
 
 describe('stops along a shape whose first stop lies far off it (Cairns shape 1100015)', () => {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { VehiclePosition } from '../../../pipelines/transit/model.js';
+import type { MemoryStore } from '../../../pipelines/transit/processing/memory-store.js';
 import type { SourceRecord } from '../../../shared/events/source-records.js';
-import type { VehiclePosition } from '../../../shared/model.js';
-import type { MemoryStore } from '../../../shared/processing/memory-store.js';
 import {
   lonAt,
   pipeline,

@@ -6,7 +6,7 @@ import {
   MAX_DEAD_LETTER_BODY_BYTES,
   SqsDeadLetterSink,
   sqsAttributeText,
-} from '../../../shared/processing/aws-adapters.js';
+} from '../../../shared/events/dead-letters.js';
 import { deadLetter, pipeline, position, sourceRecords } from '../../helpers/processing.js';
 
 const letter = deadLetter;

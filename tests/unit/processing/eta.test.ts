@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { VehicleState } from '../../../shared/model.js';
+import type { VehicleState } from '../../../pipelines/transit/model.js';
 import {
   computeEtas,
   ETA_REFRESH_MS,
@@ -8,7 +8,7 @@ import {
   planEtas,
   refreshDue,
   stopsPassed,
-} from '../../../shared/processing/eta.js';
+} from '../../../pipelines/transit/processing/eta.js';
 import { SHAPE, T0 } from '../../helpers/processing.js';
 
 const STOP1 = SHAPE.stops[1]!;

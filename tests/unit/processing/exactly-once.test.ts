@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { emptyBatchStats, processBatch } from '../../../shared/processing/process-batch.js';
-import { routeWindowPk, vehicleWindowPk } from '../../../shared/processing/windows.js';
+import { emptyBatchStats, processBatch } from '../../../pipelines/transit/processing/process-batch.js';
+import { routeWindowPk, vehicleWindowPk } from '../../../pipelines/transit/processing/windows.js';
 import { lonAt, pipeline, position, sourceRecords, T0 } from '../../helpers/processing.js';
 
 /** Ten fixes of V1 a second apart, moving along the street at 36 km/h. */

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { vehiclePositionContract } from '../../../pipelines/transit/events/validate.js';
+import type { VehiclePosition } from '../../../pipelines/transit/model.js';
+import { deadLetterBody } from '../../../shared/events/dead-letters.js';
 import {
   acceptEvents,
   DeadLetterUnavailableError,
   IngestRequestError,
   MAX_EVENTS,
   parseIngestBody,
-  vehiclePositionContract,
 } from '../../../shared/ingest/accept-events.js';
 import { ingestErrorResponse, ingestResultResponse } from '../../../shared/ingest/ingest-response.js';
-import type { VehiclePosition } from '../../../shared/model.js';
-import { deadLetterBody } from '../../../shared/processing/aws-adapters.js';
 import { assertDocumentedResponse } from '../../helpers/openapi.js';
 import { CapturingDeadLetters, position, settings, T0 } from '../../helpers/processing.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStore } from '../../../shared/processing/memory-store.js';
-import { advanceTrack } from '../../../shared/processing/vehicle-track.js';
-import { mergeWindow, vehicleWindowPk } from '../../../shared/processing/windows.js';
+import { MemoryStore } from '../../../pipelines/transit/processing/memory-store.js';
+import { advanceTrack } from '../../../pipelines/transit/processing/vehicle-track.js';
+import { mergeWindow, vehicleWindowPk } from '../../../pipelines/transit/processing/windows.js';
 import { position, settings, T0 } from '../../helpers/processing.js';
 
 const NOW = new Date(T0).toISOString();

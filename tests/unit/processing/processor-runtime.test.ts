@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { processAndRecord } from '../../../pipelines/transit/processing/processor-runtime.js';
 import { metrics } from '../../../shared/observability.js';
-import { processAndRecord } from '../../../shared/processing/processor-runtime.js';
 import { lonAt, pipeline, position, sourceRecords, T0 } from '../../helpers/processing.js';
 
 const published = () => {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { decodeCandidates, kinesisSourceRecords } from '../../../shared/events/source-records.js';
+import { decodeCandidates } from '../../../pipelines/transit/events/formats.js';
+import { kinesisSourceRecords } from '../../../shared/events/source-records.js';
 import { kinesisRecords, pipeline, position, sourceRecords, T0 } from '../../helpers/processing.js';
 
 const agg = createRequire(import.meta.url)('aws-kinesis-agg') as {

@@ -2,9 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
+import { deriveEventId, validateVehiclePosition } from '../../../pipelines/transit/events/validate.js';
 import { generate, generatedFile, parseSchemaFileName, schemasDir } from '../../../shared/avro/codegen.js';
-import { deriveEventId } from '../../../shared/events/event-id.js';
-import { validateVehiclePosition } from '../../../shared/events/validate.js';
 import { position, settings, T0 } from '../../helpers/processing.js';
 
 const NOW = T0 + 60_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closedWindowsBefore } from '../../../shared/processing/windows.js';
+import { closedWindowsBefore } from '../../../pipelines/transit/processing/windows.js';
 import { T0 } from '../../helpers/processing.js';
 
 const minute = 60_000;

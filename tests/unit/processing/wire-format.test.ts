@@ -1,15 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import { describe, expect, it, vi } from 'vitest';
+import { decodeCandidates, vehiclePositionFamily as vehicles } from '../../../pipelines/transit/events/formats.js';
 import { loadRegistryContents } from '../../../shared/avro/codegen.js';
 import { SchemaRegistry, SchemaRegistryError } from '../../../shared/avro/schema-registry.js';
-import { decodeCandidates, kafkaSourceRecords, RecordDecodeError } from '../../../shared/events/source-records.js';
-import {
-  decodeConfluentAvro,
-  encodeConfluentAvro,
-  encodeEvent,
-  vehiclePositionFamily as vehicles,
-} from '../../../shared/events/wire-format.js';
+import { kafkaSourceRecords, RecordDecodeError } from '../../../shared/events/source-records.js';
+import { decodeConfluentAvro, encodeConfluentAvro, encodeEvent } from '../../../shared/events/wire-format.js';
 import { schemaFamilies, schemaIds, type VehiclePosition } from '../../../shared/generated/schemas.js';
 import { pipeline, position, sourceRecords, T0 } from '../../helpers/processing.js';
 

@@ -7,7 +7,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { encodeEmission, kafkaSender } from '../../../local/simulator/kafka-sender.js';
 import type { Emission } from '../../../local/simulator/workload.js';
-import { decodeConfluentAvro, vehiclePositionFamily } from '../../../shared/events/wire-format.js';
+import { vehiclePositionFamily } from '../../../pipelines/transit/events/formats.js';
+import { decodeConfluentAvro } from '../../../shared/events/wire-format.js';
 import { position } from '../../helpers/processing.js';
 
 /** A producer whose `send` fails with the given errors first, then records what it was given. */

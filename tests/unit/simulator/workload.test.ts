@@ -8,7 +8,7 @@ import {
   type WorkloadOptions,
   type WorkloadSummary,
 } from '../../../local/simulator/workload.js';
-import { haversineMeters, projectOntoShape, type ShapePoint } from '../../../shared/geo.js';
+import { haversineMeters, projectOntoShape, type ShapePoint } from '../../../pipelines/transit/geo.js';
 import { syntheticCity } from '../../events/gtfs-feeds.js';
 import { positionProblems } from '../../events/vehicle-position.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { OutputRecord } from '../../../shared/model.js';
+import type { OutputRecord } from '../../../pipelines/transit/model.js';
+import { TRANSIT_OUTPUT_KINDS } from '../../../pipelines/transit/topics.js';
 import { broadcastBatch } from '../../../shared/websocket/broadcast.js';
 import { createConnectionStore } from '../../../shared/websocket/connection-store.js';
 import { routeWindow, storedAnomaly, vehicleState } from '../../helpers/api-events.js';
@@ -30,6 +31,7 @@ async function setup(subscriptions: Record<string, string[]>, failures: Record<s
   const poster = fakeManagementClient(failures);
   const metrics: Record<string, number> = {};
   const deps = {
+    kinds: TRANSIT_OUTPUT_KINDS,
     store: countingStore,
     poster,
     metrics: {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TRANSIT_TOPIC_FORMS } from '../../../pipelines/transit/topics.js';
 import { handleWebSocketEvent, MAX_TOPICS_PER_CONNECTION } from '../../../shared/websocket/connection-routes.js';
 import { createConnectionStore } from '../../../shared/websocket/connection-store.js';
 import { wsEvent } from '../../helpers/ws-events.js';
@@ -11,7 +12,7 @@ function setup() {
   const table = inMemoryItemTable();
   const store = createConnectionStore(table, () => NOW);
   const send = async (...args: Parameters<typeof wsEvent>) => {
-    const result = await handleWebSocketEvent(wsEvent(...args), store);
+    const result = await handleWebSocketEvent(wsEvent(...args), store, TRANSIT_TOPIC_FORMS);
     return { ...result, json: result.body === undefined ? undefined : JSON.parse(result.body) };
   };
   return { table, store, send };

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidTopicError, parseTopic, topicsForRecord } from '../../../shared/websocket/topics.js';
+import { TRANSIT_TOPIC_FORMS, topicsForRecord } from '../../../pipelines/transit/topics.js';
+import { InvalidTopicError, parseTopic } from '../../../shared/websocket/topic-forms.js';
 import { routeWindow, storedAnomaly, vehicleState } from '../../helpers/api-events.js';
 
-describe('parseTopic', () => {
+describe('parseTopic with transit’s topic forms', () => {
+  const forms = [...TRANSIT_TOPIC_FORMS, 'donations:top'];
+
   it.each([
     'vehicles',
     'anomalies',
@@ -11,8 +14,9 @@ describe('parseTopic', () => {
     `route:${'x'.repeat(128)}`,
     'route:de:08212:1004:2:2 (U)',
     'vehicle:bus 12',
+    'donations:top',
   ])('accepts %s', (topic) => {
-    expect(parseTopic(topic)).toBe(topic);
+    expect(parseTopic(topic, forms)).toBe(topic);
   });
 
   it.each([
@@ -23,12 +27,16 @@ describe('parseTopic', () => {
     `route:${'x'.repeat(129)}`,
     'stops',
     'VEHICLES',
+    'donations:top:x',
+    'donations:',
     'route:R1/x',
     42,
     null,
   ])('rejects %s, saying which topics exist', (topic) => {
-    expect(() => parseTopic(topic)).toThrow(InvalidTopicError);
-    expect(() => parseTopic(topic)).toThrow(/vehicles, anomalies, route:<routeId>, vehicle:<vehicleId>/);
+    expect(() => parseTopic(topic, forms)).toThrow(InvalidTopicError);
+    expect(() => parseTopic(topic, forms)).toThrow(
+      /vehicles, anomalies, route:<routeId>, vehicle:<vehicleId>, donations:top/,
+    );
   });
 });
 

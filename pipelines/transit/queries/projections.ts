@@ -7,6 +7,7 @@
  * Each projection picks the fields it names, so a field the store gains later stays internal until someone
  * adds it here and to the document.
  */
+import type { PipelineOutputRecord } from '../../../shared/streams/output-record.js';
 import type { Anomaly, StopEta, VehicleState, WindowAggregate } from '../model.js';
 
 /** Copies the named fields of `item` that are set; an absent optional field stays absent. */
@@ -142,34 +143,3 @@ export type OutputRecord =
   | { kind: 'window'; data: PublicWindow }
   | { kind: 'anomaly'; data: PublicAnomaly }
   | PipelineOutputRecord;
-
-/**
- * A message of a pipeline on the engine: already in its public shape (the pipeline's `publish`
- * shapes it), with the topics it goes to and the key that keeps one key's messages in order.
- */
-export interface PipelineOutputRecord {
-  kind: 'pipeline';
-  /** What it is, as subscribers see it in `kind`, e.g. `alert`, `window`. */
-  type: string;
-  topics: string[];
-  key: string;
-  data: Record<string, unknown>;
-}
-
-/**
- * Projects an output record by its kind. The processor projects what it publishes; the broadcaster projects
- * again what it reads off the stream, so a record an older processor wrote during a deploy is pushed in the
- * documented shape too (projecting a public record changes nothing).
- */
-export function projectOutputRecord(record: OutputRecord): OutputRecord {
-  switch (record.kind) {
-    case 'vehicle':
-      return { kind: 'vehicle', data: projectVehicleState(record.data) };
-    case 'window':
-      return { kind: 'window', data: projectWindow(record.data) };
-    case 'anomaly':
-      return { kind: 'anomaly', data: projectAnomaly(record.data) };
-    case 'pipeline':
-      return record;
-  }
-}

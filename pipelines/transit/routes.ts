@@ -2,7 +2,24 @@
  * The read API's route table: one entry per `GET` resource of the REST API, keyed exactly as API Gateway
  * reports `event.resource`. Exported so tests can check it against docs/openapi.yaml.
  */
-import { ts13 } from '../queries/keys.js';
+
+import { BadRequestError, DependencyUnavailableError, NotFoundError } from '../../shared/http/errors.js';
+import { asCursor, decodeCursor, decodeToken, encodeCursor, invalidToken } from '../../shared/http/pagination.js';
+import {
+  optionalId,
+  optionalOneOf,
+  optionalToken,
+  parseLimit,
+  parseTime,
+  requireId,
+} from '../../shared/http/params.js';
+import type {
+  ApiRequest,
+  RouteDefinition as GenericRouteDefinition,
+  RouteResult,
+} from '../../shared/http/route-definition.js';
+import { ANOMALY_TYPES } from './model.js';
+import { ts13 } from './queries/keys.js';
 import {
   ANOMALY_CURSOR,
   type AnomalyDayCursor,
@@ -17,20 +34,16 @@ import {
   vehicleStartKey,
   WINDOW_CURSOR,
   windowCursorOf,
-} from '../queries/page-cursors.js';
-import { projectAnomaly, projectRouteWindow, projectStopEta, projectVehicleState } from '../queries/projections.js';
-import type { ReadModels } from '../queries/read-models.js';
+} from './queries/page-cursors.js';
+import { projectAnomaly, projectRouteWindow, projectStopEta, projectVehicleState } from './queries/projections.js';
+import type { ReadModels } from './queries/read-models.js';
 import {
   ANOMALY_LOOKBACK_MAX_MS,
   anomaliesSince,
   anomalyDays,
   etasToServe,
   withLateCounts,
-} from '../queries/serving.js';
-import { BadRequestError, DependencyUnavailableError, NotFoundError } from './errors.js';
-import { asCursor, decodeCursor, decodeToken, encodeCursor, invalidToken } from './pagination.js';
-import { optionalId, optionalToken, parseAnomalyType, parseLimit, parseTime, requireId } from './params.js';
-import type { ApiRequest, RouteDefinition as GenericRouteDefinition, RouteResult } from './route-definition.js';
+} from './queries/serving.js';
 
 /** What a route handler needs: the read models and a clock. */
 export interface RouteDeps {
@@ -131,7 +144,7 @@ export const routes: readonly RouteDefinition[] = [
         throw new BadRequestError('since', 'since must be within the last 7 days');
       }
       const routeId = optionalId(query, 'routeId');
-      const type = parseAnomalyType(query);
+      const type = optionalOneOf(query, 'type', ANOMALY_TYPES);
       const limit = parseLimit(query);
       const token = optionalToken(query);
       if (routeId) {

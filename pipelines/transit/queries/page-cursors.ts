@@ -5,12 +5,10 @@
  * (shared/http/pagination.ts); this module turns a LastEvaluatedKey into a cursor and a cursor into the
  * ExclusiveStartKey of the next query, so the table layouts stay behind shared/queries.
  */
-import { isValidId } from '../ids.js';
+import type { ShapeOf } from '../../../shared/http/pagination.js';
+import { isValidId } from '../../../shared/ids.js';
 import { anomalySortKey, type DynamoKey, parseAnomalySortKey, routeIdOfPk, routePk } from './keys.js';
 import type { DayCursor } from './serving.js';
-
-/** Narrows one field of a decoded cursor. */
-export type CursorFieldCheck<T> = (value: unknown) => value is T;
 
 /** A LastEvaluatedKey that does not have the layout of the table it came from: a bug, not a client error. */
 export class UnexpectedPageKeyError extends Error {
@@ -23,9 +21,6 @@ const isEpochMs = (value: unknown): value is number =>
 const isAnomalyId = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= 512 && !value.includes('#');
 const isUtcDay = (value: unknown): value is string => typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value);
-
-/** The checks of a cursor's fields, one per field. */
-export type ShapeOf<C> = { [K in keyof C]-?: CursorFieldCheck<C[K]> };
 
 /** `GET /v1/vehicles`: the route listed and the last vehicle read. */
 export interface VehicleCursor {

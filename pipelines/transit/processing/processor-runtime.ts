@@ -2,11 +2,13 @@
  * What every processor handler (Kinesis, Kafka) shares: the processing core's AWS dependencies,
  * built once per container from the environment, and the batch metrics they publish.
  */
-import { dynamoDocumentClient, kinesisClient, sqsClient } from '../aws-clients.js';
-import { processingSettings, queueUrls, streamNames, tableNames } from '../config.js';
-import type { SourceRecord } from '../events/source-records.js';
-import { publishCounters } from '../observability.js';
-import { DynamoReferenceSource, KinesisPublisher, SqsDeadLetterSink } from './aws-adapters.js';
+import { dynamoDocumentClient, kinesisClient, sqsClient } from '../../../shared/aws-clients.js';
+import { queueUrls, streamNames } from '../../../shared/config.js';
+import { SqsDeadLetterSink } from '../../../shared/events/dead-letters.js';
+import type { SourceRecord } from '../../../shared/events/source-records.js';
+import { publishCounters } from '../../../shared/observability.js';
+import { processingSettings, transitTables } from '../config.js';
+import { DynamoReferenceSource, KinesisPublisher } from './aws-adapters.js';
 import { DynamoStore } from './dynamo-store.js';
 import { type BatchStats, emptyBatchStats, type ProcessorDeps, processBatch } from './process-batch.js';
 
@@ -15,13 +17,13 @@ export function processorDeps(): ProcessorDeps {
   const dynamo = dynamoDocumentClient();
   return {
     store: new DynamoStore(dynamo, {
-      vehicleState: tableNames.vehicleState,
-      windows: tableNames.windows,
-      anomalies: tableNames.anomalies,
-      etas: tableNames.etas,
-      lateEvents: tableNames.lateEvents,
+      vehicleState: transitTables.vehicleState,
+      windows: transitTables.windows,
+      anomalies: transitTables.anomalies,
+      etas: transitTables.etas,
+      lateEvents: transitTables.lateEvents,
     }),
-    reference: new DynamoReferenceSource(dynamo, tableNames.reference),
+    reference: new DynamoReferenceSource(dynamo, transitTables.reference),
     publisher: new KinesisPublisher(kinesisClient(), streamNames.output),
     deadLetters: new SqsDeadLetterSink(sqsClient(), queueUrls.deadLetter),
     settings: processingSettings(),

@@ -86,7 +86,7 @@ export function mergeWindow(
   return { item, applied: fresh };
 }
 
-export { closedWindowsBefore } from '../engine/window-assigners.js';
+export { closedWindowsBefore } from '../../../shared/engine/window-assigners.js';
 
 /** Mean and standard deviation of speed over several windows (from their count, sum and sum of squares). */
 export function speedBaseline(windows: Array<Pick<StoredWindow, 'count' | 'sumSpeedKmh' | 'sumSqSpeedKmh'>>): {

@@ -4,10 +4,11 @@
  * docs/exactly-once.md for why a retried batch, a redelivered record and a duplicated event are not
  * counted twice, and what the limits are.
  */
-import { forEachLimited } from '../concurrency.js';
+import { forEachLimited } from '../../../shared/concurrency.js';
+import type { SourceRecord } from '../../../shared/events/source-records.js';
+import { type ValidEvent as TriagedEvent, triageRecords } from '../../../shared/events/triage.js';
 import type { ProcessingSettings } from '../config.js';
-import { decodeCandidates, type SourceRecord } from '../events/source-records.js';
-import { type ValidEvent as TriagedEvent, triageRecords } from '../events/triage.js';
+import { decodeCandidates } from '../events/formats.js';
 import { validateVehiclePosition } from '../events/validate.js';
 import type { Anomaly, OutputRecord, VehiclePosition, VehicleState } from '../model.js';
 import { projectAnomaly, projectVehicleState, projectWindow } from '../queries/projections.js';

@@ -14,8 +14,8 @@ import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { type CastingContext, parse } from 'csv-parse';
+import { idProblem } from '../../../shared/ids.js';
 import { type LatLon, type ShapePoint, shapeLength, withCumulativeDistance } from '../geo.js';
-import { idProblem } from '../ids.js';
 import { projectStopsMonotone } from './stop-projection.js';
 
 /** Malformed feed input; the message names the file, the line and the field. */

@@ -2,10 +2,10 @@
  * The small interfaces the processor core talks through. DynamoDB, Kinesis and SQS implement them in
  * production and offline; an in-memory implementation serves unit tests and the benchmark.
  */
-import type { FieldError } from '../events/validate.js';
 import type { ShapePoint } from '../geo.js';
 import type { StopOnShape } from '../gtfs/parse-feed.js';
 
+export type { DeadLetterMessage, DeadLetterSink } from '../../../shared/events/dead-letters.js';
 export type { StopOnShape };
 
 import type { Anomaly, OutputRecord, StopEta, VehiclePosition, VehicleState, WindowAggregate } from '../model.js';
@@ -70,20 +70,4 @@ export interface ReferenceSource {
 
 export interface Publisher {
   publish(records: OutputRecord[]): Promise<void>;
-}
-
-export interface DeadLetterMessage {
-  source: 'ingest' | 'processor';
-  reason: string;
-  errors: FieldError[];
-  eventId?: string;
-  index?: number;
-  record?: { partition: string; position: string; itemIdentifier: string };
-  payload: unknown;
-  receivedAt: string;
-}
-
-export interface DeadLetterSink {
-  /** Sends messages; returns the ones that could not be sent. */
-  send(messages: DeadLetterMessage[]): Promise<DeadLetterMessage[]>;
 }

@@ -1,5 +1,5 @@
 /** The read models the processor writes and the API serves. Field names match docs/contracts.md. */
-import type { VehiclePosition } from './generated/schemas.js';
+import type { VehiclePosition } from '../../shared/generated/schemas.js';
 
 export type { VehiclePosition };
 
@@ -56,6 +56,9 @@ export interface WindowAggregate {
 }
 
 export type AnomalyType = 'speed-zscore' | 'stalled' | 'impossible-jump' | 'off-route';
+
+/** The anomaly types, e.g. for the `type` filter of `GET /v1/anomalies`. */
+export const ANOMALY_TYPES: readonly AnomalyType[] = ['speed-zscore', 'stalled', 'impossible-jump', 'off-route'];
 
 /** A scored anomaly (AnomaliesTable). `anomalyId` is deterministic, so a replay writes the same item. */
 export interface Anomaly {

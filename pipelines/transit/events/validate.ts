@@ -2,18 +2,38 @@
  * Validation of incoming position events: the latest Avro schema and the rules every event shares
  * (`event-validator.ts`), plus the ranges of a GPS fix a schema cannot express.
  */
-import { type VehiclePosition, vehiclePositionLatestVersion, vehiclePositionSchemas } from '../generated/schemas.js';
-import { deriveEventId } from './event-id.js';
+
+import { deriveEventIdFrom } from '../../../shared/events/event-id.js';
 import {
   type EventValidator,
   eventValidator,
   type FieldError,
   type ValidationOptions,
   type ValidationResult,
-} from './event-validator.js';
+} from '../../../shared/events/event-validator.js';
+import {
+  type VehiclePosition,
+  vehiclePositionLatestVersion,
+  vehiclePositionSchemas,
+} from '../../../shared/generated/schemas.js';
+import type { EventContract } from '../../../shared/ingest/accept-events.js';
 
-export { MIN_NONZERO_MAGNITUDE, summarizeErrors } from './event-validator.js';
+export { MIN_NONZERO_MAGNITUDE, summarizeErrors } from '../../../shared/events/event-validator.js';
 export type { FieldError, ValidationOptions };
+
+/** The content fields that identify a position fix when a producer sends no `eventId`. */
+export const deriveEventId = deriveEventIdFrom([
+  'vehicleId',
+  'routeId',
+  'tripId',
+  'lat',
+  'lon',
+  'speedKmh',
+  'headingDeg',
+  'ts',
+  'occupancy',
+  'accuracyM',
+]);
 
 /** Passengers on one vehicle: more than any train carries. */
 export const MAX_OCCUPANCY = 5_000;
@@ -64,3 +84,9 @@ export function validateVehiclePosition(
 ): ValidationResult<VehiclePosition> {
   return vehiclePositionValidator.validate(input, options, now);
 }
+
+/** Transit's ingest contract: vehicle positions, with the event-time rule of the given options. */
+export const vehiclePositionContract = (options: ValidationOptions): EventContract<VehiclePosition> => ({
+  validate: (value, now) => validateVehiclePosition(value, options, now),
+  idOf: (event) => event.eventId,
+});

@@ -1,7 +1,7 @@
 /** The ReadModelStore on DynamoDB: conditional PutItems for windows, states and anomalies; batches for the rest. */
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
-import { conditional, putIfVersion } from '../dynamo/conditional.js';
+import { batchGetAll, batchWriteAll } from '../../../shared/dynamo/batch.js';
+import { conditional, putIfVersion } from '../../../shared/dynamo/conditional.js';
 import type { Anomaly, StopEta, VehicleState } from '../model.js';
 import { anomalyDay, anomalyKey, lateEventSortKey } from './keys.js';
 import type { LateEvent, ReadModelStore, StoredWindow, WindowRef } from './ports.js';

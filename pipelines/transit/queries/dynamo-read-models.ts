@@ -109,7 +109,7 @@ export function createDynamoReadModels(client: DynamoDBDocumentClient, tables: R
     },
 
     async getStop(stopId) {
-      // Through the reference feed's current version (see shared/gtfs/reference-store.ts).
+      // Through the reference feed's current version (see pipelines/transit/gtfs/reference-store.ts).
       return loadStop(stopId, { client, tableName: tables.reference });
     },
 

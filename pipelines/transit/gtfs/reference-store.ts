@@ -11,14 +11,14 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoDocumentClient } from '../aws-clients.js';
-import { tableNames } from '../config.js';
-import { type BatchWriteOptions, batchWriteAll, type WriteRequest } from '../dynamo/batch.js';
+import { dynamoDocumentClient } from '../../../shared/aws-clients.js';
+import { type BatchWriteOptions, batchWriteAll, type WriteRequest } from '../../../shared/dynamo/batch.js';
+import { transitTables } from '../config.js';
 import type { ShapePoint } from '../geo.js';
 import type { StopOnShape } from './parse-feed.js';
 import type { ReferenceItem, RouteListItem, ShapeItem, StopItem, TripItem } from './reference-items.js';
 
-export { UnprocessedItemsError } from '../dynamo/batch.js';
+export { UnprocessedItemsError } from '../../../shared/dynamo/batch.js';
 export type { StopOnShape };
 
 /** One shape of a route: points with cumulative distance and the stops along it. */
@@ -72,7 +72,7 @@ export interface ReferenceStoreOptions {
 export interface WriteOptions extends ReferenceStoreOptions, BatchWriteOptions {}
 
 const clientOf = (o: ReferenceStoreOptions) => o.client ?? dynamoDocumentClient();
-const tableOf = (o: ReferenceStoreOptions) => o.tableName ?? tableNames.reference;
+const tableOf = (o: ReferenceStoreOptions) => o.tableName ?? transitTables.reference;
 
 /**
  * Writes items with BatchWriteItem (see `batchWriteAll`). Items with the same key are deduplicated
