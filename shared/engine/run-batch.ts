@@ -167,8 +167,30 @@ interface EntityBody {
   seen: Record<string, string[]>;
 }
 
+/** An entity's commit as a batch builds it; the stored body is read, never changed. */
+interface EntityCommit {
+  key: ItemKey;
+  before: StoredItem | undefined;
+  watermark: number | null;
+  committed: Record<string, string>;
+  /** The stored buckets of ids (shared and frozen). */
+  stored: Record<string, string[]> | undefined;
+  /** The buckets this batch adds ids to, each copied from its stored bucket at its first new id. */
+  added: Map<number, string[]>;
+  accepted: number;
+}
+
 const SEEN_BUCKET_MS = 60_000;
-const bucketOf = (ts: number) => String(Math.floor(ts / SEEN_BUCKET_MS));
+const bucketOf = (ts: number) => Math.floor(ts / SEEN_BUCKET_MS);
+
+/** The buckets an entity keeps: those not wholly behind the horizon (an event there would be expired). */
+function keptBuckets({ stored, added }: EntityCommit, oldest: number): Record<string, string[]> {
+  const seen: Record<string, string[]> = {};
+  // Bucket names are integers, so the object lists them in numeric order however they were added.
+  for (const bucket in stored) if (Number(bucket) >= oldest) seen[bucket] = stored[bucket] as string[];
+  for (const [bucket, ids] of added) if (bucket >= oldest) seen[bucket] = ids;
+  return seen;
+}
 
 /** Counters, all zero. */
 export const emptyEngineStats = (): EngineStats => ({
@@ -208,37 +230,43 @@ export async function runBatch<E>(
   const { pipeline, allowedLatenessMs } = compiled.definition;
   const ctx: ApplyContext = { now, allowedLatenessMs };
   stats.events += inputs.length;
-  const sorted = [...inputs].sort(byPartitionPosition);
+  // Sources deliver a partition in order, so a batch is usually sorted already.
+  const sorted = isSorted(inputs) ? inputs : [...inputs].sort(byPartitionPosition);
 
   // Classify per entity, in partition order.
-  const entities = [...new Set(sorted.map((i) => i.entity))];
-  const stored = await store.get(entities.map((e) => entityKey(pipeline, e)));
-  const next = new Map<string, { before: StoredItem | undefined; body: EntityBody; accepted: number }>();
-  for (const entity of entities) {
-    const before = stored.get(itemKey(entityKey(pipeline, entity)));
+  const next = new Map<string, EntityCommit>();
+  for (const { entity } of sorted) {
+    if (!next.has(entity)) {
+      next.set(entity, {
+        key: entityKey(pipeline, entity),
+        before: undefined,
+        watermark: null,
+        committed: {},
+        stored: undefined,
+        added: new Map(),
+        accepted: 0,
+      });
+    }
+  }
+  const stored = await store.get([...next.values()].map((e) => e.key));
+  for (const entry of next.values()) {
+    const before = stored.get(itemKey(entry.key));
     const body = before?.body as unknown as EntityBody | undefined;
-    next.set(entity, {
-      before,
-      body: {
-        watermark: body?.watermark ?? null,
-        committed: { ...body?.committed },
-        seen: { ...body?.seen },
-      },
-      accepted: 0,
-    });
+    entry.before = before;
+    entry.watermark = body?.watermark ?? null;
+    entry.committed = { ...body?.committed };
+    entry.stored = body?.seen;
   }
   const accepted: Array<Accepted<E>> = [];
-  const copied = new WeakSet<string[]>();
   for (const input of sorted) {
-    const entry = next.get(input.entity) as { body: EntityBody; accepted: number };
-    const { body } = entry;
-    const committed = body.committed[input.partition];
+    const entry = next.get(input.entity) as EntityCommit;
+    const committed = entry.committed[input.partition];
     if (committed !== undefined && input.position <= committed) {
       stats.redelivered++;
       continue;
     }
-    body.committed[input.partition] = input.position;
-    const watermark = body.watermark ?? Number.NEGATIVE_INFINITY;
+    entry.committed[input.partition] = input.position;
+    const watermark = entry.watermark ?? Number.NEGATIVE_INFINITY;
     if (input.ts <= watermark - compiled.horizonMs) {
       // Older than the event-id memory reaches, so it may be a duplicate: late for every window it
       // falls in (that is what the horizon is), and kept from keyed state, which would count it again.
@@ -246,20 +274,20 @@ export async function runBatch<E>(
       continue;
     }
     const bucket = bucketOf(input.ts);
-    let ids = body.seen[bucket];
-    if (ids?.includes(input.eventId)) {
+    let ids = entry.added.get(bucket);
+    const known = ids ?? entry.stored?.[bucket];
+    if (known?.includes(input.eventId)) {
       stats.duplicates++;
       continue;
     }
     accepted.push({ ...input, watermark });
-    // A bucket read from the store is shared and frozen: the first id added this batch copies it.
-    if (!ids || !copied.has(ids)) {
-      ids = [...(ids ?? [])];
-      copied.add(ids);
-      body.seen[bucket] = ids;
+    // A stored bucket belongs to the stored item: the first id this batch adds to it copies it.
+    if (!ids) {
+      ids = known ? known.slice() : [];
+      entry.added.set(bucket, ids);
     }
     ids.push(input.eventId);
-    body.watermark = Math.max(watermark, input.ts);
+    entry.watermark = Math.max(watermark, input.ts);
     entry.accepted++;
   }
 
@@ -292,8 +320,7 @@ export async function runBatch<E>(
     const id = itemKey(target.key);
     let current = existing.get(id);
     for (let attempt = 0; attempt < MAX_CONDITIONAL_ATTEMPTS; attempt++) {
-      const positions = current?.positions ?? {};
-      const fresh = contributions.filter((c) => (positions[c.partition] ?? '') < c.position);
+      const fresh = freshOf(contributions, current?.positions ?? {});
       if (fresh.length === 0) return;
       const applied = runtime.apply(current, target, fresh, ctx);
       for (const { contribution, lateness } of applied.late) noteLate(contribution, lateness);
@@ -332,26 +359,38 @@ export async function runBatch<E>(
       })),
     );
   }
-  await forEachLimited([...next.entries()], WRITE_CONCURRENCY, async ([entity, { before, body, accepted: n }]) => {
-    const watermark = body.watermark ?? Number.NEGATIVE_INFINITY;
-    // Buckets wholly behind the horizon go: an event in them would be expired, not looked up.
-    const oldest = Math.floor((watermark - compiled.horizonMs) / SEEN_BUCKET_MS);
-    const seen: Record<string, string[]> = {};
-    for (const [bucket, ids] of Object.entries(body.seen)) if (Number(bucket) >= oldest) seen[bucket] = ids;
+  await forEachLimited([...next.entries()], WRITE_CONCURRENCY, async ([entity, entry]) => {
+    const { key, before, watermark, committed } = entry;
+    const oldest = Math.floor(((watermark ?? Number.NEGATIVE_INFINITY) - compiled.horizonMs) / SEEN_BUCKET_MS);
+    const body: EntityBody = { watermark, committed, seen: keptBuckets(entry, oldest) };
     const item: StoredItem = {
-      ...entityKey(pipeline, entity),
+      pk: key.pk,
+      sk: key.sk,
       version: (before?.version ?? 0) + 1,
       positions: {},
-      body: { ...body, seen } as unknown as Record<string, Json>,
+      body: body as unknown as Record<string, Json>,
     };
     if (!(await store.put(item, before?.version))) {
       // One partition feeds an entity and one consumer reads a partition: another writer means a
       // second consumer is running; failing lets the source retry once it has settled.
       throw new ConcurrentUpdateError(`entity ${entity} was committed by another writer`);
     }
-    stats.accepted += n;
+    stats.accepted += entry.accepted;
   });
   return { updates, detections, late: lateRecords, stats };
+}
+
+/** The contributions whose position is past the item's for their partition (the array itself when all are). */
+function freshOf<E>(contributions: Array<Accepted<E>>, positions: Record<string, string>): Array<Accepted<E>> {
+  const isFresh = (c: Accepted<E>) => (positions[c.partition] ?? '') < c.position;
+  return contributions.every(isFresh) ? contributions : contributions.filter(isFresh);
+}
+
+function isSorted<E>(inputs: Array<EngineInput<E>>): boolean {
+  for (let i = 1; i < inputs.length; i++) {
+    if (byPartitionPosition(inputs[i - 1] as EngineInput<E>, inputs[i] as EngineInput<E>) > 0) return false;
+  }
+  return true;
 }
 
 function nextItem<E>(
@@ -362,14 +401,16 @@ function nextItem<E>(
 ): StoredItem {
   const positions = { ...current?.positions };
   for (const c of fresh) if ((positions[c.partition] ?? '') < c.position) positions[c.partition] = c.position;
-  return {
-    ...key,
+  const item: StoredItem = {
+    pk: key.pk,
+    sk: key.sk,
     version: (current?.version ?? 0) + 1,
     positions,
     body: applied.body,
-    ...(applied.closeAt === undefined ? {} : { closeAt: applied.closeAt }),
-    ...(applied.expiresAt === undefined ? {} : { expiresAt: applied.expiresAt }),
   };
+  if (applied.closeAt !== undefined) item.closeAt = applied.closeAt;
+  if (applied.expiresAt !== undefined) item.expiresAt = applied.expiresAt;
+  return item;
 }
 
 /** Closes what is due at `now` (windows past end + lateness, sessions of quiet keys); returns the finals. */
