@@ -86,7 +86,7 @@ export function contribute<E>(items: Routed<E>['items'], target: Target, c: Acce
   const id = `${target.key.pk}|${target.key.sk}`;
   const entry = items.get(id);
   if (entry) entry.contributions.push(c);
-  else items.set(id, { ...target, contributions: [c] });
+  else items.set(id, { key: target.key, groupKey: target.groupKey, contributions: [c] });
 }
 
 /** A keyed operator as the batch runner drives it. */
