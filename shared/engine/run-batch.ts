@@ -175,20 +175,44 @@ interface EntityCommit {
   committed: Record<string, string>;
   /** The stored buckets of ids (shared and frozen). */
   stored: Record<string, string[]> | undefined;
-  /** The buckets this batch adds ids to, each copied from its stored bucket at its first new id. */
-  added: Map<number, string[]>;
+  /**
+   * The buckets this batch adds ids to, each copied from its stored bucket at its first new id. A
+   * list, not a Map: a batch usually adds to one bucket of an entity, and a Map per entity costs more.
+   */
+  added: Array<{ bucket: number; ids: string[] }>;
   accepted: number;
 }
 
 const SEEN_BUCKET_MS = 60_000;
 const bucketOf = (ts: number) => Math.floor(ts / SEEN_BUCKET_MS);
 
-/** The buckets an entity keeps: those not wholly behind the horizon (an event there would be expired). */
-function keptBuckets({ stored, added }: EntityCommit, oldest: number): Record<string, string[]> {
+function addedTo(added: EntityCommit['added'], bucket: number): string[] | undefined {
+  for (const a of added) if (a.bucket === bucket) return a.ids;
+  return undefined;
+}
+
+/** Visiting more buckets than this by number costs more than listing the stored ones. */
+const MAX_BUCKETS_VISITED = 32;
+
+/**
+ * The buckets an entity keeps: those not wholly behind the horizon (an event there would be expired).
+ * Every bucket holds ids of events at or before the watermark, so with a short horizon the kept ones
+ * are visited by number: listing the stored object's integer keys makes V8 turn each into a string
+ * and sort them, which cost more than the rest of the entity commit.
+ */
+function keptBuckets({ stored, added, watermark }: EntityCommit, horizonMs: number): Record<string, string[]> {
   const seen: Record<string, string[]> = {};
-  // Bucket names are integers, so the object lists them in numeric order however they were added.
+  const oldest = Math.floor(((watermark ?? Number.NEGATIVE_INFINITY) - horizonMs) / SEEN_BUCKET_MS);
+  const newest = watermark === null ? oldest : bucketOf(watermark);
+  if (watermark !== null && newest - oldest < MAX_BUCKETS_VISITED) {
+    for (let bucket = oldest; bucket <= newest; bucket++) {
+      const ids = addedTo(added, bucket) ?? stored?.[bucket];
+      if (ids) seen[bucket] = ids;
+    }
+    return seen;
+  }
   for (const bucket in stored) if (Number(bucket) >= oldest) seen[bucket] = stored[bucket] as string[];
-  for (const [bucket, ids] of added) if (bucket >= oldest) seen[bucket] = ids;
+  for (const { bucket, ids } of added) if (bucket >= oldest) seen[bucket] = ids;
   return seen;
 }
 
@@ -243,7 +267,7 @@ export async function runBatch<E>(
         watermark: null,
         committed: {},
         stored: undefined,
-        added: new Map(),
+        added: [],
         accepted: 0,
       });
     }
@@ -274,7 +298,7 @@ export async function runBatch<E>(
       continue;
     }
     const bucket = bucketOf(input.ts);
-    let ids = entry.added.get(bucket);
+    let ids = addedTo(entry.added, bucket);
     const known = ids ?? entry.stored?.[bucket];
     if (known?.includes(input.eventId)) {
       stats.duplicates++;
@@ -284,7 +308,7 @@ export async function runBatch<E>(
     // A stored bucket belongs to the stored item: the first id this batch adds to it copies it.
     if (!ids) {
       ids = known ? known.slice() : [];
-      entry.added.set(bucket, ids);
+      entry.added.push({ bucket, ids });
     }
     ids.push(input.eventId);
     entry.watermark = Math.max(watermark, input.ts);
@@ -300,47 +324,33 @@ export async function runBatch<E>(
     entry.missed.push(lateness);
     late.set(contribution.eventId, entry);
   };
-  const work: Array<{ runtime: OperatorRuntime<E>; target: Target; contributions: Array<Accepted<E>> }> = [];
+  const work: Array<WorkItem<E>> = [];
   for (const op of compiled.definition.operators) {
     const runtime = compiled.runtimes.get(op.name) as OperatorRuntime<E>;
     const streams = 'streams' in op && op.streams ? new Set(op.streams) : undefined;
     const input = streams ? accepted.filter((c) => streams.has(c.stream)) : accepted;
     const routed = runtime.route(input, ctx);
     for (const { contribution, lateness } of routed.late) noteLate(contribution as Accepted<unknown>, lateness);
-    for (const entry of routed.items.values())
-      work.push({ runtime, target: entry, contributions: entry.contributions });
+    // The routed map's key is the item's `itemKey`: reusing that string (its hash is computed) keeps
+    // the lookups below from building and hashing it again.
+    for (const [id, entry] of routed.items)
+      work.push({ runtime, id, target: entry, contributions: entry.contributions });
   }
 
-  // One conditional write per item; on a lost race, re-read and fold again.
   const existing = await store.get(work.map((w) => w.target.key));
-  const watched = new Set((compiled.definition.detectors ?? []).map((d) => d.on));
-  const updates: Update[] = [];
-  const detections: Detection[] = [];
-  await forEachLimited(work, WRITE_CONCURRENCY, async ({ runtime, target, contributions }) => {
-    const id = itemKey(target.key);
-    let current = existing.get(id);
-    for (let attempt = 0; attempt < MAX_CONDITIONAL_ATTEMPTS; attempt++) {
-      const fresh = freshOf(contributions, current?.positions ?? {});
-      if (fresh.length === 0) return;
-      const applied = runtime.apply(current, target, fresh, ctx);
-      for (const { contribution, lateness } of applied.late) noteLate(contribution, lateness);
-      if (current && applied.body === current.body) return;
-      const found = watched.has(runtime.name) ? await runDetectors(compiled, store, applied.updates) : [];
-      const outputs =
-        found.length === 0 ? applied.outputs : [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];
-      if (outputs.length > 0) stats.outputsWritten += await store.putOutputs(outputs);
-      const item = nextItem(target.key, current, applied, fresh);
-      if (await store.put(item, current?.version)) {
-        stats.itemsWritten++;
-        updates.push(...applied.updates);
-        detections.push(...found);
-        return;
-      }
-      stats.conditionalRetries++;
-      current = (await store.get([target.key])).get(id);
-    }
-    throw new ConcurrentUpdateError(`item ${id} changed ${MAX_CONDITIONAL_ATTEMPTS} times while being written`);
-  });
+  const writing: ItemWrite<E> = {
+    compiled,
+    store,
+    ctx,
+    existing,
+    watched: new Set((compiled.definition.detectors ?? []).map((d) => d.on)),
+    noteLate,
+    updates: [],
+    detections: [],
+    stats,
+  };
+  await forEachLimited(work, WRITE_CONCURRENCY, (w) => writeItem(writing, w));
+  const { updates, detections } = writing;
 
   // Late events, then the entities: after this a redelivery of the batch is skipped whole.
   const lateRecords: LateRecord[] = [...late.values()].map(({ contribution: c, missed }) => ({
@@ -361,8 +371,7 @@ export async function runBatch<E>(
   }
   await forEachLimited([...next.entries()], WRITE_CONCURRENCY, async ([entity, entry]) => {
     const { key, before, watermark, committed } = entry;
-    const oldest = Math.floor(((watermark ?? Number.NEGATIVE_INFINITY) - compiled.horizonMs) / SEEN_BUCKET_MS);
-    const body: EntityBody = { watermark, committed, seen: keptBuckets(entry, oldest) };
+    const body: EntityBody = { watermark, committed, seen: keptBuckets(entry, compiled.horizonMs) };
     const item: StoredItem = {
       pk: key.pk,
       sk: key.sk,
@@ -380,10 +389,70 @@ export async function runBatch<E>(
   return { updates, detections, late: lateRecords, stats };
 }
 
-/** The contributions whose position is past the item's for their partition (the array itself when all are). */
-function freshOf<E>(contributions: Array<Accepted<E>>, positions: Record<string, string>): Array<Accepted<E>> {
-  const isFresh = (c: Accepted<E>) => (positions[c.partition] ?? '') < c.position;
-  return contributions.every(isFresh) ? contributions : contributions.filter(isFresh);
+/** An item a batch writes: its operator, its `itemKey`, and the batch's contributions to it. */
+interface WorkItem<E> {
+  runtime: OperatorRuntime<E>;
+  id: string;
+  target: Target;
+  contributions: Array<Accepted<E>>;
+}
+
+/** What the item writes of one batch share, and what they add to. */
+interface ItemWrite<E> {
+  compiled: CompiledPipeline<E>;
+  store: EngineStore;
+  ctx: ApplyContext;
+  existing: Map<string, StoredItem>;
+  /** Operators some detector watches. */
+  watched: Set<string>;
+  noteLate: (contribution: Accepted<unknown>, lateness: Lateness) => void;
+  updates: Update[];
+  detections: Detection[];
+  stats: EngineStats;
+}
+
+const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
+
+/** One conditional write of an item's new contributions; on a lost race, re-read and fold again. */
+async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contributions }: WorkItem<E>) {
+  const { compiled, store, ctx, stats } = batch;
+  let current = batch.existing.get(id);
+  for (let attempt = 0; attempt < MAX_CONDITIONAL_ATTEMPTS; attempt++) {
+    const fresh = freshOf(contributions, current?.positions);
+    if (fresh.length === 0) return;
+    const applied = runtime.apply(current, target, fresh, ctx);
+    for (const { contribution, lateness } of applied.late) batch.noteLate(contribution, lateness);
+    if (current && applied.body === current.body) return;
+    const found = batch.watched.has(runtime.name)
+      ? await runDetectors(compiled, store, applied.updates)
+      : NO_DETECTIONS;
+    const outputs =
+      found.length === 0
+        ? applied.outputs
+        : [...applied.outputs, ...found.map((d) => detectionOutput(compiled.definition.pipeline, d))];
+    if (outputs.length > 0) stats.outputsWritten += await store.putOutputs(outputs);
+    const item = nextItem(target.key, current, applied, fresh);
+    if (await store.put(item, current?.version)) {
+      stats.itemsWritten++;
+      for (const update of applied.updates) batch.updates.push(update);
+      for (const detection of found) batch.detections.push(detection);
+      return;
+    }
+    stats.conditionalRetries++;
+    current = (await store.get([target.key])).get(id);
+  }
+  throw new ConcurrentUpdateError(`item ${id} changed ${MAX_CONDITIONAL_ATTEMPTS} times while being written`);
+}
+
+/** Whether a contribution is past the position an item has folded for its partition. */
+const isFresh = <E>(c: Accepted<E>, positions: Record<string, string>) => (positions[c.partition] ?? '') < c.position;
+
+/** The contributions an item has not folded yet: the array itself when that is all of them. */
+function freshOf<E>(contributions: Array<Accepted<E>>, positions: Record<string, string> = {}): Array<Accepted<E>> {
+  for (const c of contributions) {
+    if (!isFresh(c, positions)) return contributions.filter((f) => isFresh(f, positions));
+  }
+  return contributions;
 }
 
 function isSorted<E>(inputs: Array<EngineInput<E>>): boolean {
