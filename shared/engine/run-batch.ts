@@ -169,6 +169,7 @@ interface EntityBody {
 
 /** An entity's commit as a batch builds it; the stored body is read, never changed. */
 interface EntityCommit {
+  entity: string;
   key: ItemKey;
   before: StoredItem | undefined;
   watermark: number | null;
@@ -257,11 +258,14 @@ export async function runBatch<E>(
   // Sources deliver a partition in order, so a batch is usually sorted already.
   const sorted = isSorted(inputs) ? inputs : [...inputs].sort(byPartitionPosition);
 
-  // Classify per entity, in partition order.
+  // Classify per entity, in partition order. The entities are also listed in an array: iterating
+  // a Map allocates an entry per step.
   const next = new Map<string, EntityCommit>();
+  const entities: EntityCommit[] = [];
   for (const { entity } of sorted) {
     if (!next.has(entity)) {
-      next.set(entity, {
+      const entry: EntityCommit = {
+        entity,
         key: entityKey(pipeline, entity),
         before: undefined,
         watermark: null,
@@ -269,11 +273,13 @@ export async function runBatch<E>(
         stored: undefined,
         added: [],
         accepted: 0,
-      });
+      };
+      next.set(entity, entry);
+      entities.push(entry);
     }
   }
-  const stored = await store.get([...next.values()].map((e) => e.key));
-  for (const entry of next.values()) {
+  const stored = await store.get(entities.map((e) => e.key));
+  for (const entry of entities) {
     const before = stored.get(itemKey(entry.key));
     const body = before?.body as unknown as EntityBody | undefined;
     entry.before = before;
@@ -333,8 +339,9 @@ export async function runBatch<E>(
     for (const { contribution, lateness } of routed.late) noteLate(contribution as Accepted<unknown>, lateness);
     // The routed map's key is the item's `itemKey`: reusing that string (its hash is computed) keeps
     // the lookups below from building and hashing it again.
-    for (const [id, entry] of routed.items)
+    routed.items.forEach((entry, id) => {
       work.push({ runtime, id, target: entry, contributions: entry.contributions });
+    });
   }
 
   const existing = await store.get(work.map((w) => w.target.key));
@@ -369,8 +376,8 @@ export async function runBatch<E>(
       })),
     );
   }
-  await forEachLimited([...next.entries()], WRITE_CONCURRENCY, async ([entity, entry]) => {
-    const { key, before, watermark, committed } = entry;
+  await forEachLimited(entities, WRITE_CONCURRENCY, async (entry) => {
+    const { entity, key, before, watermark, committed } = entry;
     const body: EntityBody = { watermark, committed, seen: keptBuckets(entry, compiled.horizonMs) };
     const item: StoredItem = {
       pk: key.pk,

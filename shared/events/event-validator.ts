@@ -129,7 +129,9 @@ export function eventValidator<E>(rules: EventRules<E>): EventValidator<E> {
       const candidate: Record<string, unknown> = {};
       for (const f of nullable) candidate[f] = null;
       let nested = false;
-      for (const key of Object.keys(raw)) {
+      for (const key in raw) {
+        // for-in reads the shape's key cache where Object.keys would allocate an array per event.
+        if (!Object.hasOwn(raw, key)) continue;
         const value = raw[key];
         if (typeof value === 'object' && value !== null) nested = true;
         if (fields.has(key) && value !== undefined) candidate[key] = value;
