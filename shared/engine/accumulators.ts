@@ -69,11 +69,16 @@ export const max = (): Accumulator<number, number | null, number | null> => ({
 /** Count, mean and M2 (sum of squared deviations), merged with Chan et al.'s parallel formula. */
 type Moments = [n: number, mean: number, m2: number];
 
-const addMoment = ([n, mean, m2]: Moments, v: number): Moments => {
+/** Changes `m` in place (`add` owns its state): a new array per value was most of a window's garbage. */
+const addMoment = (m: Moments, v: number): Moments => {
+  const [n, mean, m2] = m;
   const n1 = n + 1;
   const delta = v - mean;
   const mean1 = mean + delta / n1;
-  return [n1, mean1, m2 + delta * (v - mean1)];
+  m[0] = n1;
+  m[1] = mean1;
+  m[2] = m2 + delta * (v - mean1);
+  return m;
 };
 
 const mergeMoments = (a: Moments, b: Moments): Moments => {

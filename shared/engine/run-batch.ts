@@ -167,8 +167,55 @@ interface EntityBody {
   seen: Record<string, string[]>;
 }
 
+/** An entity's commit as a batch builds it; the stored body is read, never changed. */
+interface EntityCommit {
+  entity: string;
+  key: ItemKey;
+  before: StoredItem | undefined;
+  watermark: number | null;
+  committed: Record<string, string>;
+  /** The stored buckets of ids (shared and frozen). */
+  stored: Record<string, string[]> | undefined;
+  /**
+   * The buckets this batch adds ids to, each copied from its stored bucket at its first new id. A
+   * list, not a Map: a batch usually adds to one bucket of an entity, and a Map per entity costs more.
+   */
+  added: Array<{ bucket: number; ids: string[] }>;
+  accepted: number;
+}
+
 const SEEN_BUCKET_MS = 60_000;
-const bucketOf = (ts: number) => String(Math.floor(ts / SEEN_BUCKET_MS));
+const bucketOf = (ts: number) => Math.floor(ts / SEEN_BUCKET_MS);
+
+function addedTo(added: EntityCommit['added'], bucket: number): string[] | undefined {
+  for (const a of added) if (a.bucket === bucket) return a.ids;
+  return undefined;
+}
+
+/** Visiting more buckets than this by number costs more than listing the stored ones. */
+const MAX_BUCKETS_VISITED = 32;
+
+/**
+ * The buckets an entity keeps: those not wholly behind the horizon (an event there would be expired).
+ * Every bucket holds ids of events at or before the watermark, so with a short horizon the kept ones
+ * are visited by number: listing the stored object's integer keys makes V8 turn each into a string
+ * and sort them, which cost more than the rest of the entity commit.
+ */
+function keptBuckets({ stored, added, watermark }: EntityCommit, horizonMs: number): Record<string, string[]> {
+  const seen: Record<string, string[]> = {};
+  const oldest = Math.floor(((watermark ?? Number.NEGATIVE_INFINITY) - horizonMs) / SEEN_BUCKET_MS);
+  const newest = watermark === null ? oldest : bucketOf(watermark);
+  if (watermark !== null && newest - oldest < MAX_BUCKETS_VISITED) {
+    for (let bucket = oldest; bucket <= newest; bucket++) {
+      const ids = addedTo(added, bucket) ?? stored?.[bucket];
+      if (ids) seen[bucket] = ids;
+    }
+    return seen;
+  }
+  for (const bucket in stored) if (Number(bucket) >= oldest) seen[bucket] = stored[bucket] as string[];
+  for (const { bucket, ids } of added) if (bucket >= oldest) seen[bucket] = ids;
+  return seen;
+}
 
 /** Counters, all zero. */
 export const emptyEngineStats = (): EngineStats => ({
@@ -208,37 +255,48 @@ export async function runBatch<E>(
   const { pipeline, allowedLatenessMs } = compiled.definition;
   const ctx: ApplyContext = { now, allowedLatenessMs };
   stats.events += inputs.length;
-  const sorted = [...inputs].sort(byPartitionPosition);
+  // Sources deliver a partition in order, so a batch is usually sorted already.
+  const sorted = isSorted(inputs) ? inputs : [...inputs].sort(byPartitionPosition);
 
-  // Classify per entity, in partition order.
-  const entities = [...new Set(sorted.map((i) => i.entity))];
-  const stored = await store.get(entities.map((e) => entityKey(pipeline, e)));
-  const next = new Map<string, { before: StoredItem | undefined; body: EntityBody; accepted: number }>();
-  for (const entity of entities) {
-    const before = stored.get(itemKey(entityKey(pipeline, entity)));
+  // Classify per entity, in partition order. The entities are also listed in an array: iterating
+  // a Map allocates an entry per step.
+  const next = new Map<string, EntityCommit>();
+  const entities: EntityCommit[] = [];
+  for (const { entity } of sorted) {
+    if (!next.has(entity)) {
+      const entry: EntityCommit = {
+        entity,
+        key: entityKey(pipeline, entity),
+        before: undefined,
+        watermark: null,
+        committed: {},
+        stored: undefined,
+        added: [],
+        accepted: 0,
+      };
+      next.set(entity, entry);
+      entities.push(entry);
+    }
+  }
+  const stored = await store.get(entities.map((e) => e.key));
+  for (const entry of entities) {
+    const before = stored.get(itemKey(entry.key));
     const body = before?.body as unknown as EntityBody | undefined;
-    next.set(entity, {
-      before,
-      body: {
-        watermark: body?.watermark ?? null,
-        committed: { ...body?.committed },
-        seen: { ...body?.seen },
-      },
-      accepted: 0,
-    });
+    entry.before = before;
+    entry.watermark = body?.watermark ?? null;
+    entry.committed = { ...body?.committed };
+    entry.stored = body?.seen;
   }
   const accepted: Array<Accepted<E>> = [];
-  const copied = new WeakSet<string[]>();
   for (const input of sorted) {
-    const entry = next.get(input.entity) as { body: EntityBody; accepted: number };
-    const { body } = entry;
-    const committed = body.committed[input.partition];
+    const entry = next.get(input.entity) as EntityCommit;
+    const committed = entry.committed[input.partition];
     if (committed !== undefined && input.position <= committed) {
       stats.redelivered++;
       continue;
     }
-    body.committed[input.partition] = input.position;
-    const watermark = body.watermark ?? Number.NEGATIVE_INFINITY;
+    entry.committed[input.partition] = input.position;
+    const watermark = entry.watermark ?? Number.NEGATIVE_INFINITY;
     if (input.ts <= watermark - compiled.horizonMs) {
       // Older than the event-id memory reaches, so it may be a duplicate: late for every window it
       // falls in (that is what the horizon is), and kept from keyed state, which would count it again.
@@ -246,20 +304,20 @@ export async function runBatch<E>(
       continue;
     }
     const bucket = bucketOf(input.ts);
-    let ids = body.seen[bucket];
-    if (ids?.includes(input.eventId)) {
+    let ids = addedTo(entry.added, bucket);
+    const known = ids ?? entry.stored?.[bucket];
+    if (known?.includes(input.eventId)) {
       stats.duplicates++;
       continue;
     }
     accepted.push({ ...input, watermark });
-    // A bucket read from the store is shared and frozen: the first id added this batch copies it.
-    if (!ids || !copied.has(ids)) {
-      ids = [...(ids ?? [])];
-      copied.add(ids);
-      body.seen[bucket] = ids;
+    // A stored bucket belongs to the stored item: the first id this batch adds to it copies it.
+    if (!ids) {
+      ids = known ? known.slice() : [];
+      entry.added.push({ bucket, ids });
     }
     ids.push(input.eventId);
-    body.watermark = Math.max(watermark, input.ts);
+    entry.watermark = Math.max(watermark, input.ts);
     entry.accepted++;
   }
 
@@ -272,48 +330,34 @@ export async function runBatch<E>(
     entry.missed.push(lateness);
     late.set(contribution.eventId, entry);
   };
-  const work: Array<{ runtime: OperatorRuntime<E>; target: Target; contributions: Array<Accepted<E>> }> = [];
+  const work: Array<WorkItem<E>> = [];
   for (const op of compiled.definition.operators) {
     const runtime = compiled.runtimes.get(op.name) as OperatorRuntime<E>;
     const streams = 'streams' in op && op.streams ? new Set(op.streams) : undefined;
     const input = streams ? accepted.filter((c) => streams.has(c.stream)) : accepted;
     const routed = runtime.route(input, ctx);
     for (const { contribution, lateness } of routed.late) noteLate(contribution as Accepted<unknown>, lateness);
-    for (const entry of routed.items.values())
-      work.push({ runtime, target: entry, contributions: entry.contributions });
+    // The routed map's key is the item's `itemKey`: reusing that string (its hash is computed) keeps
+    // the lookups below from building and hashing it again.
+    routed.items.forEach((entry, id) => {
+      work.push({ runtime, id, target: entry, contributions: entry.contributions });
+    });
   }
 
-  // One conditional write per item; on a lost race, re-read and fold again.
   const existing = await store.get(work.map((w) => w.target.key));
-  const watched = new Set((compiled.definition.detectors ?? []).map((d) => d.on));
-  const updates: Update[] = [];
-  const detections: Detection[] = [];
-  await forEachLimited(work, WRITE_CONCURRENCY, async ({ runtime, target, contributions }) => {
-    const id = itemKey(target.key);
-    let current = existing.get(id);
-    for (let attempt = 0; attempt < MAX_CONDITIONAL_ATTEMPTS; attempt++) {
-      const positions = current?.positions ?? {};
-      const fresh = contributions.filter((c) => (positions[c.partition] ?? '') < c.position);
-      if (fresh.length === 0) return;
-      const applied = runtime.apply(current, target, fresh, ctx);
-      for (const { contribution, lateness } of applied.late) noteLate(contribution, lateness);
-      if (current && applied.body === current.body) return;
-      const found = watched.has(runtime.name) ? await runDetectors(compiled, store, applied.updates) : [];
-      const outputs =
-        found.length === 0 ? applied.outputs : [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];
-      if (outputs.length > 0) stats.outputsWritten += await store.putOutputs(outputs);
-      const item = nextItem(target.key, current, applied, fresh);
-      if (await store.put(item, current?.version)) {
-        stats.itemsWritten++;
-        updates.push(...applied.updates);
-        detections.push(...found);
-        return;
-      }
-      stats.conditionalRetries++;
-      current = (await store.get([target.key])).get(id);
-    }
-    throw new ConcurrentUpdateError(`item ${id} changed ${MAX_CONDITIONAL_ATTEMPTS} times while being written`);
-  });
+  const writing: ItemWrite<E> = {
+    compiled,
+    store,
+    ctx,
+    existing,
+    watched: new Set((compiled.definition.detectors ?? []).map((d) => d.on)),
+    noteLate,
+    updates: [],
+    detections: [],
+    stats,
+  };
+  await forEachLimited(work, WRITE_CONCURRENCY, (w) => writeItem(writing, w));
+  const { updates, detections } = writing;
 
   // Late events, then the entities: after this a redelivery of the batch is skipped whole.
   const lateRecords: LateRecord[] = [...late.values()].map(({ contribution: c, missed }) => ({
@@ -332,26 +376,97 @@ export async function runBatch<E>(
       })),
     );
   }
-  await forEachLimited([...next.entries()], WRITE_CONCURRENCY, async ([entity, { before, body, accepted: n }]) => {
-    const watermark = body.watermark ?? Number.NEGATIVE_INFINITY;
-    // Buckets wholly behind the horizon go: an event in them would be expired, not looked up.
-    const oldest = Math.floor((watermark - compiled.horizonMs) / SEEN_BUCKET_MS);
-    const seen: Record<string, string[]> = {};
-    for (const [bucket, ids] of Object.entries(body.seen)) if (Number(bucket) >= oldest) seen[bucket] = ids;
+  await forEachLimited(entities, WRITE_CONCURRENCY, async (entry) => {
+    const { entity, key, before, watermark, committed } = entry;
+    const body: EntityBody = { watermark, committed, seen: keptBuckets(entry, compiled.horizonMs) };
     const item: StoredItem = {
-      ...entityKey(pipeline, entity),
+      pk: key.pk,
+      sk: key.sk,
       version: (before?.version ?? 0) + 1,
       positions: {},
-      body: { ...body, seen } as unknown as Record<string, Json>,
+      body: body as unknown as Record<string, Json>,
     };
     if (!(await store.put(item, before?.version))) {
       // One partition feeds an entity and one consumer reads a partition: another writer means a
       // second consumer is running; failing lets the source retry once it has settled.
       throw new ConcurrentUpdateError(`entity ${entity} was committed by another writer`);
     }
-    stats.accepted += n;
+    stats.accepted += entry.accepted;
   });
   return { updates, detections, late: lateRecords, stats };
+}
+
+/** An item a batch writes: its operator, its `itemKey`, and the batch's contributions to it. */
+interface WorkItem<E> {
+  runtime: OperatorRuntime<E>;
+  id: string;
+  target: Target;
+  contributions: Array<Accepted<E>>;
+}
+
+/** What the item writes of one batch share, and what they add to. */
+interface ItemWrite<E> {
+  compiled: CompiledPipeline<E>;
+  store: EngineStore;
+  ctx: ApplyContext;
+  existing: Map<string, StoredItem>;
+  /** Operators some detector watches. */
+  watched: Set<string>;
+  noteLate: (contribution: Accepted<unknown>, lateness: Lateness) => void;
+  updates: Update[];
+  detections: Detection[];
+  stats: EngineStats;
+}
+
+const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
+
+/** One conditional write of an item's new contributions; on a lost race, re-read and fold again. */
+async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contributions }: WorkItem<E>) {
+  const { compiled, store, ctx, stats } = batch;
+  let current = batch.existing.get(id);
+  for (let attempt = 0; attempt < MAX_CONDITIONAL_ATTEMPTS; attempt++) {
+    const fresh = freshOf(contributions, current?.positions);
+    if (fresh.length === 0) return;
+    const applied = runtime.apply(current, target, fresh, ctx);
+    for (const { contribution, lateness } of applied.late) batch.noteLate(contribution, lateness);
+    if (current && applied.body === current.body) return;
+    const found = batch.watched.has(runtime.name)
+      ? await runDetectors(compiled, store, applied.updates)
+      : NO_DETECTIONS;
+    const outputs =
+      found.length === 0
+        ? applied.outputs
+        : [...applied.outputs, ...found.map((d) => detectionOutput(compiled.definition.pipeline, d))];
+    if (outputs.length > 0) stats.outputsWritten += await store.putOutputs(outputs);
+    const item = nextItem(target.key, current, applied, fresh);
+    if (await store.put(item, current?.version)) {
+      stats.itemsWritten++;
+      for (const update of applied.updates) batch.updates.push(update);
+      for (const detection of found) batch.detections.push(detection);
+      return;
+    }
+    stats.conditionalRetries++;
+    current = (await store.get([target.key])).get(id);
+  }
+  throw new ConcurrentUpdateError(`item ${id} changed ${MAX_CONDITIONAL_ATTEMPTS} times while being written`);
+}
+
+/** Whether a contribution is past the position an item has folded for its partition. */
+const isFresh = <E>(c: Accepted<E>, positions: Record<string, string>) => (positions[c.partition] ?? '') < c.position;
+
+/** The contributions an item has not folded yet: the array itself when that is all of them. */
+function freshOf<E>(contributions: Array<Accepted<E>>, positions: Record<string, string> = {}): Array<Accepted<E>> {
+  for (const c of contributions) {
+    if (!isFresh(c, positions)) return contributions.filter((f) => isFresh(f, positions));
+  }
+  return contributions;
+}
+
+function isSorted<E>(inputs: Array<EngineInput<E>>): boolean {
+  for (let i = 1; i < inputs.length; i++) {
+    if (byPartitionPosition(inputs[i - 1] as EngineInput<E>, inputs[i] as EngineInput<E>) > 0) return false;
+  }
+  return true;
 }
 
 function nextItem<E>(
@@ -362,14 +477,16 @@ function nextItem<E>(
 ): StoredItem {
   const positions = { ...current?.positions };
   for (const c of fresh) if ((positions[c.partition] ?? '') < c.position) positions[c.partition] = c.position;
-  return {
-    ...key,
+  const item: StoredItem = {
+    pk: key.pk,
+    sk: key.sk,
     version: (current?.version ?? 0) + 1,
     positions,
     body: applied.body,
-    ...(applied.closeAt === undefined ? {} : { closeAt: applied.closeAt }),
-    ...(applied.expiresAt === undefined ? {} : { expiresAt: applied.expiresAt }),
   };
+  if (applied.closeAt !== undefined) item.closeAt = applied.closeAt;
+  if (applied.expiresAt !== undefined) item.expiresAt = applied.expiresAt;
+  return item;
 }
 
 /** Closes what is due at `now` (windows past end + lateness, sessions of quiet keys); returns the finals. */

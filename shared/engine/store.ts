@@ -56,7 +56,9 @@ export interface OutputRange {
   after?: string;
 }
 
-export const itemKey = (key: ItemKey) => `${key.pk}|${key.sk}`;
+/** An item's key as one string, e.g. for a Map of items. */
+export const itemKeyOf = (pk: string, sk: string) => `${pk}|${sk}`;
+export const itemKey = (key: ItemKey) => itemKeyOf(key.pk, key.sk);
 
 /** A window's sort key: its start, zero-padded so that string order is time order (for ranges). */
 export const windowSk = (start: number) => `w#${String(start).padStart(16, '0')}`;
@@ -78,8 +80,9 @@ export class MemoryEngineStore implements EngineStore {
     this.requests.reads += Math.ceil(keys.length / 100);
     const found = new Map<string, StoredItem>();
     for (const key of keys) {
-      const item = this.items.get(itemKey(key));
-      if (item) found.set(itemKey(key), item);
+      const id = itemKey(key);
+      const item = this.items.get(id);
+      if (item) found.set(id, item);
     }
     return found;
   }

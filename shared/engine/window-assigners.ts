@@ -45,12 +45,16 @@ export function hopping(sizeMs: number, slideMs: number): FixedWindows {
   return { kind: 'hopping', sizeMs, slideMs };
 }
 
+/** The start of the oldest window containing `ts`; the others start every `slideMs` after it, up to `ts`. */
+export const oldestWindowStart = ({ sizeMs, slideMs }: FixedWindows, ts: number) =>
+  Math.floor(ts / slideMs) * slideMs - sizeMs + slideMs;
+
 /** The windows containing `ts`, oldest first. */
 export function windowsOf(windows: FixedWindows, ts: number): WindowInterval[] {
-  const { sizeMs, slideMs } = windows;
-  const last = Math.floor(ts / slideMs) * slideMs;
   const out: WindowInterval[] = [];
-  for (let start = last - sizeMs + slideMs; start <= last; start += slideMs) out.push({ start, end: start + sizeMs });
+  for (let start = oldestWindowStart(windows, ts); start <= ts; start += windows.slideMs) {
+    out.push({ start, end: start + windows.sizeMs });
+  }
   return out;
 }
 

@@ -113,6 +113,9 @@ export function eventValidator<E>(rules: EventRules<E>): EventValidator<E> {
   }
 
   const requiredFields = requiredFieldsOf(rules.schema, rules.eventIdField);
+  /** The event's id, when valid, for a rejection to name: looked up only on the way out. */
+  const idOf = (event: Record<string, unknown>) =>
+    isValidId(event[rules.eventIdField]) ? { eventId: event[rules.eventIdField] as string } : {};
 
   return {
     fields,
@@ -121,44 +124,52 @@ export function eventValidator<E>(rules: EventRules<E>): EventValidator<E> {
       if (typeof input !== 'object' || input === null || Array.isArray(input)) {
         return { ok: false, errors: [{ field: '(event)', reason: `must be a JSON object, got ${describe(input)}` }] };
       }
-      if (nestsDeeperThan(input)) {
-        return { ok: false, errors: [{ field: '(event)', reason: `nests deeper than ${MAX_JSON_DEPTH} levels` }] };
-      }
       const raw = input as Record<string, unknown>;
-      const ownId = isValidId(raw[rules.eventIdField]) ? { eventId: raw[rules.eventIdField] as string } : {};
       // Fields the schema does not declare are dropped: a producer on a newer version must not be rejected.
-      const candidate: Record<string, unknown> = Object.fromEntries(nullable.map((f) => [f, null]));
-      for (const [key, value] of Object.entries(raw)) {
+      const candidate: Record<string, unknown> = {};
+      for (const f of nullable) candidate[f] = null;
+      let nested = false;
+      for (const key in raw) {
+        // for-in reads the shape's key cache where Object.keys would allocate an array per event.
+        if (!Object.hasOwn(raw, key)) continue;
+        const value = raw[key];
+        if (typeof value === 'object' && value !== null) nested = true;
         if (fields.has(key) && value !== undefined) candidate[key] = value;
+      }
+      // An event of scalars nests one level deep: only one holding objects or arrays needs measuring.
+      if (nested && nestsDeeperThan(input)) {
+        return { ok: false, errors: [{ field: '(event)', reason: `nests deeper than ${MAX_JSON_DEPTH} levels` }] };
       }
       const time = candidate[rules.timeField];
       if (typeof time === 'string') {
         const parsed = parseIsoInstant(time);
         if (parsed === undefined) {
           const reason = `must be epoch milliseconds or ${ISO_INSTANT_RULE}, got ${describe(raw[rules.timeField])}`;
-          return { ok: false, errors: [{ field: rules.timeField, reason }], ...ownId };
+          return { ok: false, errors: [{ field: rules.timeField, reason }], ...idOf(raw) };
         }
         candidate[rules.timeField] = parsed;
       }
       const derivedEventId = candidate[rules.eventIdField] == null;
       if (derivedEventId) candidate[rules.eventIdField] = rules.deriveEventId(candidate);
 
-      const errors: FieldError[] = [];
-      type.isValid(candidate, {
-        errorHook: (path, value, t) => {
-          errors.push({
-            field: path.join('.') || '(event)',
-            reason: `expected ${typeName(t)}, got ${describe(value)}`,
-          });
-        },
-      });
-      const eventId = isValidId(candidate[rules.eventIdField])
-        ? { eventId: candidate[rules.eventIdField] as string }
-        : {};
-      if (errors.length > 0) return { ok: false, errors, ...eventId };
+      // Checked without a hook first: a valid event (the usual case) then builds no error paths.
+      if (!type.isValid(candidate)) {
+        const errors: FieldError[] = [];
+        type.isValid(candidate, {
+          errorHook: (path, value, t) => {
+            errors.push({
+              field: path.join('.') || '(event)',
+              reason: `expected ${typeName(t)}, got ${describe(value)}`,
+            });
+          },
+        });
+        if (errors.length > 0) return { ok: false, errors, ...idOf(candidate) };
+      }
       const event = candidate as E;
-      const problems = [...commonErrors(candidate, now, options), ...(rules.rules?.(event) ?? [])];
-      if (problems.length > 0) return { ok: false, errors: problems, ...eventId };
+      const problems = commonErrors(candidate, now, options);
+      const own = rules.rules?.(event);
+      if (own && own.length > 0) problems.push(...own);
+      if (problems.length > 0) return { ok: false, errors: problems, ...idOf(candidate) };
       return { ok: true, event, derivedEventId };
     },
   };

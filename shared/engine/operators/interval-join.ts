@@ -76,7 +76,7 @@ export function intervalJoinRuntime<E>(pipeline: string, op: IntervalJoin<E>): O
         if (c.ts + allowedLatenessMs <= c.watermark) {
           routed.late.push({ contribution: c, lateness: { operator: op.name, key: groupKey, start: c.ts, end: c.ts } });
         } else {
-          contribute(routed.items, { key: { pk: operatorPk(pipeline, op.name, groupKey), sk: JOIN_SK }, groupKey }, c);
+          contribute(routed.items, operatorPk(pipeline, op.name, groupKey), JOIN_SK, groupKey, c);
         }
       }
       return routed;

@@ -50,7 +50,7 @@ export function keyedStateRuntime<E, S extends Json>(
       for (const c of accepted) {
         if (c.expired) continue;
         const groupKey = op.key(c.event);
-        contribute(routed.items, { key: { pk: operatorPk(pipeline, op.name, groupKey), sk: STATE_SK }, groupKey }, c);
+        contribute(routed.items, operatorPk(pipeline, op.name, groupKey), STATE_SK, groupKey, c);
       }
       return routed;
     },

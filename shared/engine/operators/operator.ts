@@ -4,7 +4,7 @@
  * into its stored state in one conditional write.
  */
 import type { Json } from '../accumulators.js';
-import type { ItemKey, OutputItem, StoredItem } from '../store.js';
+import { type ItemKey, itemKeyOf, type OutputItem, type StoredItem } from '../store.js';
 
 /** A valid event as the engine takes it from a source. */
 export interface EngineInput<E> {
@@ -81,12 +81,15 @@ export interface Routed<E> {
   late: Array<{ contribution: Accepted<E>; lateness: Lateness }>;
 }
 
-/** Adds a contribution to its item's list. */
-export function contribute<E>(items: Routed<E>['items'], target: Target, c: Accepted<E>) {
-  const id = `${target.key.pk}|${target.key.sk}`;
+/**
+ * Adds a contribution to the list of its item (`pk`, `sk`) of `groupKey`. Most events of a batch go to
+ * an item already listed, so the key and target objects are made only for a new one.
+ */
+export function contribute<E>(items: Routed<E>['items'], pk: string, sk: string, groupKey: string, c: Accepted<E>) {
+  const id = itemKeyOf(pk, sk);
   const entry = items.get(id);
   if (entry) entry.contributions.push(c);
-  else items.set(id, { ...target, contributions: [c] });
+  else items.set(id, { key: { pk, sk }, groupKey, contributions: [c] });
 }
 
 /** A keyed operator as the batch runner drives it. */

@@ -145,11 +145,7 @@ export function sessionsRuntime<E>(pipeline: string, op: SessionWindows<E>): Ope
             lateness: { operator: op.name, key: groupKey, start: c.ts, end: c.ts + op.gapMs },
           });
         } else {
-          contribute(
-            routed.items,
-            { key: { pk: operatorPk(pipeline, op.name, groupKey), sk: SESSIONS_SK }, groupKey },
-            c,
-          );
+          contribute(routed.items, operatorPk(pipeline, op.name, groupKey), SESSIONS_SK, groupKey, c);
         }
       }
       return routed;

@@ -13,7 +13,7 @@ import {
   saveAggregate,
 } from '../aggregate.js';
 import { type EngineStore, type StoredItem, windowSk, windowStartOfSk } from '../store.js';
-import { type FixedWindows, windowsOf } from '../window-assigners.js';
+import { type FixedWindows, oldestWindowStart } from '../window-assigners.js';
 import {
   type Accepted,
   type Applied,
@@ -95,14 +95,22 @@ export function windowsRuntime<E>(pipeline: string, op: WindowedAggregate<E>): O
 
     route(accepted, { allowedLatenessMs }) {
       const routed: Routed<E> = { items: new Map(), late: [] };
+      const { sizeMs, slideMs } = op.windows;
+      // A batch's events mostly fall in the same few windows: their sort keys are made once.
+      const skOf = new Map<number, string>();
       for (const c of accepted) {
         const groupKey = op.key(c.event);
-        for (const w of windowsOf(op.windows, c.ts)) {
-          if (w.end + allowedLatenessMs <= c.watermark) {
-            routed.late.push({ contribution: c, lateness: { operator: op.name, key: groupKey, ...w } });
+        for (let start = oldestWindowStart(op.windows, c.ts); start <= c.ts; start += slideMs) {
+          const end = start + sizeMs;
+          if (end + allowedLatenessMs <= c.watermark) {
+            routed.late.push({ contribution: c, lateness: { operator: op.name, key: groupKey, start, end } });
           } else {
-            const key = { pk: operatorPk(pipeline, op.name, groupKey), sk: windowSk(w.start) };
-            contribute(routed.items, { key, groupKey }, c);
+            let sk = skOf.get(start);
+            if (sk === undefined) {
+              sk = windowSk(start);
+              skOf.set(start, sk);
+            }
+            contribute(routed.items, operatorPk(pipeline, op.name, groupKey), sk, groupKey, c);
           }
         }
       }
