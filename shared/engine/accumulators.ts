@@ -70,14 +70,14 @@ export const max = (): Accumulator<number, number | null, number | null> => ({
 type Moments = [n: number, mean: number, m2: number];
 
 /** Changes `m` in place (`add` owns its state): a new array per value was most of a window's garbage. */
+/** By index, not by destructuring: destructuring an array makes an iterator, per value added. */
 const addMoment = (m: Moments, v: number): Moments => {
-  const [n, mean, m2] = m;
-  const n1 = n + 1;
-  const delta = v - mean;
-  const mean1 = mean + delta / n1;
+  const n1 = m[0] + 1;
+  const delta = v - m[1];
+  const mean1 = m[1] + delta / n1;
   m[0] = n1;
   m[1] = mean1;
-  m[2] = m2 + delta * (v - mean1);
+  m[2] += delta * (v - mean1);
   return m;
 };
 
