@@ -1,6 +1,8 @@
 import type { RemovalPolicy, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { TRANSIT_SETTINGS } from '../pipelines/transit/settings.js';
 import type { PipelineDescription } from '../shared/engine/pipeline.js';
+import { EVENT_TIME_SETTINGS, type Setting, settingProblem } from '../shared/settings.js';
 import { isMskClusterArn } from './constructs/kafka-cluster-arn.js';
 import type { KafkaPollers } from './constructs/kafka-event-source.js';
 import type { Throttle } from './constructs/streamfold-rest-api.js';
@@ -219,38 +221,23 @@ export class InvalidStreamfoldPropsError extends Error {
 
 type Check = [name: string, value: number | undefined];
 
+/** The numeric settings the stack passes to its functions as environment variables, each a prop. */
+export const STACK_SETTINGS: readonly Setting[] = [
+  ...Object.values(EVENT_TIME_SETTINGS),
+  ...Object.values(TRANSIT_SETTINGS),
+];
+
 /** Every problem with `props`, empty when they are valid. */
 export function validateStreamfoldProps(props: StreamfoldStackProps): string[] {
   const problems: string[] = [];
-  const positive: Check[] = [
-    ['windowSizeSeconds', props.windowSizeSeconds],
-    ['speedZThreshold', props.speedZThreshold],
-    ['stallMinutes', props.stallMinutes],
-    ['maxPlausibleSpeedKmh', props.maxPlausibleSpeedKmh],
-    ['offRouteMeters', props.offRouteMeters],
-  ];
-  for (const [name, value] of positive) {
-    if (value !== undefined && !(Number.isFinite(value) && value > 0))
-      problems.push(`${name} must be > 0, got ${value}`);
+  for (const setting of STACK_SETTINGS) {
+    const problem = settingProblem(setting, props[setting.prop as keyof StreamfoldStackProps] as number | undefined);
+    if (problem) problems.push(problem);
   }
-  const lateness = props.allowedLatenessSeconds;
-  if (lateness !== undefined && !(Number.isFinite(lateness) && lateness >= 0)) {
-    problems.push(`allowedLatenessSeconds must be >= 0, got ${lateness}`);
-  }
+  const lateness = props.allowedLatenessSeconds ?? EVENT_TIME_SETTINGS.allowedLateness.default;
   const skew = props.maxClockSkewSeconds;
-  if (skew !== undefined && !(Number.isFinite(skew) && skew >= 0 && skew <= (lateness ?? 120) / 2)) {
-    problems.push(
-      `maxClockSkewSeconds must be within [0, allowedLatenessSeconds / 2 = ${(lateness ?? 120) / 2}], got ${skew}`,
-    );
-  }
-  // Windows are aligned to whole seconds, and the processor reads the env var as a number of seconds.
-  for (const [name, value] of [
-    ['windowSizeSeconds', props.windowSizeSeconds],
-    ['allowedLatenessSeconds', lateness],
-  ] satisfies Check[]) {
-    if (value !== undefined && Number.isFinite(value) && !Number.isInteger(value)) {
-      problems.push(`${name} must be a whole number of seconds, got ${value}`);
-    }
+  if (skew !== undefined && skew > lateness / 2) {
+    problems.push(`maxClockSkewSeconds must be at most allowedLatenessSeconds / 2 = ${lateness / 2}, got ${skew}`);
   }
   for (const [name, value] of [
     ['inputShardCount', props.inputShardCount],

@@ -2,6 +2,8 @@ import { Aspects, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { TRANSIT_SETTINGS } from '../pipelines/transit/settings.js';
+import { EVENT_TIME_SETTINGS, settingsEnvironment } from '../shared/settings.js';
 import { KafkaClusterArn } from './constructs/kafka-cluster-arn.js';
 import { KafkaEventSource } from './constructs/kafka-event-source.js';
 import { KafkaNetwork } from './constructs/kafka-network.js';
@@ -108,12 +110,14 @@ export class StreamfoldStack extends Stack {
 
     // Functions: each `bind*` grants exactly what the function uses and sets the env var it reads.
     // Ingest and the processors judge event times by the same rule.
-    const eventTime = {
-      ALLOWED_LATENESS_SECONDS: String(props.allowedLatenessSeconds ?? 120),
-      MAX_CLOCK_SKEW_SECONDS: String(
-        props.maxClockSkewSeconds ?? Math.min(60, (props.allowedLatenessSeconds ?? 120) / 2),
-      ),
-    };
+    // Unset, the clock-skew tolerance is its default capped at half the lateness, as the functions cap it.
+    const { allowedLateness, maxClockSkew } = EVENT_TIME_SETTINGS;
+    const eventTime = settingsEnvironment([allowedLateness, maxClockSkew], {
+      ...props,
+      maxClockSkewSeconds:
+        props.maxClockSkewSeconds ??
+        Math.min(maxClockSkew.default, (props.allowedLatenessSeconds ?? allowedLateness.default) / 2),
+    });
     const ingest = new StreamfoldFunction(this, 'IngestFunction', {
       entry: 'functions/ingest.ts',
       timeout: Duration.seconds(10),
@@ -128,12 +132,8 @@ export class StreamfoldStack extends Stack {
         entry,
         timeout: Duration.minutes(2),
         environment: {
-          WINDOW_SIZE_SECONDS: String(props.windowSizeSeconds ?? 60),
           ...eventTime,
-          SPEED_Z_THRESHOLD: String(props.speedZThreshold ?? 3),
-          STALL_MINUTES: String(props.stallMinutes ?? 5),
-          MAX_PLAUSIBLE_SPEED_KMH: String(props.maxPlausibleSpeedKmh ?? 160),
-          OFF_ROUTE_METERS: String(props.offRouteMeters ?? 150),
+          ...settingsEnvironment(Object.values(TRANSIT_SETTINGS), props),
         },
       })
         .bindTable('VEHICLE_STATE_TABLE', vehicleStateTable, 'readWrite')

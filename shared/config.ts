@@ -3,26 +3,14 @@
  * required variable fails with its name the first time it is read, not with `undefined` later.
  */
 
-/** Thrown when a required environment variable is missing or malformed. */
-export class ConfigurationError extends Error {
-  override name = 'ConfigurationError';
-}
+import { ConfigurationError, EVENT_TIME_SETTINGS, readSetting } from './settings.js';
+
+export { ConfigurationError };
 
 /** The value of a required environment variable. */
 export function requireEnv(name: string): string {
   const value = process.env[name];
   if (value === undefined || value === '') throw new ConfigurationError(`environment variable ${name} is required`);
-  return value;
-}
-
-/** A number from the environment (at least `min`: positive by default), or the default when unset. */
-export function numberEnv(name: string, fallback: number, min = Number.MIN_VALUE): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) {
-    throw new ConfigurationError(`environment variable ${name} must be a number >= ${min}, got "${raw}"`);
-  }
   return value;
 }
 
@@ -60,9 +48,9 @@ export interface EventTimeSettings {
  * an on-time event counts as late, with the other half left for the event's own delivery delay
  * (docs/exactly-once.md, "Clock skew").
  */
-export function eventTimeSettings(): EventTimeSettings {
-  const allowedLatenessMs = numberEnv('ALLOWED_LATENESS_SECONDS', 120, 0) * 1000;
-  const skewMs = numberEnv('MAX_CLOCK_SKEW_SECONDS', 60, 0) * 1000;
+export function eventTimeSettings(env: NodeJS.ProcessEnv = process.env): EventTimeSettings {
+  const allowedLatenessMs = readSetting(EVENT_TIME_SETTINGS.allowedLateness, env) * 1000;
+  const skewMs = readSetting(EVENT_TIME_SETTINGS.maxClockSkew, env) * 1000;
   return { allowedLatenessMs, maxClockSkewMs: Math.min(skewMs, allowedLatenessMs / 2) };
 }
 

@@ -17,6 +17,8 @@ import {
 } from '../../pipelines/transit/geo.js';
 import type { GtfsFeed, StopOnShape } from '../../pipelines/transit/gtfs/parse-feed.js';
 import type { AnomalyType } from '../../pipelines/transit/model.js';
+import { TRANSIT_SETTINGS } from '../../pipelines/transit/settings.js';
+import { EVENT_TIME_SETTINGS } from '../../shared/settings.js';
 import { SeededRandom } from './random.js';
 
 export type AnomalyKind = 'speeding' | 'stall' | 'jump' | 'off-route';
@@ -281,9 +283,10 @@ export function createWorkload(options: WorkloadOptions): WorkloadStream {
   const durationMs = minutes * 60_000;
   const endTime = minutes > 0 ? startTime + durationMs : null;
   const intervalMs = 1000 / rate;
-  const windowSizeMs = options.windowSizeMs ?? 60_000;
-  const allowedLatenessMs = options.allowedLatenessMs ?? 120_000;
-  const stallMs = ((options.stallMinutes ?? 5) + 1) * 60_000;
+  // The processor's defaults, from the settings it reads.
+  const windowSizeMs = options.windowSizeMs ?? TRANSIT_SETTINGS.windowSize.default * 1000;
+  const allowedLatenessMs = options.allowedLatenessMs ?? EVENT_TIME_SETTINGS.allowedLateness.default * 1000;
+  const stallMs = ((options.stallMinutes ?? TRANSIT_SETTINGS.stall.default) + 1) * 60_000;
   const rates = {
     omit: options.omitEventId ?? 0.05,
     duplicates: options.duplicates ?? 0,

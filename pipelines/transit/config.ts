@@ -1,5 +1,7 @@
 /** Transit's configuration, read once: its tables and its windowing and anomaly settings. */
-import { type EventTimeSettings, eventTimeSettings, numberEnv, requireEnv } from '../../shared/config.js';
+import { type EventTimeSettings, eventTimeSettings, requireEnv } from '../../shared/config.js';
+import { readSetting } from '../../shared/settings.js';
+import { TRANSIT_SETTINGS } from './settings.js';
 
 /** Transit's tables, by the variables the stack sets. */
 export const transitTables = {
@@ -32,13 +34,14 @@ export interface ProcessingSettings extends EventTimeSettings {
   offRouteMeters: number;
 }
 
-export function processingSettings(): ProcessingSettings {
+export function processingSettings(env: NodeJS.ProcessEnv = process.env): ProcessingSettings {
+  const s = TRANSIT_SETTINGS;
   return {
-    windowSizeMs: numberEnv('WINDOW_SIZE_SECONDS', 60) * 1000,
-    ...eventTimeSettings(),
-    speedZThreshold: numberEnv('SPEED_Z_THRESHOLD', 3),
-    stallMs: numberEnv('STALL_MINUTES', 5) * 60_000,
-    maxPlausibleSpeedKmh: numberEnv('MAX_PLAUSIBLE_SPEED_KMH', 160),
-    offRouteMeters: numberEnv('OFF_ROUTE_METERS', 150),
+    windowSizeMs: readSetting(s.windowSize, env) * 1000,
+    ...eventTimeSettings(env),
+    speedZThreshold: readSetting(s.speedZThreshold, env),
+    stallMs: readSetting(s.stall, env) * 60_000,
+    maxPlausibleSpeedKmh: readSetting(s.maxPlausibleSpeed, env),
+    offRouteMeters: readSetting(s.offRoute, env),
   };
 }

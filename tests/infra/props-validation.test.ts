@@ -25,9 +25,9 @@ describe('stack props validation', () => {
     expect(build).toThrow(
       [
         'Invalid Streamfold stack props:',
-        '  - windowSizeSeconds must be > 0, got 0',
-        '  - speedZThreshold must be > 0, got -3',
-        '  - allowedLatenessSeconds must be >= 0, got -1',
+        '  - allowedLatenessSeconds must be a whole number from 0 to 86400, got -1',
+        '  - windowSizeSeconds must be a whole number from 1 to 86400, got 0',
+        '  - speedZThreshold must be a number above 0, at most 100, got -3',
         '  - inputShardCount must be a whole number >= 1, got 0',
         '  - outputShardCount must be a whole number >= 1, got 1.5',
         '  - restThrottle.rateLimit must be > 0, got 0',
@@ -36,14 +36,18 @@ describe('stack props validation', () => {
     );
   });
 
-  it('rejects a window that is not a whole number of seconds', () => {
-    expect(validateStreamfoldProps({ windowSizeSeconds: 2.5 })).toEqual([
-      'windowSizeSeconds must be a whole number of seconds, got 2.5',
+  it('rejects a window that is not a whole number of seconds, and settings beyond their bounds', () => {
+    expect(validateStreamfoldProps({ windowSizeSeconds: 2.5, stallMinutes: 1441, maxClockSkewSeconds: -1 })).toEqual([
+      'maxClockSkewSeconds must be a number from 0 to 43200, got -1',
+      'windowSizeSeconds must be a whole number from 1 to 86400, got 2.5',
+      'stallMinutes must be a number above 0, at most 1440, got 1441',
     ]);
   });
 
   it('rejects NaN instead of letting it reach the functions', () => {
-    expect(validateStreamfoldProps({ offRouteMeters: Number.NaN })).toEqual(['offRouteMeters must be > 0, got NaN']);
+    expect(validateStreamfoldProps({ offRouteMeters: Number.NaN })).toEqual([
+      'offRouteMeters must be a number above 0, at most 10000, got NaN',
+    ]);
   });
 
   it('accepts each Kafka mode with valid settings', () => {
@@ -111,7 +115,7 @@ describe('stack props validation', () => {
 
   it('keeps the clock-skew tolerance within half the allowed lateness', () => {
     expect(validateStreamfoldProps({ allowedLatenessSeconds: 60, maxClockSkewSeconds: 31 })).toEqual([
-      'maxClockSkewSeconds must be within [0, allowedLatenessSeconds / 2 = 30], got 31',
+      'maxClockSkewSeconds must be at most allowedLatenessSeconds / 2 = 30, got 31',
     ]);
     expect(validateStreamfoldProps({ allowedLatenessSeconds: 60, maxClockSkewSeconds: 30 })).toEqual([]);
   });
