@@ -12,8 +12,12 @@ function idTopic(prefix: 'route' | 'vehicle', id: unknown): string[] {
   return isValidId(id) ? [`${prefix}:${id}`] : [];
 }
 
-/** The topics a record is published on, most general first, without duplicates. */
-export function topicsForRecord(record: OutputRecord): string[] {
+/** Transit's own output records (the stream's `pipeline` records carry their topics and are read by `readOutputRecord`). */
+type TransitRecord = Exclude<OutputRecord, { kind: 'pipeline' }>;
+type DataOf<K extends TransitRecord['kind']> = Extract<TransitRecord, { kind: K }>['data'];
+
+/** The topics a record is published on, most general first. */
+export function topicsForRecord(record: TransitRecord): string[] {
   switch (record.kind) {
     case 'vehicle':
       return ['vehicles', ...idTopic('route', record.data.routeId), ...idTopic('vehicle', record.data.vehicleId)];
@@ -24,17 +28,12 @@ export function topicsForRecord(record: OutputRecord): string[] {
       ];
     case 'anomaly':
       return ['anomalies', ...idTopic('route', record.data.routeId), ...idTopic('vehicle', record.data.vehicleId)];
-    case 'pipeline':
-      return [...new Set(record.topics)];
   }
 }
 
-type TransitKind = Exclude<OutputRecord['kind'], 'pipeline'>;
-type DataOf<K extends TransitKind> = Extract<OutputRecord, { kind: K }>['data'];
-
 /** One of transit's kinds as the broadcaster reads it, projected by `project` (which keeps only public fields). */
-const outputKind = <K extends TransitKind>(kind: K, project: (data: DataOf<K>) => DataOf<K>): OutputKind => ({
-  topics: (data) => topicsForRecord({ kind, data } as OutputRecord),
+const outputKind = <K extends TransitRecord['kind']>(kind: K, project: (data: DataOf<K>) => DataOf<K>): OutputKind => ({
+  topics: (data) => topicsForRecord({ kind, data } as TransitRecord),
   project: (data) => project(data as DataOf<K>),
 });
 
