@@ -1,6 +1,6 @@
 /** WebSocket routes `$connect`, `$disconnect`, `subscribe`, `unsubscribe`, `$default`. */
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { TRANSIT_TOPIC_FORMS } from '../pipelines/transit/topics.js';
+import { TRANSIT_TOPIC_FORMS } from '../pipelines/transit/description.js';
 import { dynamoDocumentClient } from '../shared/aws-clients.js';
 import { pipelineTopicForms, tableNames } from '../shared/config.js';
 import { withPowertools } from '../shared/lambda.js';

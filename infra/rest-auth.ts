@@ -2,6 +2,7 @@
  * Who may call each REST route (stack prop `restAuth`): the routes, the modes API Gateway (REST, v1) offers
  * that fit them, and the defaults. Plain data, shared by the stack, its props check and the tests.
  */
+import { TRANSIT_DEFAULT_REST_AUTH, TRANSIT_REST_ROUTES } from '../pipelines/transit/description.js';
 
 /**
  * How callers of a route authenticate:
@@ -16,34 +17,18 @@ export type RestAuthorization = 'none' | 'apiKey' | 'iam' | 'cognito';
 /** Every mode, for checks of values that come from outside TypeScript (context, JSON). */
 export const REST_AUTHORIZATIONS: readonly RestAuthorization[] = ['none', 'apiKey', 'iam', 'cognito'];
 
-/** The routes of the REST API, as `METHOD /path` (docs/openapi.yaml). */
-export const REST_ROUTES = [
-  'POST /v1/events',
-  'GET /v1/vehicles',
-  'GET /v1/vehicles/{vehicleId}',
-  'GET /v1/routes/{routeId}/metrics',
-  'GET /v1/stops/{stopId}/eta',
-  'GET /v1/anomalies',
-  'GET /health',
-] as const;
+/** The routes of the REST API, as `METHOD /path` (docs/openapi.yaml): transit's and the health check. */
+export const REST_ROUTES = [...TRANSIT_REST_ROUTES, 'GET /health'] as const;
 
 /** One REST route. */
 export type RestRouteKey = (typeof REST_ROUTES)[number];
 
 /**
  * The defaults, decided per route by whether its data is public (docs/contracts.md, REST authentication):
- * producers write with an API key; vehicle positions, route metrics and stop ETAs are what transit agencies
- * publish anyway (GTFS-realtime feeds are open) and a passenger map reads them without logging in; anomalies
- * (stalled, off-route, impossible jumps) are operational incident data about vehicles and their drivers, for
- * back-office tools, so they need IAM; health reveals nothing and is probed by monitors.
+ * transit's own (`TRANSIT_DEFAULT_REST_AUTH`), and health, which reveals nothing and is probed by monitors.
  */
 export const DEFAULT_REST_AUTH: Readonly<Record<RestRouteKey, RestAuthorization>> = {
-  'POST /v1/events': 'apiKey',
-  'GET /v1/vehicles': 'none',
-  'GET /v1/vehicles/{vehicleId}': 'none',
-  'GET /v1/routes/{routeId}/metrics': 'none',
-  'GET /v1/stops/{stopId}/eta': 'none',
-  'GET /v1/anomalies': 'iam',
+  ...TRANSIT_DEFAULT_REST_AUTH,
   'GET /health': 'none',
 };
 

@@ -4,8 +4,6 @@ import type { OutputKind, OutputKinds } from '../../shared/streams/output-record
 import type { OutputRecord } from './model.js';
 import { projectAnomaly, projectVehicleState, projectWindow } from './queries/projections.js';
 
-/** The topic forms transit publishes, most general first. */
-export const TRANSIT_TOPIC_FORMS = ['vehicles', 'anomalies', 'route:{routeId}', 'vehicle:{vehicleId}'] as const;
 
 /** `<prefix>:<id>`, or nothing when the id is missing or not a valid id (no `route:undefined`). */
 function idTopic(prefix: 'route' | 'vehicle', id: unknown): string[] {

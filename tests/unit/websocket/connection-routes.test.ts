@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TRANSIT_TOPIC_FORMS } from '../../../pipelines/transit/topics.js';
+import { TRANSIT_TOPIC_FORMS } from '../../../pipelines/transit/description.js';
 import { handleWebSocketEvent, MAX_TOPICS_PER_CONNECTION } from '../../../shared/websocket/connection-routes.js';
 import { createConnectionStore } from '../../../shared/websocket/connection-store.js';
 import { wsEvent } from '../../helpers/ws-events.js';

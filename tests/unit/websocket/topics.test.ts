@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TRANSIT_TOPIC_FORMS, topicsForRecord } from '../../../pipelines/transit/topics.js';
+import { TRANSIT_TOPIC_FORMS } from '../../../pipelines/transit/description.js';
+import { topicsForRecord } from '../../../pipelines/transit/topics.js';
 import { InvalidTopicError, parseTopic } from '../../../shared/websocket/topic-forms.js';
 import { routeWindow, storedAnomaly, vehicleState } from '../../helpers/api-events.js';
 
