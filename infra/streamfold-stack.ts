@@ -254,6 +254,7 @@ export class StreamfoldStack extends Stack {
         ...observed.functions,
       },
       consumers: { processor, broadcaster },
+      streamProcessors: observed.streamProcessors,
       ...(kafka ? { kafkaConsumers: { kafkaProcessor: kafka.processor, ...observed.kafkaConsumers } } : {}),
       streams: { InputStream: inputStream, OutputStream: outputStream, ...observed.streams },
       failureQueues: {
@@ -374,6 +375,7 @@ function observedPipelines(pipelines: readonly StreamfoldPipeline[]) {
         Object.entries(p.functions).map(([name, fn]) => [`${p.node.id}${capitalize(name)}`, fn] as const),
       ),
     ),
+    streamProcessors: named(pipelines.map((p) => [`${p.node.id}Processor`, p.processorFunction] as const)),
     kafkaConsumers: named(pipelines.map((p) => [`${p.node.id}KafkaProcessor`, p.kafkaProcessorFunction] as const)),
     streams: named(pipelines.map((p) => [`${p.node.id}InputStream`, p.inputStream] as const)),
     failureQueues: named(

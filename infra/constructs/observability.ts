@@ -28,6 +28,12 @@ export interface ObservabilityProps {
   /** Stream consumers: their iterator age is charted, and the processor's is alarmed on. */
   readonly consumers: { readonly processor: lambda.IFunction; readonly broadcaster: lambda.IFunction };
   /**
+   * Further processors on Kinesis streams (the engine pipelines'), by display name: charted and alarmed on
+   * like the processor, each with its own alarm.
+   * @default none
+   */
+  readonly streamProcessors?: Record<string, lambda.IFunction>;
+  /**
    * Kafka consumers (functions on MSK event sources): their `OffsetLag` is charted and alarmed on.
    * @default none
    */
@@ -102,7 +108,7 @@ export class Observability extends Construct {
       ),
     );
 
-    const consumers = Object.entries(props.consumers);
+    const consumers = Object.entries({ ...props.consumers, ...props.streamProcessors });
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Kinesis iterator age (ms)',
@@ -169,15 +175,18 @@ export class Observability extends Construct {
     }
 
     const threshold = props.iteratorAgeThreshold ?? Duration.minutes(2);
-    this.alarms['ProcessorIteratorAge'] = props.consumers.processor
-      .metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) })
-      .createAlarm(this, 'ProcessorIteratorAgeAlarm', {
-        alarmDescription: `Processor is more than ${threshold.toHumanString()} behind the input stream`,
-        threshold: threshold.toMilliseconds(),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+    // The processor's alarm keeps the id it always had; each further processor's is named after it.
+    for (const [name, fn] of Object.entries({ Processor: props.consumers.processor, ...props.streamProcessors })) {
+      this.alarms[`${name}IteratorAge`] = fn
+        .metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) })
+        .createAlarm(this, `${name}IteratorAgeAlarm`, {
+          alarmDescription: `${name} is more than ${threshold.toHumanString()} behind its input stream`,
+          threshold: threshold.toMilliseconds(),
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 3,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+    }
 
     const offsetLagThreshold = props.offsetLagThreshold ?? 10_000;
     for (const [name, fn] of kafkaConsumers) {

@@ -428,7 +428,7 @@ describe('a pipeline of the stack', () => {
     });
   });
 
-  it('charts and alarms on its functions, stream and failure queues', () => {
+  it('charts and alarms on its functions, stream, iterator age, offset lag and failure queues', () => {
     const dashboard = JSON.stringify(props('AWS::CloudWatch::Dashboard', 'ObservabilityDashboard'));
     const alarms = ofType(resources, 'AWS::CloudWatch::Alarm').map(([logicalId]) => logicalId);
 
@@ -438,6 +438,7 @@ describe('a pipeline of the stack', () => {
     expect(alarms.filter((alarm) => alarm.includes('SensorsPipeline'))).toEqual([
       expect.stringMatching(/^ObservabilitySensorsPipelineProcessorFailureQueueDepthAlarm/),
       expect.stringMatching(/^ObservabilitySensorsPipelineKafkaProcessorFailureQueueDepthAlarm/),
+      expect.stringMatching(/^ObservabilitySensorsPipelineProcessorIteratorAgeAlarm/),
       expect.stringMatching(/^ObservabilitySensorsPipelineKafkaProcessorOffsetLagAlarm/),
     ]);
   });
