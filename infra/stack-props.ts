@@ -1,7 +1,7 @@
 import type { RemovalPolicy, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { TRANSIT_SETTINGS } from '../pipelines/transit/settings.js';
-import type { PipelineDescription } from '../shared/engine/pipeline.js';
+import { descriptionProblems, type PipelineDescription } from '../shared/engine/pipeline.js';
 import { EVENT_TIME_SETTINGS, type Setting, settingProblem } from '../shared/settings.js';
 import { isMskClusterArn } from './constructs/kafka-cluster-arn.js';
 import type { KafkaPollers } from './constructs/kafka-event-source.js';
@@ -341,19 +341,6 @@ function restAuthProblems(props: StreamfoldStackProps): string[] {
   return problems;
 }
 
-// As shared/engine/pipeline.ts checks it: the name is a path segment and part of resource names.
-const PIPELINE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-// The prefix of the pipeline's logical ids and output names.
-const CONSTRUCT_ID = /^[A-Z][A-Za-z0-9]{0,63}$/;
-// A repo-relative module, as StreamfoldFunction takes its entry.
-const HANDLERS_MODULE = /^(?!\/)(?!.*(^|\/)\.\.?\/)[\w./-]+\.(ts|mts|js|mjs)$/;
-// EventBridge's rate expression: a whole number above 0, its unit singular for 1 and plural otherwise.
-const RATE_EXPRESSION = /^rate\(([1-9]\d*) (minute|hour|day)(s?)\)$/;
-// Kafka's topic names.
-const KAFKA_TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
-// One path part of an API Gateway resource: a literal or a `{parameter}` (no greedy `{proxy+}`).
-const PATH_PART = /^([A-Za-z0-9._~-]+|\{[A-Za-z_]\w*\})$/;
-
 /** Where two entries share a value: `value` -> the labels of the entries. */
 function duplicates(entries: [value: string, label: string][]): [string, string[]][] {
   const byValue = new Map<string, string[]>();
@@ -372,43 +359,9 @@ function pipelineProblems(props: StreamfoldStackProps): string[] {
   const labels = pipelines.map((pipeline, index) => `pipelines[${index}] (${pipeline.name})`);
   pipelines.forEach((pipeline, index) => {
     const label = labels[index]!;
-    const { name, constructId, handlers, tickRate, shards, topic, topics, routes } = pipeline;
-    if (!PIPELINE_NAME.test(name)) problems.push(`${label}: name must match ${PIPELINE_NAME}`);
-    if (!CONSTRUCT_ID.test(constructId)) {
-      problems.push(`${label}: constructId must be PascalCase letters and digits, got ${JSON.stringify(constructId)}`);
-    }
-    if (!HANDLERS_MODULE.test(handlers)) {
-      problems.push(`${label}: handlers must be a repo-relative .ts or .js module, got ${JSON.stringify(handlers)}`);
-    }
-    const rate = RATE_EXPRESSION.exec(tickRate);
-    if (!rate || (rate[1] === '1') !== (rate[3] === '')) {
-      problems.push(
-        `${label}: tickRate must be an EventBridge rate expression like rate(1 minute) or rate(5 minutes), got ${JSON.stringify(tickRate)}`,
-      );
-    }
-    if (!(Number.isInteger(shards) && shards >= 1))
-      problems.push(`${label}: shards must be a whole number >= 1, got ${shards}`);
-    if (!KAFKA_TOPIC.test(topic)) {
-      problems.push(
-        `${label}: topic must be a Kafka topic name (letters, digits, . _ -), got ${JSON.stringify(topic)}`,
-      );
-    }
-    for (const form of topics) {
-      // The WebSocket function reads every pipeline's topic forms from one comma-separated variable.
-      if (!/^[^\s,]+$/.test(form)) {
-        problems.push(`${label}: WebSocket topic ${JSON.stringify(form)} must be non-empty, without commas or spaces`);
-      }
-    }
+    const { name, routes } = pipeline;
+    problems.push(...descriptionProblems(pipeline).map((problem) => `${label}: ${problem}`));
     const prefix = `/v1/${name}/`;
-    for (const route of routes) {
-      const path = /^GET (\/\S*)$/.exec(route)?.[1];
-      const parts = path?.startsWith(prefix) ? path.slice(prefix.length).split('/') : [];
-      if (parts.length === 0 || !parts.every((part) => PATH_PART.test(part))) {
-        problems.push(
-          `${label}: route ${JSON.stringify(route)} must be GET ${prefix}<path> (parts of letters, digits, ._~- or a {parameter})`,
-        );
-      }
-    }
     for (const [route] of duplicates(routes.map((route) => [route, label]))) {
       problems.push(`${label}: route ${route} is listed more than once`);
     }

@@ -79,18 +79,66 @@ export class PipelineDefinitionError extends Error {
   override name = 'PipelineDefinitionError';
 }
 
+// The name is a path segment and part of resource names.
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
-/** A tick in minutes or hours, as EventBridge writes it: the unit singular exactly when the value is 1. */
-const RATE = /^rate\((?:1 (?:minute|hour)|(?:[2-9]|[1-9]\d+) (?:minutes|hours))\)$/;
+// The prefix of the pipeline's logical ids and output names.
+const CONSTRUCT_ID = /^[A-Z][A-Za-z0-9]{0,63}$/;
+// A repo-relative module, as the CDK app's functions take their entry.
+const HANDLERS_MODULE = /^(?!\/)(?!.*(^|\/)\.\.?\/)[\w./-]+\.(ts|mts|js|mjs)$/;
+// EventBridge's rate expression: a whole number above 0, its unit singular for 1 and plural otherwise.
+const RATE = /^rate\(([1-9]\d*) (minute|hour|day)(s?)\)$/;
+// Kafka's topic names.
+const KAFKA_TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+// One path part of an API Gateway resource: a literal or a `{parameter}` (no greedy `{proxy+}`).
+const PATH_PART = /^([A-Za-z0-9._~-]+|\{[A-Za-z_]\w*\})$/;
+
+/**
+ * Every problem of a description on its own, empty when there is none. Plain: the CDK app checks its
+ * `pipelines` prop with it at synth time, and `checkPipeline` when a handler loads the definition.
+ */
+export function descriptionProblems(d: PipelineDescription): string[] {
+  const problems: string[] = [];
+  if (!NAME.test(d.name)) problems.push(`name must match ${NAME}`);
+  if (!CONSTRUCT_ID.test(d.constructId)) {
+    problems.push(`constructId must be PascalCase letters and digits, got ${JSON.stringify(d.constructId)}`);
+  }
+  if (!HANDLERS_MODULE.test(d.handlers)) {
+    problems.push(`handlers must be a repo-relative .ts or .js module, got ${JSON.stringify(d.handlers)}`);
+  }
+  const rate = RATE.exec(d.tickRate);
+  if (!rate || (rate[1] === '1') !== (rate[3] === '')) {
+    problems.push(
+      `tickRate must be an EventBridge rate expression like rate(1 minute) or rate(5 minutes), got ${JSON.stringify(d.tickRate)}`,
+    );
+  }
+  if (!(Number.isInteger(d.shards) && d.shards >= 1))
+    problems.push(`shards must be a whole number >= 1, got ${d.shards}`);
+  if (!KAFKA_TOPIC.test(d.topic)) {
+    problems.push(`topic must be a Kafka topic name (letters, digits, . _ -), got ${JSON.stringify(d.topic)}`);
+  }
+  for (const form of d.topics) {
+    // The WebSocket function reads every pipeline's topic forms from one comma-separated variable.
+    if (!/^[^\s,]+$/.test(form)) {
+      problems.push(`WebSocket topic ${JSON.stringify(form)} must be non-empty, without commas or spaces`);
+    }
+  }
+  const prefix = `/v1/${d.name}/`;
+  for (const route of d.routes) {
+    const path = /^GET (\/\S*)$/.exec(route)?.[1];
+    const parts = path?.startsWith(prefix) ? path.slice(prefix.length).split('/') : [];
+    if (parts.length === 0 || !parts.every((part) => PATH_PART.test(part))) {
+      problems.push(
+        `route ${JSON.stringify(route)} must be GET ${prefix}<path> (parts of letters, digits, ._~- or a {parameter})`,
+      );
+    }
+  }
+  return problems;
+}
 
 /** Checks what the engine's `compile` does not: the description, the time rules, the published topics. */
 export function checkPipeline<E>(definition: PipelineDefinition<E>): PipelineDefinition<E> {
-  const problems: string[] = [];
   const d = definition.description;
-  if (!NAME.test(d.name)) problems.push(`name "${d.name}" must match ${NAME}`);
-  if (!RATE.test(d.tickRate))
-    problems.push(`tickRate "${d.tickRate}" must be rate(1 minute) or rate(N minutes), or the same in hours`);
-  if (!Number.isInteger(d.shards) || d.shards < 1) problems.push(`shards must be a positive integer, got ${d.shards}`);
+  const problems = descriptionProblems(d);
   if (definition.maxClockSkewMs > definition.allowedLatenessMs / 2) {
     problems.push(
       `maxClockSkewMs ${definition.maxClockSkewMs} is above half of allowedLatenessMs ${definition.allowedLatenessMs} (docs/exactly-once.md, Clock skew)`,
@@ -104,9 +152,6 @@ export function checkPipeline<E>(definition: PipelineDefinition<E>): PipelineDef
     problems.push(
       `routes served (${served.join(', ') || 'none'}) are not the description's (${d.routes.join(', ') || 'none'})`,
     );
-  }
-  for (const route of d.routes) {
-    if (!route.startsWith(`GET /v1/${d.name}/`)) problems.push(`route "${route}" is not a GET under /v1/${d.name}/`);
   }
   const operators = new Set(definition.operators.map((o) => o.name));
   const detectors = new Set((definition.detectors ?? []).map((x) => x.name));

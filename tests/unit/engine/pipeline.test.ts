@@ -197,13 +197,29 @@ describe('a pipeline defined only by its definition', () => {
   });
 
   it('refuses a definition whose parts do not fit, naming each problem', () => {
-    expect(() =>
+    const check = () =>
       checkPipeline({
         ...sensors,
         maxClockSkewMs: 20_000,
-        description: { ...sensors.description, partitionKeyField: 'deviceId', routes: ['GET /v1/other/x'] },
+        description: {
+          ...sensors.description,
+          partitionKeyField: 'deviceId',
+          routes: ['GET /v1/other/x'],
+          tickRate: 'rate(2 minute)',
+        },
         publish: [{ type: 'x', from: { detector: 'nope' }, topics: () => [], shape: () => ({}), schema: {} }],
-      }),
-    ).toThrow(PipelineDefinitionError);
+      });
+
+    expect(check).toThrow(PipelineDefinitionError);
+    expect(check).toThrow(
+      [
+        'pipeline sensors: tickRate must be an EventBridge rate expression like rate(1 minute) or rate(5 minutes), got "rate(2 minute)"',
+        'route "GET /v1/other/x" must be GET /v1/sensors/<path> (parts of letters, digits, ._~- or a {parameter})',
+        'maxClockSkewMs 20000 is above half of allowedLatenessMs 30000 (docs/exactly-once.md, Clock skew)',
+        'partitionKeyField "deviceId" is not a field of the event schema',
+        "routes served (GET /v1/sensors/alerts, GET /v1/sensors/{sensorId}/metrics) are not the description's (GET /v1/other/x)",
+        'publish from detector "nope", which the pipeline does not have',
+      ].join('; '),
+    );
   });
 });
