@@ -4,7 +4,6 @@ import type { OutputKind, OutputKinds } from '../../shared/streams/output-record
 import type { OutputRecord } from './model.js';
 import { projectAnomaly, projectVehicleState, projectWindow } from './queries/projections.js';
 
-
 /** `<prefix>:<id>`, or nothing when the id is missing or not a valid id (no `route:undefined`). */
 function idTopic(prefix: 'route' | 'vehicle', id: unknown): string[] {
   return isValidId(id) ? [`${prefix}:${id}`] : [];
