@@ -2,7 +2,11 @@
  * Who may call each REST route (stack prop `restAuth`): the routes, the modes API Gateway (REST, v1) offers
  * that fit them, and the defaults. Plain data, shared by the stack, its props check and the tests.
  */
-import { TRANSIT_DEFAULT_REST_AUTH, TRANSIT_REST_ROUTES } from '../pipelines/transit/description.js';
+import {
+  TRANSIT_DEFAULT_REST_AUTH,
+  TRANSIT_INGEST_ROUTES,
+  TRANSIT_REST_ROUTES,
+} from '../pipelines/transit/description.js';
 
 /**
  * How callers of a route authenticate:
@@ -22,6 +26,10 @@ export const REST_ROUTES = [...TRANSIT_REST_ROUTES, 'GET /health'] as const;
 
 /** One REST route. */
 export type RestRouteKey = (typeof REST_ROUTES)[number];
+
+/** Whether `route` is one of transit's ingest routes (served by the ingest function, behind an API key). */
+export const isTransitIngestRoute = (route: string): route is (typeof TRANSIT_INGEST_ROUTES)[number] =>
+  (TRANSIT_INGEST_ROUTES as readonly string[]).includes(route);
 
 /**
  * The defaults, decided per route by whether its data is public (docs/contracts.md, REST authentication):

@@ -8,6 +8,7 @@ import type { KafkaPollers } from './constructs/kafka-event-source.js';
 import type { Throttle } from './constructs/streamfold-rest-api.js';
 import { VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
 import {
+  isTransitIngestRoute,
   pipelineIngestRoute,
   REST_AUTHORIZATIONS,
   REST_ROUTES,
@@ -119,7 +120,7 @@ export interface StreamfoldStackProps extends StackProps {
   /**
    * How callers of each REST route authenticate (`none`, `apiKey`, `iam`, `cognito`), by `METHOD /path`;
    * routes not named keep their default (see `DEFAULT_REST_AUTH` in infra/rest-auth.ts).
-   * @default { 'POST /v1/events': 'apiKey', 'GET /v1/anomalies': 'iam', every other GET: 'none' }
+   * @default { 'POST /v1/events' and 'POST /v1/transit/events': 'apiKey', 'GET /v1/anomalies': 'iam', every other GET: 'none' }
    */
   readonly restAuth?: Partial<Record<RestRouteKey, RestAuthorization>>;
   /**
@@ -128,7 +129,7 @@ export interface StreamfoldStackProps extends StackProps {
    */
   readonly cognitoUserPoolArn?: string;
   /**
-   * Throttle per API key of `POST /v1/events`.
+   * Throttle per API key of transit's and the pipelines' ingest routes (`POST /v1/events`, `POST /v1/<name>/events`).
    * @default { rateLimit: 50, burstLimit: 100 }
    */
   readonly ingestThrottle?: Throttle;
@@ -328,9 +329,11 @@ function restAuthProblems(props: StreamfoldStackProps): string[] {
     problems.push('cognitoUserPoolArn has no effect: no route in restAuth or pipelineRestAuth uses cognito');
   }
   // API Gateway requires a key on the ingest route for its per-producer usage plan; without it the plan is moot.
-  const ingest = resolveRestAuth(props.restAuth)['POST /v1/events'];
-  if (ingest === 'none') {
-    problems.push("restAuth['POST /v1/events'] must not be none: producers write to the stream");
+  const transitModes = resolveRestAuth(props.restAuth);
+  for (const route of REST_ROUTES.filter(isTransitIngestRoute)) {
+    if (transitModes[route] === 'none') {
+      problems.push(`restAuth['${route}'] must not be none: producers write to the stream`);
+    }
   }
   for (const pipeline of props.pipelines ?? []) {
     const route = pipelineIngestRoute(pipeline);

@@ -2,6 +2,7 @@ import { Aspects, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { TRANSIT_INGEST_ROUTES } from '../pipelines/transit/description.js';
 import { TRANSIT_SETTINGS } from '../pipelines/transit/settings.js';
 import { EVENT_TIME_SETTINGS, settingsEnvironment } from '../shared/settings.js';
 import { KafkaClusterArn } from './constructs/kafka-cluster-arn.js';
@@ -24,7 +25,7 @@ import { StreamfoldTable } from './constructs/streamfold-table.js';
 import { StreamfoldWebSocketApi } from './constructs/streamfold-websocket-api.js';
 import { contractTopic, VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
 import { acknowledgeNag } from './nag.js';
-import { pipelineIngestPath, REST_ROUTES, resolveRestAuth } from './rest-auth.js';
+import { isTransitIngestRoute, pipelineIngestPath, REST_ROUTES, resolveRestAuth } from './rest-auth.js';
 import { assertValidStreamfoldProps, type KafkaProps, type StreamfoldStackProps } from './stack-props.js';
 
 const NUMBER = dynamodb.AttributeType.NUMBER;
@@ -177,7 +178,7 @@ export class StreamfoldStack extends Stack {
     const restAuth = resolveRestAuth(props.restAuth);
     for (const route of REST_ROUTES) {
       const [method = '', path = ''] = route.split(' ');
-      restApi.addLambdaRoute(method, path, route === 'POST /v1/events' ? ingest : api, {
+      restApi.addLambdaRoute(method, path, isTransitIngestRoute(route) ? ingest : api, {
         authorization: restAuth[route],
       });
     }
@@ -191,8 +192,11 @@ export class StreamfoldStack extends Stack {
     } else {
       new RestApiWaf(this, 'RestApiWaf', {
         stage: restApi.deploymentStage,
-        // Transit's first, as it always was; then each pipeline's.
-        ingestPaths: ['/v1/events', ...pipelines.map(pipelineIngestPath)],
+        // Transit's first, as they always were; then each pipeline's.
+        ingestPaths: [
+          ...TRANSIT_INGEST_ROUTES.map((route) => route.split(' ')[1] ?? ''),
+          ...pipelines.map(pipelineIngestPath),
+        ],
         maxIngestBodyBytes: INGEST_MAX_BODY_BYTES,
         ...(props.waf?.rateLimitPerIp ? { rateLimitPerIp: props.waf.rateLimitPerIp } : {}),
       });

@@ -35,6 +35,8 @@ export interface RestSenderOptions extends RetryOptions {
   target: string;
   /** Sent as `x-api-key`. */
   apiKey: string;
+  /** The ingest path: transit takes its events at both. @default '/v1/events' */
+  path?: '/v1/events' | '/v1/transit/events';
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
 }
@@ -106,7 +108,7 @@ function rejectionsOf(body: unknown, sent: number): { count: number; details: un
  */
 export function restSender(options: RestSenderOptions): Sender {
   const doFetch = options.fetch ?? globalThis.fetch;
-  const url = `${options.target.replace(/\/+$/, '')}/v1/events`;
+  const url = `${options.target.replace(/\/+$/, '')}${options.path ?? '/v1/events'}`;
   const maxAttempts = options.maxAttempts ?? 6;
   const baseDelayMs = options.baseDelayMs ?? 100;
 

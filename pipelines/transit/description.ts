@@ -4,9 +4,15 @@
  * stack composes beside the engine pipelines.
  */
 
+/**
+ * Where producers post vehicle positions: `/v1/events`, as it always was, and `/v1/transit/events`, where
+ * every pipeline takes its events (`/v1/<name>/events`). Both are served by `functions/ingest.ts`.
+ */
+export const TRANSIT_INGEST_ROUTES = ['POST /v1/events', 'POST /v1/transit/events'] as const;
+
 /** Transit's REST routes, as `METHOD /path` (docs/openapi.yaml); `functions/api.ts` serves the GETs. */
 export const TRANSIT_REST_ROUTES = [
-  'POST /v1/events',
+  ...TRANSIT_INGEST_ROUTES,
   'GET /v1/vehicles',
   'GET /v1/vehicles/{vehicleId}',
   'GET /v1/routes/{routeId}/metrics',
@@ -18,6 +24,7 @@ export const TRANSIT_REST_ROUTES = [
 export const TRANSIT_DEFAULT_REST_AUTH = {
   // Producers write with an API key.
   'POST /v1/events': 'apiKey',
+  'POST /v1/transit/events': 'apiKey',
   // Vehicle positions, route metrics and stop ETAs are what transit agencies publish anyway (GTFS-realtime
   // feeds are open), and a passenger map reads them without logging in.
   'GET /v1/vehicles': 'none',

@@ -73,8 +73,10 @@ beforeAll(async () => {
   socket.send(JSON.stringify({ action: 'subscribe', topic: 'anomalies' }));
   expect(JSON.parse(String(await subscribed))).toMatchObject({ type: 'subscribed', topic: 'anomalies' });
 
-  // One batch at a time keeps each vehicle's events in order, as one producer per vehicle would.
-  const counters = await paceAndSend(emissions, restSender({ target: stack.restUrl, apiKey: stack.apiKey }), {
+  // One batch at a time keeps each vehicle's events in order, as one producer per vehicle would. Through
+  // transit's ingest path by the pipelines' rule; the other tests post to `/v1/events`.
+  const sender = restSender({ target: stack.restUrl, apiKey: stack.apiKey, path: '/v1/transit/events' });
+  const counters = await paceAndSend(emissions, sender, {
     speedup: 1000,
     concurrency: 1,
   });

@@ -48,6 +48,7 @@ describe('REST API', () => {
     expect([...methods.keys()].sort()).toEqual(
       [
         'POST /v1/events',
+        'POST /v1/transit/events',
         'GET /v1/vehicles',
         'GET /v1/vehicles/{vehicleId}',
         'GET /v1/routes/{routeId}/metrics',
@@ -58,14 +59,15 @@ describe('REST API', () => {
     );
   });
 
-  it('requires the API key on POST /v1/events only', () => {
+  it("requires the API key on transit's two ingest routes only", () => {
     for (const [route, method] of methods) {
-      expect(method['ApiKeyRequired'], route).toBe(route === 'POST /v1/events');
+      expect(method['ApiKeyRequired'], route).toBe(route === 'POST /v1/events' || route === 'POST /v1/transit/events');
     }
   });
 
   it.each([
     ['POST /v1/events', 'IngestFunction'],
+    ['POST /v1/transit/events', 'IngestFunction'],
     ['GET /v1/vehicles', 'ApiFunction'],
     ['GET /v1/vehicles/{vehicleId}', 'ApiFunction'],
     ['GET /v1/routes/{routeId}/metrics', 'ApiFunction'],
@@ -131,6 +133,7 @@ describe('REST authorization (stack prop restAuth)', () => {
   it('requires a key to write, IAM to read anomalies, and leaves the public transit reads open by default', () => {
     expect(modes(restMethods())).toEqual({
       'POST /v1/events': 'NONE+key',
+      'POST /v1/transit/events': 'NONE+key',
       'GET /v1/vehicles': 'NONE',
       'GET /v1/vehicles/{vehicleId}': 'NONE',
       'GET /v1/routes/{routeId}/metrics': 'NONE',

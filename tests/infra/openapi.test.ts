@@ -101,7 +101,7 @@ describe('docs/openapi.yaml', () => {
       .sort();
 
     expect(scheme).toEqual({ type: 'apiKey', in: 'header', name: 'x-api-key' });
-    expect(documentedWithKey).toEqual(['POST /v1/events']);
+    expect(documentedWithKey).toEqual(['POST /v1/events', 'POST /v1/transit/events']);
     expect(deployedWithKey).toEqual(documentedWithKey);
   });
 

@@ -384,7 +384,11 @@ describe('a pipeline of the stack', () => {
       AndStatement: {
         Statements: [
           expect.objectContaining({ ByteMatchStatement: expect.objectContaining({ SearchString: 'POST' }) }),
-          { OrStatement: { Statements: [endsWith('/v1/events'), endsWith('/v1/sensors/events')] } },
+          {
+            OrStatement: {
+              Statements: [endsWith('/v1/events'), endsWith('/v1/transit/events'), endsWith('/v1/sensors/events')],
+            },
+          },
         ],
       },
     };
@@ -523,12 +527,15 @@ const INTENDED_DIFFERENCES: [type: string, prefix: string, why: string][] = [
   ['AWS::CloudWatch::Dashboard', 'ObservabilityDashboard', "charts the pipeline's functions, stream and queues"],
 ];
 
-/** `value` with every WAF OR of ingest paths reduced to its first (transit's) path. */
+/** `value` with every WAF OR of ingest paths reduced to transit's paths. */
 function transitPathOnly(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(transitPathOnly);
   if (typeof value !== 'object' || value === null) return value;
   const or = (value as { OrStatement?: { Statements: unknown[] } }).OrStatement;
-  if (or) return transitPathOnly(or.Statements[0]);
+  if (or) {
+    const transit = or.Statements.filter((statement) => !JSON.stringify(statement).includes('/v1/sensors/'));
+    return { OrStatement: { Statements: transitPathOnly(transit) } };
+  }
   return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, transitPathOnly(entry)]));
 }
 

@@ -125,6 +125,7 @@ describe('stack props validation', () => {
       restAuth: {
         'GET /v1/vehicles': 'cognito',
         'POST /v1/events': 'none',
+        'POST /v1/transit/events': 'none',
         'GET /v1/nope': 'iam',
         'GET /health': 'oauth',
       } as never,
@@ -132,11 +133,12 @@ describe('stack props validation', () => {
 
     expect(problems).toEqual([
       expect.stringMatching(
-        /^restAuth: unknown route "GET \/v1\/nope"; routes are POST \/v1\/events, GET \/v1\/vehicles/,
+        /^restAuth: unknown route "GET \/v1\/nope"; routes are POST \/v1\/events, POST \/v1\/transit\/events, GET /,
       ),
       "restAuth['GET /health'] must be one of none, apiKey, iam, cognito, got oauth",
       'cognitoUserPoolArn is required when a route uses cognito (GET /v1/vehicles)',
       "restAuth['POST /v1/events'] must not be none: producers write to the stream",
+      "restAuth['POST /v1/transit/events'] must not be none: producers write to the stream",
     ]);
     expect(validateStreamfoldProps({ cognitoUserPoolArn: 'pool-1' })).toEqual([
       'cognitoUserPoolArn must be a user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<id>), got pool-1',

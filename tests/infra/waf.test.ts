@@ -34,11 +34,15 @@ const INGEST_ROUTE = {
         },
       },
       {
-        ByteMatchStatement: {
-          FieldToMatch: { UriPath: {} },
-          PositionalConstraint: 'ENDS_WITH',
-          SearchString: '/v1/events',
-          TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+        OrStatement: {
+          Statements: ['/v1/events', '/v1/transit/events'].map((path) => ({
+            ByteMatchStatement: {
+              FieldToMatch: { UriPath: {} },
+              PositionalConstraint: 'ENDS_WITH',
+              SearchString: path,
+              TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+            },
+          })),
         },
       },
     ],
@@ -87,7 +91,7 @@ describe('the REST API web ACL', () => {
     });
   });
 
-  it('still blocks bodies over 8 KB on every request but POST /v1/events', () => {
+  it("still blocks bodies over 8 KB on every request but transit's POST /v1/events and /v1/transit/events", () => {
     expect(rule('BodySizeOutsideIngest')).toMatchObject({
       Action: { Block: {} },
       Statement: {
@@ -107,7 +111,7 @@ describe('the REST API web ACL', () => {
     });
   });
 
-  it('blocks POST /v1/events declaring more than the 1 MiB ingest limit', () => {
+  it("blocks transit's ingest requests declaring more than the 1 MiB ingest limit", () => {
     expect(rule('IngestBodySize')).toMatchObject({
       Action: { Block: {} },
       Statement: {
