@@ -674,10 +674,12 @@ describe('pipelines props validation', () => {
   it("rejects a pipeline whose routes would clash with transit's", () => {
     const vehicles = pipeline({ name: 'vehicles', constructId: 'VehiclesPipeline', routes: ['GET /v1/vehicles/{id}'] });
     const events = pipeline({ name: 'events', constructId: 'EventsPipeline', routes: ['GET /v1/events/x'] });
+    const transit = pipeline({ name: 'transit', constructId: 'TransitPipeline', routes: ['GET /v1/transit/x'] });
 
-    expect(validateStreamfoldProps({ kafka: { mode: 'none' }, pipelines: [vehicles, events] })).toEqual([
+    expect(validateStreamfoldProps({ kafka: { mode: 'none' }, pipelines: [vehicles, events, transit] })).toEqual([
       "pipelines[0] (vehicles): its routes under /v1/vehicles/ clash with transit's GET /v1/vehicles, GET /v1/vehicles/{vehicleId}",
       "pipelines[1] (events): its routes under /v1/events/ clash with transit's POST /v1/events",
+      "pipelines[2] (transit): its routes under /v1/transit/ clash with transit's POST /v1/transit/events",
     ]);
   });
 
