@@ -141,7 +141,7 @@ describe('transit windows on the engine, against processBatch', () => {
     return { events: [...out, ...pending.map((p) => p.event)], now: Math.max(...clocks) + MINUTE };
   }
 
-  it('stores the same windows for any workload and any two deliveries of it', async () => {
+  it('stores the same windows and late events, but for far duplicates, for any workload and any two deliveries of it', async () => {
     await fc.assert(
       fc.asyncProperty(
         vehicles,
@@ -165,6 +165,13 @@ describe('transit windows on the engine, against processBatch', () => {
             now,
           );
           expectSameWindows(engine, transit);
+          // Late events: the engine keeps every one transit keeps, and besides them only re-sent copies of
+          // folded events (transit's duplicates) that came beyond its id memory.
+          const transitLate = new Set(transit.lateEvents.map((e) => e.eventId));
+          const engineLate = new Set(engine.lateRecords.map((r) => r.eventId));
+          const folded = new Set([...transit.store.windows.values()].flatMap((w) => Object.keys(w.eventIds ?? {})));
+          expect([...transitLate].filter((id) => !engineLate.has(id))).toEqual([]);
+          expect([...engineLate].filter((id) => !transitLate.has(id) && !folded.has(id))).toEqual([]);
         },
       ),
       { numRuns: 80 },
