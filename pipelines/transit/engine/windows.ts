@@ -68,18 +68,17 @@ export function transitWindowOperators(
   ];
 }
 
-const ENTITY_OF: Record<string, WindowEntity> = { [ROUTE_WINDOWS]: 'route', [VEHICLE_WINDOWS]: 'vehicle' };
-
-/** Whether an update is one of transit's windows. */
-export const isTransitWindow = (update: Pick<Update, 'operator' | 'kind'>) =>
-  update.kind === 'window' && update.operator in ENTITY_OF;
+const ENTITY_OF: ReadonlyMap<string, WindowEntity> = new Map([
+  [ROUTE_WINDOWS, 'route'],
+  [VEHICLE_WINDOWS, 'vehicle'],
+]);
 
 /**
  * Transit's public window (`projectWindow`) of a presented engine window of operator `operator`. Throws
  * for an operator that is not one of transit's windows: a silent `undefined` entity would reach clients.
  */
 export function presentTransitWindow(operator: string, value: WindowValue): PublicWindow {
-  const entityType = ENTITY_OF[operator];
+  const entityType = ENTITY_OF.get(operator);
   if (!entityType) throw new RangeError(`${operator} is not a transit window operator`);
   const speed = value.speed as { mean: number };
   return projectWindow({
