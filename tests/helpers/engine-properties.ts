@@ -76,13 +76,18 @@ function expectAggregate(got: Record<string, unknown>, events: TestEvent[]) {
   }
 }
 
-function windowsProperty(name: string, windows: FixedWindows): OperatorProperty {
+function windowsProperty(
+  name: string,
+  windows: FixedWindows,
+  closeBy: WindowedAggregate<TestEvent>['closeBy'] = 'tick',
+): OperatorProperty {
   const op: WindowedAggregate<TestEvent> = {
     kind: 'windows',
     name: 'per-item',
     key: (e) => e.item,
     windows,
     aggregate: everyAccumulator,
+    closeBy,
   };
   const compiled = testPipeline(op);
   return {
@@ -214,6 +219,7 @@ function joinProperty(): OperatorProperty {
 export const operatorProperties: OperatorProperty[] = [
   windowsProperty('tumbling windows', tumbling(10_000)),
   windowsProperty('hopping windows', hopping(15_000, 5_000)),
+  windowsProperty('tumbling windows closed by the watermark', tumbling(10_000), 'watermark'),
   sessionsProperty(),
   keyedStateProperty(),
   joinProperty(),

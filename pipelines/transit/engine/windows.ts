@@ -45,7 +45,11 @@ const speedFields = {
   speed: field<VehiclePosition>(stats(), (e) => e.speedKmh),
 } satisfies AggregateSpec<VehiclePosition>;
 
-/** The route and vehicle windows, tumbling at transit's window size. */
+/**
+ * The route and vehicle windows, tumbling at transit's window size, closed by each vehicle's watermark
+ * only, as transit's processor judges lateness: a vehicle's buffered fixes still count in the route's
+ * windows after the processing clock passed them, and no window is ever final.
+ */
 export function transitWindowOperators(
   settings: Pick<ProcessingSettings, 'windowSizeMs'>,
 ): Array<WindowedAggregate<VehiclePosition>> {
@@ -56,6 +60,7 @@ export function transitWindowOperators(
       name: ROUTE_WINDOWS,
       key: (e) => e.routeId,
       windows,
+      closeBy: 'watermark',
       aggregate: { ...speedFields, vehicles: field(distinctCount(), (e) => e.vehicleId) },
     },
     {
@@ -63,6 +68,7 @@ export function transitWindowOperators(
       name: VEHICLE_WINDOWS,
       key: (e) => e.vehicleId,
       windows,
+      closeBy: 'watermark',
       aggregate: { ...speedFields, routeId: field(firstValue(), (e) => e.routeId) },
     },
   ];

@@ -1,6 +1,12 @@
 /**
  * Tumbling and hopping windows per key: an aggregate per (key, window), updated as events arrive and
  * final when the tick closes it (window end + allowed lateness has passed on the processing clock).
+ *
+ * A window closed by `watermark` has no final result and is never due: it takes events for as long as
+ * the entity that sends them has not moved past its end plus the allowed lateness, however late that
+ * is on the processing clock (a vehicle sending the fixes it buffered in a tunnel). Its value is the
+ * same for any processing speed, which a tick-closed window's is not when an entity's events arrive
+ * after the tick; the price is that nothing says when it is complete.
  */
 import type { Json } from '../accumulators.js';
 import {
@@ -33,6 +39,13 @@ export interface WindowedAggregate<E> {
   key: (event: E) => string;
   windows: FixedWindows;
   aggregate: AggregateSpec<E>;
+  /**
+   * What closes a window: the tick, once the processing clock passes its end plus the allowed lateness
+   * (then it emits a final result, and refuses later events as late); or only the watermark of each
+   * entity sending to it (no final result, so no detector that judges finals, such as `zScore`).
+   * @default 'tick'
+   */
+  closeBy?: 'tick' | 'watermark';
 }
 
 /** The presented value of a window, as updates and the serving layer see it. */
@@ -74,6 +87,10 @@ export async function queryWindows<E>(
 }
 
 export function windowsRuntime<E>(pipeline: string, op: WindowedAggregate<E>): OperatorRuntime<E> {
+  const closeBy = op.closeBy ?? 'tick';
+  if (closeBy !== 'tick' && closeBy !== 'watermark')
+    throw new Error(`closeBy must be tick or watermark, got ${closeBy}`);
+  const closedByTick = closeBy === 'tick';
   // Presented on first read: most updates of a batch go to no detector and no topic.
   const update = (body: Record<string, Json>): Update => {
     let value: WindowValue | undefined;
@@ -138,7 +155,13 @@ export function windowsRuntime<E>(pipeline: string, op: WindowedAggregate<E>): O
         ? mergeAggregates(op.aggregate, loadAggregate(op.aggregate, existing.body.agg as Record<string, Json>), partial)
         : partial;
       const body: Record<string, Json> = { key: groupKey, start, end, agg: saveAggregate(op.aggregate, agg) };
-      return { body, closeAt: end + allowedLatenessMs, outputs: [], updates: [update(body)], late: [] };
+      return {
+        body,
+        ...(closedByTick ? { closeAt: end + allowedLatenessMs } : {}),
+        outputs: [],
+        updates: [update(body)],
+        late: [],
+      };
     },
 
     close(item: StoredItem): Applied {

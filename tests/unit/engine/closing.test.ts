@@ -23,6 +23,58 @@ const record = (i: number, ts: number, stream: 'click' | 'order' = 'click', valu
   position: String(i).padStart(4, '0'),
 });
 
+describe('windows closed by the watermark', () => {
+  const op: WindowedAggregate<TestEvent> = {
+    kind: 'windows',
+    name: 'w',
+    key: (e) => e.item,
+    windows: tumbling(10_000),
+    aggregate: everyAccumulator,
+    closeBy: 'watermark',
+  };
+  const compiled = testPipeline(op);
+
+  it('are never due, so the tick closes nothing and nothing is ever final', async () => {
+    const store = new MemoryEngineStore();
+    const first = await runBatch(compiled, [record(0, 1_000)], store, { now: 2_000 });
+
+    const ticked = await tick(compiled, store, { now: 10 * 60_000 });
+
+    expect(ticked).toMatchObject({ closed: 0, updates: [] });
+    expect(first.updates.map((u) => u.final)).toEqual([false]);
+    expect([...store.items.values()].filter((item) => item.closeAt !== undefined)).toEqual([]);
+  });
+
+  it("take an entity's buffered events long after the processing clock passed the window", async () => {
+    const store = new MemoryEngineStore();
+    await runBatch(compiled, [record(0, 1_000)], store, { now: 2_000 });
+    await tick(compiled, store, { now: 10 * 60_000 });
+
+    const late = await runBatch(compiled, [record(1, 9_000), record(2, 30_000)], store, { now: 10 * 60_000 });
+
+    expect(late.late).toEqual([]);
+    const [window] = await store.query('test#w#i0', 'w#', 'w#~');
+    expect(presentWindow(op, window!)).toMatchObject({ windowStart: 0, events: 2, final: false });
+  });
+
+  it("still refuse what is behind the entity's own watermark by more than the lateness", async () => {
+    const store = new MemoryEngineStore();
+    await runBatch(compiled, [record(0, 1_000), record(1, 10_000 + ALLOWED_LATENESS_MS + 5_000)], store, { now: 0 });
+
+    const result = await runBatch(compiled, [record(2, 9_000)], store, { now: 0 });
+
+    expect(result.late).toEqual([
+      expect.objectContaining({ eventId: 'u1-2', missed: [expect.objectContaining({ start: 0 })] }),
+    ]);
+  });
+
+  it('are refused with anything else as closeBy, naming the operator', () => {
+    expect(() => testPipeline({ ...op, closeBy: 'time' as 'tick' })).toThrow(
+      'pipeline test: operator w: closeBy must be tick or watermark, got time',
+    );
+  });
+});
+
 describe('window closing', () => {
   const op: WindowedAggregate<TestEvent> = {
     kind: 'windows',
