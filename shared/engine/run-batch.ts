@@ -192,6 +192,30 @@ function addedTo(added: EntityCommit['added'], bucket: number): string[] | undef
   return undefined;
 }
 
+/**
+ * The entity item of an entity whose events another processor folded before its pipeline moved onto
+ * the engine: its watermark, and the ids of the events it folded within the horizon, each with the span
+ * of event time `[from, to)` it fell in when its exact time is not known (a window). Each id goes in
+ * every bucket of its span, so a copy sent after the move, which has the original's time, is found a
+ * duplicate. It commits no position: a redelivered record is then a duplicate by its id. Written once,
+ * where no entity item exists (`put` with no expected version), before the entity's first batch.
+ */
+export function seededEntityItem(
+  pipeline: string,
+  entity: string,
+  { watermark, events }: { watermark: number; events: Array<{ eventId: string; from: number; to: number }> },
+): StoredItem {
+  const seen: Record<string, string[]> = {};
+  for (const { eventId, from, to } of events) {
+    for (let bucket = bucketOf(from); bucket <= bucketOf(Math.max(from, to - 1)); bucket++) {
+      const ids = (seen[bucket] ??= []);
+      if (!ids.includes(eventId)) ids.push(eventId);
+    }
+  }
+  const body: EntityBody = { watermark, committed: {}, seen };
+  return { ...entityKey(pipeline, entity), version: 1, positions: {}, body: body as unknown as Record<string, Json> };
+}
+
 /** Visiting more buckets than this by number costs more than listing the stored ones. */
 const MAX_BUCKETS_VISITED = 32;
 
