@@ -4,11 +4,16 @@
  * version condition today's processor writes them with; every other item and output (entity items,
  * late records) goes to the engine's own store, a table of the engine's layout beside transit's.
  * Transit's tables keep their logical ids and key schemas, and its readers keep reading them.
+ *
+ * At the cut-over, a vehicle today's processor knows has no entity item yet: the first read of it
+ * seeds one from the vehicle's state and windows, so a copy of an event folded before the move is
+ * still a duplicate and lateness is still judged from the vehicle's newest fix.
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll } from '../../../shared/dynamo/batch.js';
 import { putIfVersion } from '../../../shared/dynamo/conditional.js';
 import { operatorOfPk } from '../../../shared/engine/operators/operator.js';
+import { seededEntityItem } from '../../../shared/engine/run-batch.js';
 import {
   type EngineStore,
   type ItemKey,
@@ -19,44 +24,120 @@ import {
   windowStartOfSk,
 } from '../../../shared/engine/store.js';
 import type { StoredWindow } from '../processing/ports.js';
+import { vehicleWindowPk } from '../processing/windows.js';
 import { TRANSIT_PIPELINE } from './definition.js';
 import { type WindowRow, windowItem, windowRow, windowRowKey } from './window-rows.js';
 import { ROUTE_WINDOWS, VEHICLE_WINDOWS } from './windows.js';
 
 const WINDOW_OPERATORS: ReadonlySet<string> = new Set([ROUTE_WINDOWS, VEHICLE_WINDOWS]);
+/** The longest window the settings allow (a day): a window ending after `since` starts after `since` minus it. */
+const MAX_WINDOW_MS = 86_400_000;
 const isWindow = (pk: string) =>
   pk.startsWith(`${TRANSIT_PIPELINE}#`) && WINDOW_OPERATORS.has(operatorOfPk(TRANSIT_PIPELINE, pk));
 
+/** Where transit's tables are, and what the adapter needs to know of the definition. */
+export interface TransitTablesOptions {
+  client: DynamoDBDocumentClient;
+  /** Transit's `WindowsTable`. */
+  windowsTable: string;
+  /** Transit's `VehicleStateTable`: a vehicle's state `ts` is today's processor's watermark for it. */
+  vehicleStateTable: string;
+  /** The engine's store for everything that is not one of transit's windows. */
+  rest: EngineStore;
+  /** The compiled definition's horizon (ms): how far back entity items remember event ids. */
+  horizonMs: number;
+  /** Stamps a row's `updatedAt`, as today's processor does. */
+  clock?: () => number;
+}
+
+const ENTITY_PK = `${TRANSIT_PIPELINE}#@entity#`;
+
 export class TransitTablesStore implements EngineStore {
-  constructor(
-    private readonly client: DynamoDBDocumentClient,
-    /** Transit's `WindowsTable`. */
-    private readonly windowsTable: string,
-    /** The engine's store for everything that is not one of transit's windows. */
-    private readonly rest: EngineStore,
-    /** Stamps a row's `updatedAt`, as today's processor does. */
-    private readonly clock: () => number = Date.now,
-  ) {}
+  private readonly client: DynamoDBDocumentClient;
+  private readonly rest: EngineStore;
+  private readonly clock: () => number;
+
+  constructor(private readonly options: TransitTablesOptions) {
+    this.client = options.client;
+    this.rest = options.rest;
+    this.clock = options.clock ?? Date.now;
+  }
 
   async get(keys: ItemKey[]) {
     const windows = keys.filter((k) => isWindow(k.pk));
     const others = keys.filter((k) => !isWindow(k.pk));
     const rowKeys = [...new Map(windows.map((k) => [itemKey(k), windowRowKey(k)])).values()];
     const [rows, rest] = await Promise.all([
-      rowKeys.length > 0 ? batchGetAll(this.client, this.windowsTable, rowKeys, { consistentRead: true }) : [],
+      rowKeys.length > 0 ? batchGetAll(this.client, this.options.windowsTable, rowKeys, { consistentRead: true }) : [],
       others.length > 0 ? this.rest.get(others) : new Map<string, StoredItem>(),
     ]);
     for (const row of rows) {
       const item = windowItem(row as unknown as WindowRow | StoredWindow);
       rest.set(itemKey(item), item);
     }
+    const unseeded = others.filter((k) => k.pk.startsWith(ENTITY_PK) && !rest.has(itemKey(k)));
+    for (const seeded of await this.seedEntities(unseeded.map((k) => k.pk.slice(ENTITY_PK.length)))) {
+      rest.set(itemKey(seeded), seeded);
+    }
     return rest;
+  }
+
+  /**
+   * Entity items for vehicles today's processor knows and the engine does not yet: the state's `ts` as
+   * the watermark, and the event ids of the vehicle's windows within the horizon (seededEntityItem),
+   * written where none exists yet. A vehicle with no state is new to both, and gets nothing.
+   */
+  private async seedEntities(vehicleIds: string[]): Promise<StoredItem[]> {
+    if (vehicleIds.length === 0) return [];
+    const states = await batchGetAll(
+      this.client,
+      this.options.vehicleStateTable,
+      vehicleIds.map((vehicleId) => ({ vehicleId })),
+      { consistentRead: true },
+    );
+    const seeds: StoredItem[] = [];
+    for (const state of states) {
+      const vehicleId = state['vehicleId'] as string;
+      const watermark = state['ts'] as number;
+      const windows = await this.vehicleWindows(vehicleId, watermark - this.options.horizonMs);
+      const seed = seededEntityItem(TRANSIT_PIPELINE, vehicleId, {
+        watermark,
+        events: windows.flatMap((w) =>
+          Object.keys(w.eventIds ?? {}).map((eventId) => ({ eventId, from: w.windowStart, to: w.windowEnd })),
+        ),
+      });
+      // Lost to a concurrent batch of the same vehicle: its item is the one to use.
+      if (await this.rest.put(seed, undefined)) seeds.push(seed);
+      else seeds.push(...(await this.rest.get([seed])).values());
+    }
+    return seeds;
+  }
+
+  /** The rows of a vehicle's windows that end after `since`, as today's processor wrote them (with `eventIds`). */
+  private async vehicleWindows(vehicleId: string, since: number): Promise<StoredWindow[]> {
+    const rows: StoredWindow[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.options.windowsTable,
+          KeyConditionExpression: 'pk = :pk AND windowStart >= :since',
+          ExpressionAttributeValues: { ':pk': vehicleWindowPk(vehicleId), ':since': since - MAX_WINDOW_MS },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      rows.push(...((page.Items ?? []) as StoredWindow[]).filter((w) => w.windowEnd > since));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return rows;
   }
 
   put(item: StoredItem, expectedVersion: number | undefined) {
     if (!isWindow(item.pk)) return this.rest.put(item, expectedVersion);
     const row = windowRow(item, new Date(this.clock()).toISOString());
-    return putIfVersion(this.client, this.windowsTable, row as unknown as Record<string, unknown>, expectedVersion);
+    const table = this.options.windowsTable;
+    return putIfVersion(this.client, table, row as unknown as Record<string, unknown>, expectedVersion);
   }
 
   async query(pk: string, from: string, to: string) {
@@ -70,7 +151,7 @@ export class TransitTablesStore implements EngineStore {
     do {
       const page = await this.client.send(
         new QueryCommand({
-          TableName: this.windowsTable,
+          TableName: this.options.windowsTable,
           KeyConditionExpression: 'pk = :pk AND windowStart BETWEEN :from AND :to',
           ExpressionAttributeValues: { ':pk': rowPk, ':from': windowStartOfSk(from), ':to': windowStartOfSk(to) },
           ConsistentRead: true,
