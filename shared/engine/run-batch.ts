@@ -208,8 +208,9 @@ export function seededEntityItem(
   const seen: Record<string, string[]> = {};
   for (const { eventId, from, to } of events) {
     for (let bucket = bucketOf(from); bucket <= bucketOf(Math.max(from, to - 1)); bucket++) {
-      const ids = (seen[bucket] ??= []);
+      const ids = seen[bucket] ?? [];
       if (!ids.includes(eventId)) ids.push(eventId);
+      seen[bucket] = ids;
     }
   }
   const body: EntityBody = { watermark, committed: {}, seen };
