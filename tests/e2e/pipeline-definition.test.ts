@@ -11,13 +11,15 @@ import { buildApp, cdkJsonContext, NO_BUNDLING_CONTEXT } from '../../infra/strea
 import type { CfnTemplate } from '../../local/runtime/template.js';
 import { encodeConfluentAvro } from '../../shared/events/wire-format.js';
 import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
-import { OVERHEAT_C, type SensorReading, sensorFamily, sensors } from '../fixtures/pipelines/sensors/definition.js';
+import { type SensorReading, sensorFamily, sensors } from '../fixtures/pipelines/sensors/definition.js';
 import { sensorsDescription } from '../fixtures/pipelines/sensors/description.js';
 import { eventually, startTestStack, type TestStack, webSocketUrl } from '../helpers/local-stack.js';
 import { messageSchema, routeSchema, shapeProblems } from '../helpers/pipeline-schemas.js';
 import { resourceId } from '../helpers/read-models.js';
 
 const MINUTE = 60_000;
+/** hot-1's limit in the fixture's reference data. */
+const OVERHEAT_C = 50;
 let stack: TestStack;
 let producer: Producer;
 let socket: WebSocket;
@@ -33,7 +35,6 @@ const closingSoon = () => Math.ceil((Date.now() - 65_000) / MINUTE) * MINUTE;
 const reading = (i: number, sensorId: string, temperatureC: number, offsetMs = i * 1_000): SensorReading => ({
   eventId: `${sensorId}-${i}`,
   sensorId,
-  siteId: 'site-a',
   temperatureC,
   humidityPct: 40,
   ts: minute + offsetMs,
