@@ -360,6 +360,9 @@ const PIPELINE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const CONSTRUCT_ID = /^[A-Z][A-Za-z0-9]{0,63}$/;
 // A repo-relative module, as StreamfoldFunction takes its entry.
 const HANDLERS_MODULE = /^(?!\/)(?!.*(^|\/)\.\.?\/)[\w./-]+\.(ts|mts|js|mjs)$/;
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/** The seed name of transit's reference table (infra/streamfold-stack.ts). */
+export const TRANSIT_SEED = 'gtfs';
 // EventBridge's rate expression: a whole number above 0, its unit singular for 1 and plural otherwise.
 const RATE_EXPRESSION = /^rate\(([1-9]\d*) (minute|hour|day)(s?)\)$/;
 // Kafka's topic names.
@@ -422,6 +425,17 @@ function pipelineProblems(props: StreamfoldStackProps): string[] {
         );
       }
     }
+    const seed = pipeline.reference?.seed;
+    if (seed) {
+      if (!HANDLERS_MODULE.test(seed.loader)) {
+        problems.push(
+          `${label}: reference.seed.loader must be a repo-relative .ts or .js module, got ${JSON.stringify(seed.loader)}`,
+        );
+      }
+      if (!IDENTIFIER.test(seed.export)) {
+        problems.push(`${label}: reference.seed.export must be an export name, got ${JSON.stringify(seed.export)}`);
+      }
+    }
     for (const [route] of duplicates(routes.map((route) => [route, label]))) {
       problems.push(`${label}: route ${route} is listed more than once`);
     }
@@ -433,6 +447,16 @@ function pipelineProblems(props: StreamfoldStackProps): string[] {
   });
   for (const [name, owners] of duplicates(pipelines.map((p, i) => [p.name, labels[i]!]))) {
     problems.push(`pipelines: name ${JSON.stringify(name)} is used by ${owners.join(' and ')}`);
+  }
+  // The offline runtime is given each seed's data directory by name: transit's reference table is `gtfs`.
+  const seeds: [string, string][] = [
+    [TRANSIT_SEED, 'transit'],
+    ...pipelines.flatMap((p, i): [string, string][] =>
+      p.reference?.seed ? [[p.reference.seed.name, labels[i]!]] : [],
+    ),
+  ];
+  for (const [name, owners] of duplicates(seeds)) {
+    problems.push(`pipelines: reference seed name ${JSON.stringify(name)} is used by ${owners.join(' and ')}`);
   }
   for (const [id, owners] of duplicates(pipelines.map((p, i) => [p.constructId, labels[i]!]))) {
     problems.push(`pipelines: constructId ${JSON.stringify(id)} is used by ${owners.join(' and ')}`);
