@@ -4,7 +4,8 @@
  * from the sensor's reference item.
  */
 import { describe, expect, it } from 'vitest';
-import { processRecords, runnable } from '../../../shared/engine/process-records.js';
+import { checkPipeline, type PipelineDefinition } from '../../../shared/engine/pipeline.js';
+import { MissingReferenceSourceError, processRecords, runnable } from '../../../shared/engine/process-records.js';
 import {
   enrichEvents,
   MemoryReferenceSource,
@@ -18,7 +19,12 @@ import { tick } from '../../../shared/engine/run-batch.js';
 import { engineReader } from '../../../shared/engine/serving.js';
 import { MemoryEngineStore } from '../../../shared/engine/store.js';
 import { candidateDecoder, type SourceRecord } from '../../../shared/events/source-records.js';
-import { decodeSensorAvro, type SensorReading, sensors } from '../../fixtures/pipelines/sensors/definition.js';
+import {
+  decodeSensorAvro,
+  type SensorReading,
+  type SiteReading,
+  sensors,
+} from '../../fixtures/pipelines/sensors/definition.js';
 import { SENSOR_REFERENCE_DIR, sensorReference } from '../../fixtures/pipelines/sensors/reference.js';
 import { CapturingDeadLetters } from '../../helpers/processing.js';
 
@@ -231,6 +237,23 @@ describe('a pipeline with reference data', () => {
     expect(await reader.windows('site-minute', 'site-a', T0, T0)).toEqual([
       expect.objectContaining({ readings: 2, sensors: 2 }),
     ]);
+  });
+
+  it('refuses to run without a reference source, and a definition and description that disagree on reference data', async () => {
+    const { store, deadLetters } = harness();
+    const { reference: _table, ...description } = sensors.description;
+    // A definition its type refuses (its events need enriching), to show the check that does not rely on types.
+    const unread: PipelineDefinition<SiteReading, SiteReading> = { ...sensors, reference: undefined } as never;
+
+    await expect(
+      processRecords(pipeline, [json(reading(1, 's1'))], { store, deadLetters, publish: async () => undefined }),
+    ).rejects.toThrow(MissingReferenceSourceError);
+    expect(() => checkPipeline({ ...sensors, description })).toThrow(
+      'pipeline sensors: reference data "sensor" is declared, but the description has no reference table',
+    );
+    expect(() => checkPipeline(unread)).toThrow(
+      'pipeline sensors: the description has a reference table the definition reads nothing from',
+    );
   });
 
   it('leaves a dead-lettered event out of its entity: it moves no watermark, so a later event is not late', async () => {
