@@ -74,7 +74,7 @@ export interface EngineStats {
   itemsWritten: number;
   outputsWritten: number;
   conditionalRetries: number;
-  /** Events dead-lettered by the enrichment (their reference is missing): committed, not folded. */
+  /** Records left out because the enrichment dead-lettered their event (copies in the batch too): committed, not folded. */
   referenceMissing: number;
 }
 
