@@ -4,6 +4,8 @@
  * from the sensor's reference item.
  */
 import { describe, expect, it } from 'vitest';
+import { count } from '../../../shared/engine/accumulators.js';
+import { field } from '../../../shared/engine/aggregate.js';
 import { checkPipeline, type PipelineDefinition } from '../../../shared/engine/pipeline.js';
 import { MissingReferenceSourceError, processRecords, runnable } from '../../../shared/engine/process-records.js';
 import {
@@ -18,6 +20,7 @@ import {
 import { tick } from '../../../shared/engine/run-batch.js';
 import { engineReader } from '../../../shared/engine/serving.js';
 import { MemoryEngineStore } from '../../../shared/engine/store.js';
+import { tumbling } from '../../../shared/engine/window-assigners.js';
 import { candidateDecoder, type SourceRecord } from '../../../shared/events/source-records.js';
 import {
   decodeSensorAvro,
@@ -254,6 +257,42 @@ describe('a pipeline with reference data', () => {
     expect(() => checkPipeline(unread)).toThrow(
       'pipeline sensors: the description has a reference table the definition reads nothing from',
     );
+  });
+
+  it('folds the validated events as they are, with no source, when the pipeline has no reference data', async () => {
+    const { store, deadLetters, ports } = harness();
+    const { reference: _table, ...description } = sensors.description;
+    const plain: PipelineDefinition<SensorReading> = {
+      description,
+      event: sensors.event,
+      allowedLatenessMs: sensors.allowedLatenessMs,
+      maxClockSkewMs: sensors.maxClockSkewMs,
+      operators: [
+        {
+          kind: 'windows',
+          name: 'per-minute',
+          key: (e) => e.sensorId,
+          windows: tumbling(60_000),
+          aggregate: { readings: field(count(), () => 1) },
+        },
+      ],
+    };
+    const run = runnable(
+      plain,
+      candidateDecoder({ requiredFields: sensors.event.validator.requiredFields, decodeAvro: decodeSensorAvro }),
+    );
+
+    const { stats } = await processRecords(run, [json(reading(1, 'ghost')), json(reading(2, 'ghost'))], {
+      store,
+      deadLetters,
+      publish: async () => undefined,
+      clock: ports.clock,
+    });
+
+    expect(stats).toMatchObject({ accepted: 2, referenceMissing: 0 });
+    expect(await engineReader(plain, store, () => T0).windows('per-minute', 'ghost', T0, T0)).toEqual([
+      expect.objectContaining({ readings: 2 }),
+    ]);
   });
 
   it('leaves a dead-lettered event out of its entity: it moves no watermark, so a later event is not late', async () => {
