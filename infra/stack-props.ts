@@ -344,6 +344,9 @@ function restAuthProblems(props: StreamfoldStackProps): string[] {
   return problems;
 }
 
+/** The seed name of transit's reference table (infra/streamfold-stack.ts). */
+export const TRANSIT_SEED = 'gtfs';
+
 /** Where two entries share a value: `value` -> the labels of the entries. */
 function duplicates(entries: [value: string, label: string][]): [string, string[]][] {
   const byValue = new Map<string, string[]>();
@@ -376,6 +379,16 @@ function pipelineProblems(props: StreamfoldStackProps): string[] {
   });
   for (const [name, owners] of duplicates(pipelines.map((p, i) => [p.name, labels[i]!]))) {
     problems.push(`pipelines: name ${JSON.stringify(name)} is used by ${owners.join(' and ')}`);
+  }
+  // The offline runtime is given each seed's data directory by name: transit's reference table is `gtfs`.
+  const seeds: [string, string][] = [
+    [TRANSIT_SEED, 'transit'],
+    ...pipelines.flatMap((p, i): [string, string][] =>
+      p.reference?.seed ? [[p.reference.seed.name, labels[i]!]] : [],
+    ),
+  ];
+  for (const [name, owners] of duplicates(seeds)) {
+    problems.push(`pipelines: reference seed name ${JSON.stringify(name)} is used by ${owners.join(' and ')}`);
   }
   for (const [id, owners] of duplicates(pipelines.map((p, i) => [p.constructId, labels[i]!]))) {
     problems.push(`pipelines: constructId ${JSON.stringify(id)} is used by ${owners.join(' and ')}`);

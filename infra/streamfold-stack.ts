@@ -26,7 +26,7 @@ import { StreamfoldWebSocketApi } from './constructs/streamfold-websocket-api.js
 import { contractTopic, VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
 import { acknowledgeNag } from './nag.js';
 import { isTransitIngestRoute, pipelineIngestPath, REST_ROUTES, resolveRestAuth } from './rest-auth.js';
-import { assertValidStreamfoldProps, type KafkaProps, type StreamfoldStackProps } from './stack-props.js';
+import { assertValidStreamfoldProps, type KafkaProps, type StreamfoldStackProps, TRANSIT_SEED } from './stack-props.js';
 
 const NUMBER = dynamodb.AttributeType.NUMBER;
 
@@ -94,7 +94,7 @@ export class StreamfoldStack extends Stack {
       partitionKey: { name: 'pk' },
       sortKey: { name: 'sk' },
       // Offline, `npm start` loads the synthetic city's GTFS feed (or --gtfs DIR) into it.
-      localSeed: { name: 'gtfs', loader: 'local/load-gtfs.ts', export: 'loadGtfs' },
+      localSeed: { name: TRANSIT_SEED, loader: 'local/load-gtfs.ts', export: 'loadGtfs' },
       removalPolicy,
     });
     const lateEventsTable = new StreamfoldTable(this, 'LateEventsTable', {
@@ -304,6 +304,9 @@ export class StreamfoldStack extends Stack {
           [`${pipeline.node.id}InputStreamName`, pipeline.inputStream.streamName],
           [`${pipeline.node.id}EngineTableName`, pipeline.engineTable.tableName],
           [`${pipeline.node.id}IngestPath`, pipeline.ingestPath],
+          ...(pipeline.referenceTable
+            ? [[`${pipeline.node.id}ReferenceTableName`, pipeline.referenceTable.tableName] as const]
+            : []),
         ]),
       ),
     };

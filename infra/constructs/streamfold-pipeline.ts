@@ -83,7 +83,8 @@ export interface StreamfoldPipelineProps {
 
 /**
  * One pipeline of the engine (shared/engine/), from its plain-data description: its input stream, engine
- * table and the five functions of its handler module (`ingest`, `processor`, `kafkaProcessor`, `tick`,
+ * table (and, with `description.reference`, its reference table, read by the processors and seeded
+ * offline by its `streamfold:seed` step) and the five functions of its handler module (`ingest`, `processor`, `kafkaProcessor`, `tick`,
  * `api`), each bound to exactly what it uses; its ingest route `POST /v1/<name>/events` and read routes on
  * the stack's REST API; the tick's schedule; and, with `kafka`, the Kafka processor on the pipeline's topic.
  * Its messages go to the stack's output stream, and so to WebSocket clients, like transit's. Nothing here
@@ -100,6 +101,8 @@ export class StreamfoldPipeline extends Construct {
   public readonly processorFailureQueue: StreamfoldQueue;
   /** Keyed state, windows, sessions and results of the engine (`pk`/`sk`, index `due`, TTL `ttl`). */
   public readonly engineTable: StreamfoldTable;
+  /** The reference data the processors enrich events with (`pk`), with `description.reference`. */
+  public readonly referenceTable: StreamfoldTable | undefined;
   /** `POST /v1/<name>/events`: validates events onto the input stream. */
   public readonly ingestFunction: StreamfoldFunction;
   /** Folds input-stream batches into the engine table and publishes messages. */
@@ -139,6 +142,16 @@ export class StreamfoldPipeline extends Construct {
       timeToLiveAttribute: 'ttl',
       ...(props.tableRemovalPolicy ? { removalPolicy: props.tableRemovalPolicy } : {}),
     });
+    // Reference items by the string `pk` (shared/engine/dynamo-reference-source.ts), read-only to the
+    // processors; its seed step (if any) is the `streamfold:seed` metadata the offline runtime runs.
+    const reference = description.reference;
+    this.referenceTable = reference
+      ? new StreamfoldTable(this, 'ReferenceTable', {
+          partitionKey: { name: 'pk', type: STRING },
+          ...(reference.seed ? { localSeed: reference.seed } : {}),
+          ...(props.tableRemovalPolicy ? { removalPolicy: props.tableRemovalPolicy } : {}),
+        })
+      : undefined;
 
     // One module, five exports; each function is named after its export in logs, traces and metrics.
     const handlerFunction = (functionId: string, handler: string, timeout: Duration) =>
@@ -149,11 +162,13 @@ export class StreamfoldPipeline extends Construct {
         timeout,
       });
     // The Kinesis and the Kafka processor run the same engine: the same table, output stream and DLQ.
-    const processorFunction = (functionId: string, handler: string) =>
-      handlerFunction(functionId, handler, Duration.minutes(2))
+    const processorFunction = (functionId: string, handler: string) => {
+      const fn = handlerFunction(functionId, handler, Duration.minutes(2))
         .bindTable('ENGINE_TABLE', this.engineTable, 'readWrite')
         .bindStream('OUTPUT_STREAM_NAME', outputStream, 'write')
         .bindQueue('DEAD_LETTER_QUEUE_URL', deadLetterQueue);
+      return this.referenceTable ? fn.bindTable('REFERENCE_TABLE', this.referenceTable, 'read') : fn;
+    };
 
     // Behind API Gateway, which gives up after 29 s: the same 10 s as transit's ingest and API.
     this.ingestFunction = handlerFunction('IngestFunction', 'ingest', Duration.seconds(10))

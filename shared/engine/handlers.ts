@@ -4,7 +4,8 @@
  * Wiring only: the AWS clients, the environment, Powertools; the work is in the engine.
  *
  * Environment: `ENGINE_TABLE` (the pipeline's table), `INPUT_STREAM_NAME` (ingest),
- * `OUTPUT_STREAM_NAME` (the stack's output stream, towards WebSocket clients), `DEAD_LETTER_QUEUE_URL`.
+ * `OUTPUT_STREAM_NAME` (the stack's output stream, towards WebSocket clients), `DEAD_LETTER_QUEUE_URL`,
+ * and `REFERENCE_TABLE` (the processors of a pipeline with reference data).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, KinesisStreamBatchResponse, KinesisStreamEvent, MSKEvent } from 'aws-lambda';
@@ -25,6 +26,7 @@ import { logger, metrics, publishCounters } from '../observability.js';
 import { KinesisEventWriter } from '../streams/kinesis-writer.js';
 import type { PipelineOutputRecord } from '../streams/output-record.js';
 import { DynamoEngineStore } from './dynamo-engine-store.js';
+import { DynamoReferenceSource } from './dynamo-reference-source.js';
 import { checkPipeline, type PipelineDefinition, type TopicMessage } from './pipeline.js';
 import {
   emptyPipelineStats,
@@ -51,6 +53,7 @@ const METRICS: Array<[keyof PipelineBatchStats, string]> = [
   ['itemsWritten', 'ItemsWritten'],
   ['detections', 'Detections'],
   ['conditionalRetries', 'ConditionalRetries'],
+  ['referenceMissing', 'EventsWithoutReference'],
 ];
 
 /** Messages as the broadcaster reads them off the output stream. */
@@ -62,15 +65,15 @@ const noAvro = (name: string) => () => {
   throw new WireFormatError(`pipeline ${name} reads JSON events only: an Avro-framed record has no reader here`);
 };
 
-export function pipelineHandlers<E>(
-  definition: PipelineDefinition<E>,
+export function pipelineHandlers<E, V>(
+  definition: PipelineDefinition<E, V>,
   /** Decodes a Confluent-framed Avro value of the pipeline's family. @default refuse Avro (JSON only) */
   decodeAvro?: (bytes: Buffer) => Record<string, unknown>,
 ) {
   checkPipeline(definition);
   const { name } = definition.description;
   const schema = definition.event.validator;
-  const pipeline: RunnablePipeline<E> = runnable(
+  const pipeline: RunnablePipeline<E, V> = runnable(
     definition,
     candidateDecoder({
       requiredFields: schema.requiredFields,
@@ -83,6 +86,7 @@ export function pipelineHandlers<E>(
   let store: DynamoEngineStore | undefined;
   let deadLetters: SqsDeadLetterSink | undefined;
   let publisher: KinesisEventWriter<PipelineOutputRecord> | undefined;
+  let references: DynamoReferenceSource | undefined;
   const ports: PipelinePorts = {
     get store() {
       store ??= new DynamoEngineStore(dynamoDocumentClient(), requireEnv('ENGINE_TABLE'), name);
@@ -91,6 +95,12 @@ export function pipelineHandlers<E>(
     get deadLetters() {
       deadLetters ??= new SqsDeadLetterSink(sqsClient(), queueUrls.deadLetter);
       return deadLetters;
+    },
+    // Kept per container for the source's TTL (a minute): a batch reads only keys it has not seen lately.
+    get references() {
+      if (!definition.reference) return undefined;
+      references ??= new DynamoReferenceSource(dynamoDocumentClient(), requireEnv('REFERENCE_TABLE'));
+      return references;
     },
     publish(messages) {
       // Partitioned by the message's key, so one key's messages stay in order.
@@ -123,16 +133,16 @@ export function pipelineHandlers<E>(
     log: logger,
   });
 
-  let ingestHandler: ReturnType<typeof createIngestHandler<E>> | undefined;
+  let ingestHandler: ReturnType<typeof createIngestHandler<V>> | undefined;
 
   return {
     ingest: withPowertools(async (event: APIGatewayProxyEvent) => {
-      ingestHandler ??= createIngestHandler<E>({
+      ingestHandler ??= createIngestHandler<V>({
         contract: {
           validate: (value, now) => schema.validate(value, { maxClockSkewMs: definition.maxClockSkewMs }, now),
           idOf: definition.event.id,
         },
-        writer: new KinesisEventWriter<E>(kinesisClient(), streamNames.input, definition.event.entity),
+        writer: new KinesisEventWriter<V>(kinesisClient(), streamNames.input, definition.event.entity),
         deadLetters: ports.deadLetters,
       });
       return ingestHandler(event);

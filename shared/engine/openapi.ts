@@ -22,7 +22,7 @@ const pascal = (name: string) => name.replace(/(^|-)([a-z0-9])/g, (_, __, c: str
 /** The name of the schema of a pipeline's WebSocket message of `type`, e.g. `SensorsAlertMessage`. */
 export const messageSchemaName = (pipeline: string, type: string) => `${pascal(pipeline)}${pascal(type)}Message`;
 
-export function pipelineOpenApi<E>(definition: PipelineDefinition<E>): OpenApiFragment {
+export function pipelineOpenApi<E, V>(definition: PipelineDefinition<E, V>): OpenApiFragment {
   const { name } = definition.description;
   const prefix = pascal(name);
   const paths: OpenApiFragment['paths'] = {

@@ -9,6 +9,7 @@
 import type { EventValidator } from '../events/event-validator.js';
 import type { Detection, Detector } from './detectors.js';
 import type { Update } from './operators/operator.js';
+import type { ReferenceData } from './reference.js';
 import type { Operator } from './run-batch.js';
 import type { JsonSchema, PipelineRoute } from './serving.js';
 
@@ -33,6 +34,23 @@ export interface PipelineDescription {
   tickRate: string;
   /** Input stream shards. */
   shards: number;
+  /**
+   * The reference table the definition's `reference` reads (keyed by the string `pk`): the processors
+   * read it, and the offline runtime can load it with `seed`.
+   * @default no reference data
+   */
+  reference?: ReferenceTableDescription;
+}
+
+/** A pipeline's reference table, as the CDK app builds it. */
+export interface ReferenceTableDescription {
+  /**
+   * Its offline seeding step: a repo-relative `loader` module whose `export` is
+   * `(dir, tableName, { client, log }) => Promise<unknown>`, run by the local runtime when it is given
+   * a data directory for the seed's `name` (the runtime's `seeds` option).
+   * @default not seeded offline
+   */
+  seed?: { name: string; loader: string; export: string };
 }
 
 /** How the engine reads the pipeline's event. */
@@ -60,9 +78,24 @@ export interface TopicBinding {
   schema: JsonSchema;
 }
 
-export interface PipelineDefinition<E> {
+/**
+ * A pipeline: `V` is the event as validated, `E` the event its operators, detectors and projections
+ * see. They are the same unless the definition declares `reference` data, which makes one of the other
+ * (a definition whose `E` is not a `V` must declare it).
+ */
+export type PipelineDefinition<E, V = E> = PipelineParts<E, V> &
+  ([V] extends [E] ? unknown : { reference: PipelineParts<E, V>['reference'] & object });
+
+interface PipelineParts<E, V> {
   description: PipelineDescription;
-  event: EventBinding<E>;
+  event: EventBinding<V>;
+  /**
+   * Reference data each event is enriched with before the operators see it: looked up once per batch
+   * for the batch's distinct keys; an event whose required reference is missing is dead-lettered.
+   * @default none: the operators see the validated event
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: each reference has its own item type
+  reference?: ReferenceData<V, E, any>;
   /** How far an event may lag behind its entity's newest event time and still count (ms). */
   allowedLatenessMs: number;
   /** How far ahead of the processing clock an event time may be (ms); at most half the lateness. */
@@ -87,6 +120,8 @@ const CONSTRUCT_ID = /^[A-Z][A-Za-z0-9]{0,63}$/;
 const HANDLERS_MODULE = /^(?!\/)(?!.*(^|\/)\.\.?\/)[\w./-]+\.(ts|mts|js|mjs)$/;
 // EventBridge's rate expression: a whole number above 0, its unit singular for 1 and plural otherwise.
 const RATE = /^rate\(([1-9]\d*) (minute|hour|day)(s?)\)$/;
+// A module's export.
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 // Kafka's topic names.
 const KAFKA_TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 // One path part of an API Gateway resource: a literal or a `{parameter}` (no greedy `{proxy+}`).
@@ -132,11 +167,22 @@ export function descriptionProblems(d: PipelineDescription): string[] {
       );
     }
   }
+  const seed = d.reference?.seed;
+  if (seed) {
+    if (!HANDLERS_MODULE.test(seed.loader)) {
+      problems.push(
+        `reference.seed.loader must be a repo-relative .ts or .js module, got ${JSON.stringify(seed.loader)}`,
+      );
+    }
+    if (!IDENTIFIER.test(seed.export)) {
+      problems.push(`reference.seed.export must be an export name, got ${JSON.stringify(seed.export)}`);
+    }
+  }
   return problems;
 }
 
 /** Checks what the engine's `compile` does not: the description, the time rules, the published topics. */
-export function checkPipeline<E>(definition: PipelineDefinition<E>): PipelineDefinition<E> {
+export function checkPipeline<E, V>(definition: PipelineDefinition<E, V>): PipelineDefinition<E, V> {
   const d = definition.description;
   const problems = descriptionProblems(d);
   if (definition.maxClockSkewMs > definition.allowedLatenessMs / 2) {
@@ -147,6 +193,13 @@ export function checkPipeline<E>(definition: PipelineDefinition<E>): PipelineDef
   if (!definition.event.validator.fields.has(d.partitionKeyField)) {
     problems.push(`partitionKeyField "${d.partitionKeyField}" is not a field of the event schema`);
   }
+  if (definition.reference && !d.reference) {
+    problems.push(
+      `reference data "${definition.reference.name}" is declared, but the description has no reference table`,
+    );
+  }
+  if (d.reference && !definition.reference)
+    problems.push('the description has a reference table the definition reads nothing from');
   const served = (definition.routes ?? []).map((r) => `${r.method} ${r.resource}`).sort();
   if (JSON.stringify(served) !== JSON.stringify([...d.routes].sort())) {
     problems.push(
@@ -177,8 +230,8 @@ export interface TopicMessage {
 }
 
 /** The messages a batch's updates and detections make, per the definition's `publish`. */
-export function topicMessages<E>(
-  definition: PipelineDefinition<E>,
+export function topicMessages<E, V>(
+  definition: PipelineDefinition<E, V>,
   updates: Update[],
   detections: Detection[],
 ): TopicMessage[] {

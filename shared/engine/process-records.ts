@@ -4,17 +4,29 @@
  * source (Kinesis, Kafka) and the tick come through here.
  */
 
-import type { DeadLetterSink } from '../events/dead-letters.js';
+import type { DeadLetterMessage, DeadLetterSink } from '../events/dead-letters.js';
 import type { ValidationOptions } from '../events/event-validator.js';
 import type { DecodedCandidate, SourceRecord } from '../events/source-records.js';
-import { triageRecords } from '../events/triage.js';
+import { triageRecords, type ValidEvent } from '../events/triage.js';
+import type { Accepted, EngineInput } from './operators/operator.js';
 import { type PipelineDefinition, type TopicMessage, topicMessages } from './pipeline.js';
-import { type CompiledPipeline, compile, type EngineStats, emptyEngineStats, runBatch, tick } from './run-batch.js';
+import { enrichEvents, type ReferenceData, type ReferenceSource } from './reference.js';
+import {
+  type BatchEnricher,
+  type CompiledPipeline,
+  compile,
+  type EngineStats,
+  emptyEngineStats,
+  runBatch,
+  tick,
+} from './run-batch.js';
 import type { EngineStore } from './store.js';
 
 export interface PipelinePorts {
   store: EngineStore;
   deadLetters: DeadLetterSink;
+  /** Where the definition's `reference` data is read from; required when it declares some. */
+  references?: ReferenceSource;
   /** Sends topic messages towards the WebSocket clients (at least once). */
   publish(messages: TopicMessage[]): Promise<void>;
   clock?: () => number;
@@ -37,16 +49,26 @@ export const emptyPipelineStats = (): PipelineBatchStats => ({
 });
 
 /** A definition ready to run: checked and compiled once per container. */
-export interface RunnablePipeline<E> {
-  definition: PipelineDefinition<E>;
+export interface RunnablePipeline<E, V = E> {
+  definition: PipelineDefinition<E, V>;
   compiled: CompiledPipeline<E>;
   decode: (record: SourceRecord) => DecodedCandidate[];
 }
 
-export function runnable<E>(
-  definition: PipelineDefinition<E>,
+/** Dead letters of an enrichment could not all be sent: the batch fails before anything is written. */
+export class DeadLetterSendError extends Error {
+  override name = 'DeadLetterSendError';
+}
+
+/** The pipeline declares reference data, but its ports have no source for it. */
+export class MissingReferenceSourceError extends Error {
+  override name = 'MissingReferenceSourceError';
+}
+
+export function runnable<E, V>(
+  definition: PipelineDefinition<E, V>,
   decode: (record: SourceRecord) => DecodedCandidate[],
-): RunnablePipeline<E> {
+): RunnablePipeline<E, V> {
   const compiled = compile({
     pipeline: definition.description.name,
     allowedLatenessMs: definition.allowedLatenessMs,
@@ -60,8 +82,8 @@ export function runnable<E>(
  * Processes one batch of records. Throws when a write fails (the source retries the batch, which is
  * safe); returns the records to report failed because their dead letters could not be sent.
  */
-export async function processRecords<E>(
-  pipeline: RunnablePipeline<E>,
+export async function processRecords<E, V>(
+  pipeline: RunnablePipeline<E, V>,
   records: SourceRecord[],
   ports: PipelinePorts,
   stats: PipelineBatchStats = emptyPipelineStats(),
@@ -82,16 +104,28 @@ export async function processRecords<E>(
   const failedItemIdentifiers = [...new Set(unsent.map((m) => m.record?.itemIdentifier ?? ''))].filter(Boolean);
 
   const { event: binding } = definition;
-  const inputs = valid.map(({ event, record, position }) => ({
-    event,
-    eventId: binding.id(event),
-    ts: binding.time(event),
-    entity: binding.entity(event),
-    stream: binding.stream?.(event) ?? definition.description.name,
-    partition: record.partition,
-    position,
-  }));
-  const result = await runBatch(compiled, inputs, ports.store, { now }, stats);
+  const inputs = valid.map(
+    ({ event, record, position }): EngineInput<V> => ({
+      event,
+      eventId: binding.id(event),
+      ts: binding.time(event),
+      entity: binding.entity(event),
+      stream: binding.stream?.(event) ?? definition.description.name,
+      partition: record.partition,
+      position,
+    }),
+  );
+  const { reference } = definition;
+  const result = reference
+    ? await runBatch(
+        compiled,
+        inputs,
+        ports.store,
+        { now, enrich: referenceEnricher(definition, reference, valid, ports, new Date(now).toISOString()) },
+        stats,
+      )
+    : // Without reference data the operators' events are the validated ones (PipelineDefinition says so).
+      await runBatch(compiled, inputs as unknown as Array<EngineInput<E>>, ports.store, { now }, stats);
   stats.detections += result.detections.length;
   const messages = topicMessages(definition, result.updates, result.detections);
   if (messages.length > 0) await ports.publish(messages);
@@ -99,8 +133,58 @@ export async function processRecords<E>(
   return { failedItemIdentifiers, stats };
 }
 
+/**
+ * The batch's enrichment step: one load of the accepted events' references, and a dead letter for each
+ * event whose required reference is missing, sent before anything is written. Throws when the load
+ * fails or a dead letter cannot be sent, so the batch is retried rather than an event lost.
+ */
+function referenceEnricher<E, V>(
+  definition: PipelineDefinition<E, V>,
+  // biome-ignore lint/suspicious/noExplicitAny: each reference has its own item type
+  reference: ReferenceData<V, E, any>,
+  valid: Array<ValidEvent<V>>,
+  ports: PipelinePorts,
+  receivedAt: string,
+): BatchEnricher<V, E> {
+  const source = ports.references;
+  if (!source) {
+    throw new MissingReferenceSourceError(
+      `pipeline ${definition.description.name} reads reference data "${reference.name}" but was given no reference source`,
+    );
+  }
+  return async (accepted: ReadonlyArray<Accepted<V>>) => {
+    const { events, missing } = await enrichEvents(
+      reference,
+      source,
+      accepted.map((c) => c.event),
+    );
+    if (missing.length === 0) return events;
+    const records = new Map(valid.map((v) => [`${v.record.partition}\u0000${v.position}`, v.record]));
+    const letters = missing.map(({ index, reason, error }): DeadLetterMessage => {
+      const c = accepted[index] as Accepted<V>;
+      const record = records.get(`${c.partition}\u0000${c.position}`);
+      return {
+        source: 'processor',
+        reason: `event ${c.eventId}: ${reason}`,
+        errors: [error],
+        eventId: c.eventId,
+        record: { partition: c.partition, position: c.position, itemIdentifier: record?.itemIdentifier ?? '' },
+        payload: c.event,
+        receivedAt,
+      };
+    });
+    const unsent = await ports.deadLetters.send(letters);
+    if (unsent.length > 0) {
+      throw new DeadLetterSendError(
+        `${unsent.length} of ${letters.length} dead letters for missing ${reference.name} references could not be sent`,
+      );
+    }
+    return events;
+  };
+}
+
 /** The scheduled tick: closes what is due, runs detectors on the finals and publishes them. */
-export async function runTick<E>(pipeline: RunnablePipeline<E>, ports: PipelinePorts) {
+export async function runTick<E, V>(pipeline: RunnablePipeline<E, V>, ports: PipelinePorts) {
   const now = (ports.clock ?? Date.now)();
   const result = await tick(pipeline.compiled, ports.store, { now });
   const messages = topicMessages(pipeline.definition, result.updates, result.detections);

@@ -74,6 +74,8 @@ export interface EngineStats {
   itemsWritten: number;
   outputsWritten: number;
   conditionalRetries: number;
+  /** Records left out because the enrichment dead-lettered their event (copies in the batch too): committed, not folded. */
+  referenceMissing: number;
 }
 
 export interface BatchResult {
@@ -182,6 +184,8 @@ interface EntityCommit {
    */
   added: Array<{ bucket: number; ids: string[] }>;
   accepted: number;
+  /** Ids of events the enrichment dead-lettered: skipped when the batch is classified again. */
+  excluded?: Set<string>;
 }
 
 const SEEN_BUCKET_MS = 60_000;
@@ -252,6 +256,7 @@ export const emptyEngineStats = (): EngineStats => ({
   itemsWritten: 0,
   outputsWritten: 0,
   conditionalRetries: 0,
+  referenceMissing: 0,
 });
 
 const byPartitionPosition = <E>(a: EngineInput<E>, b: EngineInput<E>) =>
@@ -266,15 +271,39 @@ const byPartitionPosition = <E>(a: EngineInput<E>, b: EngineInput<E>) =>
       : 1;
 
 /**
+ * Makes the operators' events (`E`) of a batch's accepted events (`V`) before anything is written: the
+ * enrichment from reference data. Returns, aligned with `accepted`, each one's event, or `undefined` for
+ * one it dead-lettered: that event's position commits, but it is neither folded nor remembered (so a
+ * replay of its dead letter is taken once its reference exists). Throws to fail the batch.
+ */
+export type BatchEnricher<V, E> = (accepted: ReadonlyArray<Accepted<V>>) => Promise<Array<E | undefined>>;
+
+/**
  * Runs one batch. Throws when a write fails; the source then retries the batch, which is safe.
  * `stats` is added to as the work is done, so a caller can still publish what a failed attempt did
  * (its retry counts the events it committed as redelivered: summed, each event counts once).
+ * With `enrich`, the events not already committed are enriched once, after classification and before
+ * the first write.
  */
 export async function runBatch<E>(
   compiled: CompiledPipeline<E>,
   inputs: Array<EngineInput<E>>,
   store: EngineStore,
-  { now }: { now: number },
+  options: { now: number },
+  stats?: EngineStats,
+): Promise<BatchResult>;
+export async function runBatch<E, V>(
+  compiled: CompiledPipeline<E>,
+  inputs: Array<EngineInput<V>>,
+  store: EngineStore,
+  options: { now: number; enrich: BatchEnricher<V, E> },
+  stats?: EngineStats,
+): Promise<BatchResult>;
+export async function runBatch<E, V>(
+  compiled: CompiledPipeline<E>,
+  inputs: Array<EngineInput<V>>,
+  store: EngineStore,
+  { now, enrich }: { now: number; enrich?: BatchEnricher<V, E> },
   stats: EngineStats = emptyEngineStats(),
 ): Promise<BatchResult> {
   const { pipeline, allowedLatenessMs } = compiled.definition;
@@ -283,8 +312,7 @@ export async function runBatch<E>(
   // Sources deliver a partition in order, so a batch is usually sorted already.
   const sorted = isSorted(inputs) ? inputs : [...inputs].sort(byPartitionPosition);
 
-  // Classify per entity, in partition order. The entities are also listed in an array: iterating
-  // a Map allocates an entry per step.
+  // The batch's entities, also listed in an array: iterating a Map allocates an entry per step.
   const next = new Map<string, EntityCommit>();
   const entities: EntityCommit[] = [];
   for (const { entity } of sorted) {
@@ -304,38 +332,71 @@ export async function runBatch<E>(
     }
   }
   const stored = await store.get(entities.map((e) => e.key));
+  for (const entry of entities) entry.before = stored.get(itemKey(entry.key));
+  const classified = classify(sorted, next, entities, compiled.horizonMs);
+  const accepted = enrich ? await enriched(sorted, next, entities, compiled.horizonMs, classified, enrich) : classified;
+  stats.redelivered += accepted.redelivered;
+  stats.duplicates += accepted.duplicates;
+  stats.referenceMissing += accepted.excluded;
+  return writeBatch(compiled, accepted.accepted as unknown as Array<Accepted<E>>, entities, store, ctx, stats);
+}
+
+/** A batch's events sorted into what its operators fold, and what they skip. */
+interface Classified<T> {
+  accepted: Array<Accepted<T>>;
+  redelivered: number;
+  duplicates: number;
+  /** Dead-lettered by the enrichment: committed, not folded. */
+  excluded: number;
+}
+
+/**
+ * Classifies per entity, in partition order, from the stored entity (`before`): redelivered (at or
+ * before the committed position), duplicate (an id the entity remembers), excluded (an id the
+ * enrichment dead-lettered), or accepted (and remembered). Starts each entity afresh, so it can run again.
+ */
+function classify<T>(
+  sorted: ReadonlyArray<EngineInput<T>>,
+  next: Map<string, EntityCommit>,
+  entities: EntityCommit[],
+  horizonMs: number,
+): Classified<T> {
   for (const entry of entities) {
-    const before = stored.get(itemKey(entry.key));
-    const body = before?.body as unknown as EntityBody | undefined;
-    entry.before = before;
+    const body = entry.before?.body as unknown as EntityBody | undefined;
     entry.watermark = body?.watermark ?? null;
     entry.committed = { ...body?.committed };
     entry.stored = body?.seen;
+    entry.added = [];
+    entry.accepted = 0;
   }
-  const accepted: Array<Accepted<E>> = [];
+  const out: Classified<T> = { accepted: [], redelivered: 0, duplicates: 0, excluded: 0 };
   for (const input of sorted) {
     const entry = next.get(input.entity) as EntityCommit;
     const committed = entry.committed[input.partition];
     if (committed !== undefined && input.position <= committed) {
-      stats.redelivered++;
+      out.redelivered++;
       continue;
     }
     entry.committed[input.partition] = input.position;
+    if (entry.excluded?.has(input.eventId)) {
+      out.excluded++;
+      continue;
+    }
     const watermark = entry.watermark ?? Number.NEGATIVE_INFINITY;
-    if (input.ts <= watermark - compiled.horizonMs) {
+    if (input.ts <= watermark - horizonMs) {
       // Older than the event-id memory reaches, so it may be a duplicate: late for every window it
       // falls in (that is what the horizon is), and kept from keyed state, which would count it again.
-      accepted.push({ ...input, watermark, expired: true });
+      out.accepted.push({ ...input, watermark, expired: true });
       continue;
     }
     const bucket = bucketOf(input.ts);
     let ids = addedTo(entry.added, bucket);
     const known = ids ?? entry.stored?.[bucket];
     if (known?.includes(input.eventId)) {
-      stats.duplicates++;
+      out.duplicates++;
       continue;
     }
-    accepted.push({ ...input, watermark });
+    out.accepted.push({ ...input, watermark });
     // A stored bucket belongs to the stored item: the first id this batch adds to it copies it.
     if (!ids) {
       ids = known ? known.slice() : [];
@@ -345,7 +406,53 @@ export async function runBatch<E>(
     entry.watermark = Math.max(watermark, input.ts);
     entry.accepted++;
   }
+  return out;
+}
 
+/**
+ * The accepted events, enriched. Events the enricher dead-letters are excluded by id and the batch is
+ * classified again without them, so they move no watermark and leave no id behind; what is accepted
+ * then was accepted (and enriched) the first time, as removing events only lowers watermarks.
+ */
+async function enriched<V, E>(
+  sorted: ReadonlyArray<EngineInput<V>>,
+  next: Map<string, EntityCommit>,
+  entities: EntityCommit[],
+  horizonMs: number,
+  classified: Classified<V>,
+  enrich: BatchEnricher<V, E>,
+): Promise<Classified<E>> {
+  const events = await enrich(classified.accepted);
+  const withEvent = (c: Accepted<V>, event: E): Accepted<E> => ({ ...c, event });
+  if (!events.includes(undefined)) {
+    return { ...classified, accepted: classified.accepted.map((c, i) => withEvent(c, events[i] as E)) };
+  }
+  const byPosition = new Map<string, E>();
+  classified.accepted.forEach((c, i) => {
+    const event = events[i];
+    if (event === undefined) {
+      const entry = next.get(c.entity) as EntityCommit;
+      entry.excluded ??= new Set();
+      entry.excluded.add(c.eventId);
+    } else byPosition.set(`${c.partition}\u0000${c.position}`, event);
+  });
+  const again = classify(sorted, next, entities, horizonMs);
+  return {
+    ...again,
+    accepted: again.accepted.map((c) => withEvent(c, byPosition.get(`${c.partition}\u0000${c.position}`) as E)),
+  };
+}
+
+/** Routes the accepted events, writes every item they touch, the late records, then the entities. */
+async function writeBatch<E>(
+  compiled: CompiledPipeline<E>,
+  accepted: Array<Accepted<E>>,
+  entities: EntityCommit[],
+  store: EngineStore,
+  ctx: ApplyContext,
+  stats: EngineStats,
+): Promise<BatchResult> {
+  const { pipeline } = compiled.definition;
   // Route to every operator that reads the event's stream.
   const late = new Map<string, { contribution: Accepted<unknown>; missed: Lateness[] }>();
   const noteLate = (contribution: Accepted<unknown>, lateness: Lateness) => {

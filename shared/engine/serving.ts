@@ -62,8 +62,8 @@ export type PipelineRoute = RouteDefinition<PipelineRouteDeps> & {
 
 const padTs = (ts: number) => String(Math.max(0, ts)).padStart(16, '0');
 
-export function engineReader<E>(
-  definition: PipelineDefinition<E>,
+export function engineReader<E, V>(
+  definition: PipelineDefinition<E, V>,
   store: EngineStore,
   now: () => number,
 ): EngineReader {

@@ -1,8 +1,10 @@
 /**
  * A new system added purely as a pipeline definition (tests/fixtures/pipelines/sensors), run end to end
- * on the local stack from the template the CDK app synthesizes with it: readings in through REST and
- * through a real Kafka broker (JSON and Avro), minutes closed by the tick, the overheating detector
- * firing, and its REST routes and WebSocket topics answering in their public shapes only.
+ * on the local stack from the template the CDK app synthesizes with it: its reference table seeded from
+ * the fixture's sensors, readings in through REST and through a real Kafka broker (JSON and Avro), each
+ * enriched with its sensor's site and limit (a reading of an unknown sensor dead-lettered), minutes
+ * closed by the tick, the detector firing on each sensor's own limit, and its REST routes and WebSocket
+ * topics answering in their public shapes only.
  */
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,13 +13,17 @@ import { buildApp, cdkJsonContext, NO_BUNDLING_CONTEXT } from '../../infra/strea
 import type { CfnTemplate } from '../../local/runtime/template.js';
 import { encodeConfluentAvro } from '../../shared/events/wire-format.js';
 import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
-import { OVERHEAT_C, type SensorReading, sensorFamily, sensors } from '../fixtures/pipelines/sensors/definition.js';
+import { type SensorReading, sensorFamily, sensors } from '../fixtures/pipelines/sensors/definition.js';
 import { sensorsDescription } from '../fixtures/pipelines/sensors/description.js';
+import { SENSOR_REFERENCE_DIR } from '../fixtures/pipelines/sensors/reference.js';
 import { eventually, startTestStack, type TestStack, webSocketUrl } from '../helpers/local-stack.js';
 import { messageSchema, routeSchema, shapeProblems } from '../helpers/pipeline-schemas.js';
 import { resourceId } from '../helpers/read-models.js';
 
 const MINUTE = 60_000;
+/** hot-1's limit in the fixture's reference data (reference-data/sensors.json); freezer-1's is -10. */
+const OVERHEAT_C = 50;
+const FREEZER_LIMIT_C = -10;
 let stack: TestStack;
 let producer: Producer;
 let socket: WebSocket;
@@ -33,7 +39,6 @@ const closingSoon = () => Math.ceil((Date.now() - 65_000) / MINUTE) * MINUTE;
 const reading = (i: number, sensorId: string, temperatureC: number, offsetMs = i * 1_000): SensorReading => ({
   eventId: `${sensorId}-${i}`,
   sensorId,
-  siteId: 'site-a',
   temperatureC,
   humidityPct: 40,
   ts: minute + offsetMs,
@@ -60,7 +65,13 @@ beforeAll(async () => {
   });
   const template = app.synth().getStackByName(cdkStack.stackName).template as CfnTemplate;
   // rate(1 minute) ticks every 600 ms.
-  stack = await startTestStack({ template, kafka: true, scheduleRateScale: 0.01 });
+  stack = await startTestStack({
+    template,
+    kafka: true,
+    scheduleRateScale: 0.01,
+    // By the seed step the template's reference table declares: no pipeline-specific runtime code.
+    seeds: { [sensorsDescription.reference?.seed?.name as string]: SENSOR_REFERENCE_DIR },
+  });
   producer = idempotentProducer(kafkaClient({ brokers: stack.kafka!.brokers, clientId: 'streamfold-e2e-sensors' }));
   await producer.connect();
   // A reading of another sensor, long closed, through each way in: once both are served, both paths are live.
@@ -86,10 +97,10 @@ beforeAll(async () => {
     const message = JSON.parse(String(raw));
     if (message.topic) pushed.push(message);
   });
-  socket.send(JSON.stringify({ action: 'subscribe', topics: ['sensors:alerts', 'sensor:hot-1'] }));
+  socket.send(JSON.stringify({ action: 'subscribe', topics: ['sensors:alerts', 'sensor:hot-1', 'site:site-a'] }));
   expect(JSON.parse(String(await subscribed))).toEqual({
     type: 'subscribed',
-    topics: ['sensors:alerts', 'sensor:hot-1'],
+    topics: ['sensors:alerts', 'sensor:hot-1', 'site:site-a'],
   });
 }, 300_000);
 
@@ -105,6 +116,8 @@ describe('a pipeline added only as a definition', () => {
     const partly = await post({
       events: [reading(2, 'cool-1', 19), { ...reading(3, 'cool-1', 19), temperatureC: 999 }],
     });
+    // Valid events, so ingest takes both; the processor finds no reference for the first.
+    const unknown = await post({ events: [reading(0, 'ghost-1', 20), reading(1, 'freezer-1', -5)] });
     await producer.send({
       topic: sensorsDescription.topic,
       messages: [
@@ -118,6 +131,7 @@ describe('a pipeline added only as a definition', () => {
       status: 202,
       body: { accepted: 2, rejected: 0, eventIds: ['hot-1-0', 'hot-1-1'], errors: [] },
     });
+    expect(unknown.status).toBe(202);
     expect(partly.status).toBe(207);
     expect(partly.body.errors).toEqual([
       { index: 1, eventId: 'cool-1-3', field: 'temperatureC', reason: 'must be within [-90, 150] °C, got 999' },
@@ -130,10 +144,32 @@ describe('a pipeline added only as a definition', () => {
       120_000,
       500,
     );
+    await eventually(
+      async () => {
+        const { body } = await get(`/v1/sensors/freezer-1/metrics?from=${minute}&to=${minute}`);
+        expect(body.items).toEqual([expect.objectContaining({ readings: 1, maxC: -5, limitC: FREEZER_LIMIT_C })]);
+      },
+      60_000,
+      500,
+    );
+    expect((await get(`/v1/sensors/ghost-1/metrics?from=${minute}&to=${minute}`)).body.items).toEqual([]);
   });
 
-  it('closes the minute at the tick, fires the alert once, and serves and pushes public shapes only', async () => {
-    const alert = { alertId: `overheat|hot-1|${minute}`, sensorId: 'hot-1', windowStart: minute, maxC: OVERHEAT_C + 5 };
+  it("closes the minute at the tick, alerts on each sensor's own limit once, and serves and pushes public shapes only", async () => {
+    const alert = {
+      alertId: `overheat|hot-1|${minute}`,
+      sensorId: 'hot-1',
+      windowStart: minute,
+      maxC: OVERHEAT_C + 5,
+      limitC: OVERHEAT_C,
+    };
+    const freezerAlert = {
+      alertId: `overheat|freezer-1|${minute}`,
+      sensorId: 'freezer-1',
+      windowStart: minute,
+      maxC: -5,
+      limitC: FREEZER_LIMIT_C,
+    };
 
     const metrics = await eventually(
       async () => {
@@ -147,16 +183,25 @@ describe('a pipeline added only as a definition', () => {
     const alerts = await eventually(
       async () => {
         const response = await get('/v1/sensors/alerts');
-        expect(response.body.items).toHaveLength(1);
+        expect(response.body.items).toHaveLength(2);
         return response;
       },
       30_000,
       500,
     );
-    await eventually(() => expect(pushed.filter((m) => m.kind === 'alert')).toHaveLength(1), 30_000, 200);
-    // The final window goes out in the same tick as the alert, after it.
+    await eventually(() => expect(pushed.filter((m) => m.kind === 'alert')).toHaveLength(2), 30_000, 200);
+    // The final window goes out in the same tick as the alert, after it; the site's in the same tick.
     await eventually(
       () => expect(pushed.some((m) => m.kind === 'window' && m.data.final === true)).toBe(true),
+      30_000,
+      200,
+    );
+    const site = await eventually(
+      () => {
+        const final = pushed.find((m) => m.kind === 'site-window' && m.data.final === true);
+        expect(final).toBeDefined();
+        return final;
+      },
       30_000,
       200,
     );
@@ -176,15 +221,33 @@ describe('a pipeline added only as a definition', () => {
             minC: 21,
             maxC: OVERHEAT_C + 5,
             p90C: expect.any(Number),
+            limitC: OVERHEAT_C,
           },
         ],
       },
     });
-    expect(alerts).toEqual({ status: 200, body: { items: [alert] } });
+    expect(alerts.status).toBe(200);
+    expect(alerts.body.items).toEqual(expect.arrayContaining([alert, freezerAlert]));
+    // hot-1, cool-1 and freezer-1 are at site-a by the reference data; ghost-1 counted nowhere.
+    expect(site).toEqual({
+      topic: 'site:site-a',
+      kind: 'site-window',
+      data: {
+        siteId: 'site-a',
+        windowStart: minute,
+        windowEnd: minute + MINUTE,
+        final: true,
+        readings: 6,
+        sensors: 3,
+        meanC: (21 + OVERHEAT_C + 5 + 30 + 31 + 19 - 5) / 6,
+      },
+    });
     expect(shapeProblems(routeSchema(sensors, '/v1/sensors/{sensorId}/metrics'), metrics.body)).toEqual([]);
     expect(shapeProblems(routeSchema(sensors, '/v1/sensors/alerts'), alerts.body)).toEqual([]);
     for (const message of pushed) expect(shapeProblems(messageSchema(sensors, message.kind), message)).toEqual([]);
-    expect(pushed.find((m) => m.kind === 'alert')).toEqual({ topic: 'sensors:alerts', kind: 'alert', data: alert });
+    expect(pushed.filter((m) => m.kind === 'alert').map((m) => m.data)).toEqual(
+      expect.arrayContaining([alert, freezerAlert]),
+    );
     const windows = pushed.filter((m) => m.topic === 'sensor:hot-1');
     expect(windows.length).toBeGreaterThan(0);
     expect(windows.at(-1)).toEqual({
@@ -197,17 +260,27 @@ describe('a pipeline added only as a definition', () => {
     expect(ticks[0]?.[1].runs).toBeGreaterThan(0);
   });
 
-  it('dead-letters the Kafka record that is no event, with its reason', async () => {
+  it('dead-letters the Kafka record that is no event and the reading of an unknown sensor, with their reasons', async () => {
     const messages = (await stack.drainQueue(resourceId(stack, 'DeadLetterQueue'), 3_000)) as Array<{
       reason: string;
       source: string;
+      eventId?: string;
+      errors: unknown[];
     }>;
 
     expect(messages.map((m) => m.reason)).toEqual(
       expect.arrayContaining([
         expect.stringContaining('invalid event at index 1: temperatureC: must be within [-90, 150] °C, got 999'),
         expect.stringContaining('record is neither JSON nor Avro'),
+        'event ghost-1-0: missing reference: sensor "ghost-1" (sensorId) not found in the reference data',
       ]),
     );
+    expect(messages.filter((m) => m.eventId === 'ghost-1-0')).toEqual([
+      expect.objectContaining({
+        source: 'processor',
+        errors: [{ field: 'sensorId', reason: 'sensor "ghost-1" not found in the reference data' }],
+        payload: expect.objectContaining({ sensorId: 'ghost-1', temperatureC: 20 }),
+      }),
+    ]);
   });
 });

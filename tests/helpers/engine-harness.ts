@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import {
+  type BatchEnricher,
   type CompiledPipeline,
   type EngineInput,
   type EngineStats,
@@ -171,6 +172,8 @@ export interface DeliveryOptions {
   /** Reads everything back from `store`. @default the memory store's maps */
   dump?: () => Promise<StoreContents>;
   now?: number;
+  /** Each batch's enrichment step (reference data). @default none */
+  enrich?: BatchEnricher<TestEvent, TestEvent>;
 }
 
 /** Everything a memory store holds. */
@@ -221,7 +224,8 @@ export async function deliver(
     if (fail) failuresLeft--;
     store.failAfterWrites = fail ? next(6) : undefined;
     try {
-      await runBatch(compiled, batch, store, { now }, stats);
+      if (options.enrich) await runBatch(compiled, batch, store, { now, enrich: options.enrich }, stats);
+      else await runBatch(compiled, batch, store, { now }, stats);
       for (const [p, n] of taken) cursor[p] = (cursor[p] as number) + n;
     } catch (error) {
       if (!(error instanceof InjectedWriteFailure)) throw error;

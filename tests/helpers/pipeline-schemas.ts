@@ -26,14 +26,14 @@ export function shapeProblems(schema: JsonSchema, value: unknown): string[] {
 }
 
 /** The 200 body schema of a pipeline route, by resource. */
-export function routeSchema<E>(definition: PipelineDefinition<E>, resource: string): JsonSchema {
+export function routeSchema<E, V>(definition: PipelineDefinition<E, V>, resource: string): JsonSchema {
   const route = (definition.routes ?? []).find((r) => r.resource === resource);
   if (!route) throw new Error(`pipeline ${definition.description.name} has no route ${resource}`);
   return route.response;
 }
 
 /** The schema of a WebSocket message `{topic, kind, data}` of the given kind. */
-export function messageSchema<E>(definition: PipelineDefinition<E>, kind: string): JsonSchema {
+export function messageSchema<E, V>(definition: PipelineDefinition<E, V>, kind: string): JsonSchema {
   const schema = pipelineOpenApi(definition).schemas[messageSchemaName(definition.description.name, kind)];
   if (!schema) throw new Error(`pipeline ${definition.description.name} publishes no ${kind}`);
   return schema;

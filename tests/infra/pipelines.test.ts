@@ -16,6 +16,9 @@ interface TemplateJson extends CfnTemplate {
   Outputs?: Record<string, { Value: unknown }>;
 }
 
+/** The test pipeline as if it had no reference data. */
+const { reference: _reference, ...withoutReference } = sensorsDescription;
+
 const synth = (props: StreamfoldStackProps = {}) => Template.fromStack(buildStack(props)).toJSON() as TemplateJson;
 
 /** Logical id of the one resource of `type` whose id starts with `prefix`. */
@@ -126,6 +129,7 @@ const QUEUE_SEND = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessag
 
 describe('a pipeline of the stack', () => {
   const table = id('AWS::DynamoDB::Table', 'SensorsPipelineEngineTable');
+  const referenceTable = id('AWS::DynamoDB::Table', 'SensorsPipelineReferenceTable');
   const inputStream = id('AWS::Kinesis::Stream', 'SensorsPipelineInputStream');
   const outputStream = id('AWS::Kinesis::Stream', 'OutputStream');
   const deadLetterQueue = id('AWS::SQS::Queue', 'DeadLetterQueue');
@@ -169,6 +173,50 @@ describe('a pipeline of the stack', () => {
       SSESpecification: { SSEEnabled: true },
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
     });
+  });
+
+  it('has a reference table keyed by the string pk, carrying its seed step for the offline runtime', () => {
+    expect(resources[referenceTable]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(resources[referenceTable]?.Metadata).toEqual({
+      'streamfold:seed': {
+        name: 'sensors',
+        loader: 'tests/fixtures/pipelines/sensors/reference.ts',
+        export: 'loadSensorReference',
+      },
+    });
+    expect(resources[referenceTable]?.Properties).toEqual({
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(json.Outputs?.['SensorsPipelineReferenceTableName']?.Value).toEqual({ Ref: referenceTable });
+  });
+
+  it('has the offline runtime create the reference table and know its seed step, as for transit’s', () => {
+    const plan = planLocalStack(json);
+
+    expect(plan.tables.find((t) => t.logicalId === referenceTable)?.keySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+    ]);
+    expect(plan.seeds).toEqual([
+      expect.objectContaining({ name: 'gtfs' }),
+      {
+        name: 'sensors',
+        tableLogicalId: referenceTable,
+        loader: 'tests/fixtures/pipelines/sensors/reference.ts',
+        exportName: 'loadSensorReference',
+      },
+    ]);
+  });
+
+  it('has no reference table, and binds none, for a pipeline without reference data', () => {
+    const plain = synth({ kafka: { mode: 'none' }, pipelines: [withoutReference] }).Resources;
+    const processor = idOf(plain, FUNCTION, 'SensorsPipelineProcessorFunction');
+
+    expect(Object.keys(plain).filter((logicalId) => logicalId.startsWith('SensorsPipelineReferenceTable'))).toEqual([]);
+    expect(boundEnvironment(plain, processor)['REFERENCE_TABLE']).toBeUndefined();
   });
 
   it("takes the engine table's removal policy from the stack's tableRemovalPolicy", () => {
@@ -235,12 +283,14 @@ describe('a pipeline of the stack', () => {
           ENGINE_TABLE: { Ref: table },
           OUTPUT_STREAM_NAME: { Ref: outputStream },
           DEAD_LETTER_QUEUE_URL: { Ref: deadLetterQueue },
+          REFERENCE_TABLE: { Ref: referenceTable },
         },
         // The event source adds reading the input stream and sending to the failure queue.
         grants: [
           [TABLE_READ_WRITE, [table, `${table}/index/*`]],
           [STREAM_WRITE, [outputStream]],
           [QUEUE_SEND, [deadLetterQueue, failureQueue]],
+          [TABLE_READ, [referenceTable]],
           [STREAM_READ, [inputStream]],
         ],
       },
@@ -268,11 +318,12 @@ describe('a pipeline of the stack', () => {
     const processorGrants = grants(resources, fnId('Processor'));
 
     expect(boundEnvironment(resources, fnId('KafkaProcessor'))).toEqual(boundEnvironment(resources, fnId('Processor')));
-    expect(kafkaGrants.slice(0, 3)).toEqual([
+    expect(kafkaGrants.slice(0, 4)).toEqual([
       ...processorGrants.slice(0, 2),
       [QUEUE_SEND, [deadLetterQueue, kafkaFailureQueue]],
+      processorGrants[3],
     ]);
-    expect(kafkaGrants.slice(3).map(([actions]) => actions)).toEqual([
+    expect(kafkaGrants.slice(4).map(([actions]) => actions)).toEqual([
       [
         'kafka-cluster:Connect',
         'kafka-cluster:DescribeClusterDynamicConfiguration',
@@ -283,8 +334,8 @@ describe('a pipeline of the stack', () => {
       ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
       ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
     ]);
-    expect(JSON.stringify(kafkaGrants[4])).toContain('/sensor.reading.v1');
-    expect(JSON.stringify(kafkaGrants[5])).toContain('/streamfold-sensors-processor');
+    expect(JSON.stringify(kafkaGrants[5])).toContain('/sensor.reading.v1');
+    expect(JSON.stringify(kafkaGrants[6])).toContain('/streamfold-sensors-processor');
   });
 
   it('feeds the processor from its input stream with the StreamEventSource defaults', () => {
@@ -403,7 +454,7 @@ describe('a pipeline of the stack', () => {
 
   it("tells the WebSocket function every pipeline's topic forms", () => {
     const other: PipelineDescription = {
-      ...sensorsDescription,
+      ...withoutReference,
       name: 'meters',
       constructId: 'MetersPipeline',
       topic: 'meter.reading.v1',
@@ -413,10 +464,10 @@ describe('a pipeline of the stack', () => {
     const two = synth({ kafka: { mode: 'none' }, pipelines: [sensorsDescription, other] }).Resources;
 
     expect(boundEnvironment(resources, id(FUNCTION, 'WsConnectionFunction'))['PIPELINE_TOPICS']).toBe(
-      'sensors:alerts,sensor:{sensorId}',
+      'sensors:alerts,sensor:{sensorId},site:{siteId}',
     );
     expect(boundEnvironment(two, idOf(two, FUNCTION, 'WsConnectionFunction'))['PIPELINE_TOPICS']).toBe(
-      'sensors:alerts,sensor:{sensorId},meter:{meterId}',
+      'sensors:alerts,sensor:{sensorId},site:{siteId},meter:{meterId}',
     );
   });
 
@@ -586,7 +637,7 @@ describe.each([
 
     const [wsBefore, wsAfter] = pair('WsConnectionFunction');
     const variables = (wsAfter.Properties!['Environment'] as { Variables: Record<string, unknown> }).Variables;
-    expect(variables['PIPELINE_TOPICS']).toBe('sensors:alerts,sensor:{sensorId}');
+    expect(variables['PIPELINE_TOPICS']).toBe('sensors:alerts,sensor:{sensorId},site:{siteId}');
     delete variables['PIPELINE_TOPICS'];
     expect(wsAfter).toEqual(wsBefore);
 
@@ -618,7 +669,7 @@ describe.each([
     }
   });
 
-  it('keeps every output and template section, and adds the pipeline’s three outputs', () => {
+  it('keeps every output and template section, and adds the pipeline’s four outputs', () => {
     const { Resources: _before, Outputs: outputsBefore = {}, ...sectionsBefore } = before;
     const { Resources: _after, Outputs: outputsAfter = {}, ...sectionsAfter } = after;
 
@@ -630,13 +681,15 @@ describe.each([
       'SensorsPipelineInputStreamName',
       'SensorsPipelineEngineTableName',
       'SensorsPipelineIngestPath',
+      'SensorsPipelineReferenceTableName',
     ]);
   });
 });
 
 describe('pipelines props validation', () => {
+  // Without the test pipeline's reference table, whose seed name only one pipeline may have.
   const pipeline = (overrides: Partial<PipelineDescription>): PipelineDescription => ({
-    ...sensorsDescription,
+    ...withoutReference,
     ...overrides,
   });
 
@@ -669,6 +722,26 @@ describe('pipelines props validation', () => {
         '  - pipelines: constructId "SensorsPipeline" is used by pipelines[0] (sensors) and pipelines[1] (sensors)',
       ].join('\n'),
     );
+  });
+
+  it("rejects a reference seed another table has, transit's included, and a loader that cannot be imported", () => {
+    const gtfs = pipeline({
+      name: 'meters',
+      constructId: 'MetersPipeline',
+      routes: [],
+      topic: 'meter.reading.v1',
+      reference: { seed: { name: 'gtfs', loader: '../load.ts', export: 'load-it' } },
+    });
+    const twice = pipeline({ ...gtfs, reference: { seed: { name: 'sensors', loader: 'x/load.ts', export: 'load' } } });
+
+    expect(validateStreamfoldProps({ kafka: { mode: 'none' }, pipelines: [gtfs] })).toEqual([
+      'pipelines[0] (meters): reference.seed.loader must be a repo-relative .ts or .js module, got "../load.ts"',
+      'pipelines[0] (meters): reference.seed.export must be an export name, got "load-it"',
+      'pipelines: reference seed name "gtfs" is used by transit and pipelines[0] (meters)',
+    ]);
+    expect(validateStreamfoldProps({ kafka: { mode: 'none' }, pipelines: [sensorsDescription, twice] })).toEqual([
+      'pipelines: reference seed name "sensors" is used by pipelines[0] (sensors) and pipelines[1] (meters)',
+    ]);
   });
 
   it("rejects a pipeline whose routes would clash with transit's", () => {

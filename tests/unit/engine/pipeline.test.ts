@@ -8,6 +8,7 @@ import { vehiclePositionFamily } from '../../../pipelines/transit/events/formats
 import { pipelineOpenApi } from '../../../shared/engine/openapi.js';
 import { checkPipeline, PipelineDefinitionError } from '../../../shared/engine/pipeline.js';
 import { processRecords, runnable, runTick } from '../../../shared/engine/process-records.js';
+import { MemoryReferenceSource } from '../../../shared/engine/reference.js';
 import { engineReader, type PipelineRouteDeps } from '../../../shared/engine/serving.js';
 import { MemoryEngineStore } from '../../../shared/engine/store.js';
 import { candidateDecoder, type SourceRecord } from '../../../shared/events/source-records.js';
@@ -15,15 +16,18 @@ import { encodeConfluentAvro } from '../../../shared/events/wire-format.js';
 import { createRouter } from '../../../shared/http/router.js';
 import {
   decodeSensorAvro,
-  OVERHEAT_C,
   type SensorReading,
   sensorFamily,
   sensors,
 } from '../../fixtures/pipelines/sensors/definition.js';
+import { SENSOR_REFERENCE_DIR, sensorReference } from '../../fixtures/pipelines/sensors/reference.js';
 import { messageSchema, openObjects, routeSchema, shapeProblems } from '../../helpers/pipeline-schemas.js';
 import { CapturingDeadLetters, position } from '../../helpers/processing.js';
 
 const T0 = Date.UTC(2026, 11, 2, 9, 0, 0);
+/** The fixture's sensors (reference-data/sensors.json); s1's limit is 50 °C. */
+const SENSORS = await sensorReference(SENSOR_REFERENCE_DIR);
+const LIMIT_C = SENSORS.s1?.maxC as number;
 const pipeline = runnable(
   sensors,
   candidateDecoder({ requiredFields: sensors.event.validator.requiredFields, decodeAvro: decodeSensorAvro }),
@@ -32,7 +36,6 @@ const pipeline = runnable(
 const reading = (i: number, overrides: Partial<SensorReading> = {}): SensorReading => ({
   eventId: `r-${i}`,
   sensorId: 's1',
-  siteId: 'site-a',
   temperatureC: 20 + i,
   humidityPct: null,
   ts: T0 + i * 1_000,
@@ -53,6 +56,7 @@ function harness(now = T0 + 10_000) {
   const ports = {
     store,
     deadLetters,
+    references: new MemoryReferenceSource({ ...SENSORS }),
     publish: async (m: typeof published) => void published.push(...m),
     clock: () => now,
   };
@@ -69,6 +73,7 @@ const minuteShape = () => ({
   minC: 20,
   maxC: 20,
   p90C: 20,
+  limitC: LIMIT_C,
 });
 
 describe('a pipeline defined only by its definition', () => {
@@ -102,12 +107,13 @@ describe('a pipeline defined only by its definition', () => {
 
   it('closes the minute at the tick, fires the overheat alert once and publishes it on sensors:alerts', async () => {
     const { published, ports } = harness();
-    await processRecords(pipeline, [json(reading(1, { temperatureC: OVERHEAT_C + 2 })), json(reading(2))], ports);
+    await processRecords(pipeline, [json(reading(1, { temperatureC: LIMIT_C + 2 })), json(reading(2))], ports);
 
     const early = await runTick(pipeline, { ...ports, clock: () => T0 + 60_000 + sensors.allowedLatenessMs - 1 });
     const due = await runTick(pipeline, { ...ports, clock: () => T0 + 60_000 + sensors.allowedLatenessMs });
     const again = await runTick(pipeline, { ...ports, clock: () => T0 + 10 * 60_000 });
 
+    // The sensor's minute and its site's.
     expect([early.closed, due.closed, again.closed]).toEqual([0, 2, 0]);
     expect(due.detections).toBe(1);
     expect(published.filter((m) => m.topics.includes('sensors:alerts'))).toEqual([
@@ -115,7 +121,7 @@ describe('a pipeline defined only by its definition', () => {
         type: 'alert',
         topics: ['sensors:alerts'],
         key: 's1',
-        data: { alertId: `overheat|s1|${T0}`, sensorId: 's1', windowStart: T0, maxC: OVERHEAT_C + 2 },
+        data: { alertId: `overheat|s1|${T0}`, sensorId: 's1', windowStart: T0, maxC: LIMIT_C + 2, limitC: LIMIT_C },
       },
     ]);
     expect(published.filter((m) => m.topics.includes('sensor:s1')).map((m) => m.data.final)).toEqual([false, true]);
@@ -165,6 +171,7 @@ describe('a pipeline defined only by its definition', () => {
           minC: 60,
           maxC: 60,
           p90C: 60,
+          limitC: LIMIT_C,
         },
       ],
     });
