@@ -195,6 +195,13 @@ export interface StreamfoldStackProps extends StackProps {
    * @default `apiKey` for each `POST /v1/<name>/events`, `none` for every read route
    */
   readonly pipelineRestAuth?: Readonly<Record<string, RestAuthorization>>;
+  /**
+   * The pipelines' settings, by pipeline name and then by the setting's prop (each pipeline's
+   * description lists its `settings`, with their defaults and bounds), e.g.
+   * `{ sensors: { allowedLatenessSeconds: 60 } }`. Settings not named keep their default.
+   * @default every setting its default
+   */
+  readonly pipelineSettings?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 /** The REST API's web ACL. */
@@ -403,6 +410,32 @@ function pipelineProblems(props: StreamfoldStackProps): string[] {
     }
   }
   problems.push(...pathParameterProblems(pipelines));
+  problems.push(...pipelineSettingsProblems(props));
+  return problems;
+}
+
+/** Problems with `pipelineSettings`: a pipeline or setting not there, or a value out of its bounds. */
+function pipelineSettingsProblems(props: StreamfoldStackProps): string[] {
+  const problems: string[] = [];
+  for (const [name, values] of Object.entries(props.pipelineSettings ?? {})) {
+    const pipeline = (props.pipelines ?? []).find((p) => p.name === name);
+    if (!pipeline) {
+      problems.push(`pipelineSettings.${name}: no pipeline of the stack is named ${JSON.stringify(name)}`);
+      continue;
+    }
+    const settings = pipeline.settings ?? [];
+    for (const [prop, value] of Object.entries(values)) {
+      const setting = settings.find((s) => s.prop === prop);
+      if (!setting) {
+        problems.push(
+          `pipelineSettings.${name}.${prop}: ${name} has no such setting; its settings are ${settings.map((s) => s.prop).join(', ') || 'none'}`,
+        );
+        continue;
+      }
+      const problem = settingProblem(setting, value);
+      if (problem) problems.push(`pipelineSettings.${name}.${problem}`);
+    }
+  }
   return problems;
 }
 

@@ -236,6 +236,7 @@ export class StreamfoldStack extends Stack {
           outputStream,
           deadLetterQueue,
           ...(props.pipelineRestAuth ? { restAuth: props.pipelineRestAuth } : {}),
+          ...(props.pipelineSettings?.[description.name] ? { settings: props.pipelineSettings[description.name] } : {}),
           ...(removalPolicy ? { tableRemovalPolicy: removalPolicy } : {}),
           ...(kafka ? { kafka: kafka.pipelines } : {}),
         }),

@@ -6,6 +6,7 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
 import type { PipelineDescription } from '../../shared/engine/pipeline.js';
+import { settingsEnvironment } from '../../shared/settings.js';
 import { declaredTopic } from '../kafka-topics.js';
 import {
   pipelineIngestPath,
@@ -69,6 +70,11 @@ export interface StreamfoldPipelineProps {
    * @default `apiKey` for `POST /v1/<name>/events`, `none` for each of `description.routes`
    */
   readonly restAuth?: Readonly<Record<string, RestAuthorization>>;
+  /**
+   * Values of the description's `settings`, by prop; each function gets every setting's variable.
+   * @default every setting its default
+   */
+  readonly settings?: Readonly<Record<string, number>>;
   /**
    * What happens to the engine table, and its data, when it leaves the stack.
    * @default RemovalPolicy.RETAIN
@@ -153,13 +159,16 @@ export class StreamfoldPipeline extends Construct {
         })
       : undefined;
 
-    // One module, five exports; each function is named after its export in logs, traces and metrics.
+    // One module, five exports; each function is named after its export in logs, traces and metrics, and
+    // each loads the definition, so each reads the settings.
+    const settings = settingsEnvironment(description.settings ?? [], props.settings ?? {});
     const handlerFunction = (functionId: string, handler: string, timeout: Duration) =>
       new StreamfoldFunction(this, functionId, {
         entry: description.handlers,
         handler,
         serviceName: `${name}-${handler.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`,
         timeout,
+        ...(Object.keys(settings).length > 0 ? { environment: settings } : {}),
       });
     // The Kinesis and the Kafka processor run the same engine: the same table, output stream and DLQ.
     const processorFunction = (functionId: string, handler: string) => {

@@ -7,6 +7,7 @@
  * where the handlers are. The rest (functions over events) is only loaded by the handlers.
  */
 import type { EventValidator } from '../events/event-validator.js';
+import { type Setting, settingProblem } from '../settings.js';
 import type { Detection, Detector } from './detectors.js';
 import type { Update } from './operators/operator.js';
 import type { ReferenceData } from './reference.js';
@@ -40,6 +41,13 @@ export interface PipelineDescription {
    * @default no reference data
    */
   reference?: ReferenceTableDescription;
+  /**
+   * Numeric settings the definition reads from its functions' environment (`readSetting`): each a row
+   * with its stack prop (under `pipelineSettings.<name>`), variable, default and bounds. The variables
+   * start with the pipeline's name (`SENSORS_...`), so they clash with nothing the stack sets.
+   * @default none
+   */
+  settings?: readonly Setting[];
 }
 
 /** A pipeline's reference table, as the CDK app builds it. */
@@ -167,6 +175,7 @@ export function descriptionProblems(d: PipelineDescription): string[] {
       );
     }
   }
+  problems.push(...settingsProblems(d));
   const seed = d.reference?.seed;
   if (seed) {
     if (!HANDLERS_MODULE.test(seed.loader)) {
@@ -177,6 +186,35 @@ export function descriptionProblems(d: PipelineDescription): string[] {
     if (!IDENTIFIER.test(seed.export)) {
       problems.push(`reference.seed.export must be an export name, got ${JSON.stringify(seed.export)}`);
     }
+  }
+  return problems;
+}
+
+// A stack prop's name, and a variable's.
+const PROP = /^[a-z][A-Za-z0-9]{0,62}$/;
+const ENV = /^[A-Z][A-Z0-9_]{0,127}$/;
+
+/** The environment variables of a pipeline's settings start with this, e.g. `SENSORS_` for `sensors`. */
+export const settingsEnvPrefix = (name: string) => `${name.toUpperCase().replaceAll('-', '_')}_`;
+
+function settingsProblems(d: PipelineDescription): string[] {
+  const problems: string[] = [];
+  const prefix = settingsEnvPrefix(d.name);
+  const props = new Set<string>();
+  const envs = new Set<string>();
+  for (const s of d.settings ?? []) {
+    if (!PROP.test(s.prop)) problems.push(`setting ${JSON.stringify(s.prop)}: its prop must match ${PROP}`);
+    if (!ENV.test(s.env) || !s.env.startsWith(prefix)) {
+      problems.push(
+        `setting ${s.prop}: its variable must be ${prefix}<NAME> in capitals, got ${JSON.stringify(s.env)}`,
+      );
+    }
+    if (props.has(s.prop)) problems.push(`setting ${s.prop} is listed more than once`);
+    if (envs.has(s.env)) problems.push(`setting ${s.prop}: variable ${s.env} is used more than once`);
+    props.add(s.prop);
+    envs.add(s.env);
+    const bad = settingProblem(s, s.default);
+    if (bad) problems.push(`setting ${s.prop}: its default is out of its bounds (${bad})`);
   }
   return problems;
 }

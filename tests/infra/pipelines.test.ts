@@ -16,8 +16,8 @@ interface TemplateJson extends CfnTemplate {
   Outputs?: Record<string, { Value: unknown }>;
 }
 
-/** The test pipeline as if it had no reference data. */
-const { reference: _reference, ...withoutReference } = sensorsDescription;
+/** The test pipeline as if it had no reference data and no settings: a base for other pipelines. */
+const { reference: _reference, settings: _settings, ...withoutReference } = sensorsDescription;
 
 const synth = (props: StreamfoldStackProps = {}) => Template.fromStack(buildStack(props)).toJSON() as TemplateJson;
 
@@ -58,15 +58,19 @@ function restMethods(all: Resources): Map<string, Record<string, unknown>> {
   return methods;
 }
 
-/** The environment a function gets besides StreamfoldFunction's defaults. */
+const environmentOf = (all: Resources, logicalId: string): Record<string, unknown> =>
+  (all[logicalId]?.Properties?.['Environment'] as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
+
+/** The environment a function gets besides StreamfoldFunction's defaults and the pipeline's settings. */
 function boundEnvironment(all: Resources, logicalId: string): Record<string, unknown> {
-  const variables =
-    (all[logicalId]?.Properties?.['Environment'] as { Variables: Record<string, unknown> } | undefined)?.Variables ??
-    {};
   const { NODE_OPTIONS, POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL, ...bound } =
-    variables;
-  return bound;
+    environmentOf(all, logicalId);
+  return Object.fromEntries(Object.entries(bound).filter(([name]) => !name.startsWith('SENSORS_')));
 }
+
+/** The pipeline's settings variables of a function. */
+const settingsOf = (all: Resources, logicalId: string) =>
+  Object.fromEntries(Object.entries(environmentOf(all, logicalId)).filter(([name]) => name.startsWith('SENSORS_')));
 
 interface Statement {
   Action: string | string[];
@@ -311,6 +315,44 @@ describe('a pipeline of the stack', () => {
       expect(boundEnvironment(resources, fnId(name)), name).toEqual(expected.environment);
       expect(grants(resources, fnId(name)), name).toEqual(expected.grants);
     }
+  });
+
+  it("gives every function the pipeline's settings, at their defaults or as pipelineSettings says", () => {
+    const tuned = synth({
+      pipelines: [sensorsDescription],
+      pipelineSettings: { sensors: { allowedLatenessSeconds: 60 } },
+    });
+    const names = ['Ingest', 'Processor', 'KafkaProcessor', 'Tick', 'Api'];
+
+    for (const name of names) {
+      expect(settingsOf(resources, fnId(name)), name).toEqual({
+        SENSORS_ALLOWED_LATENESS_SECONDS: '30',
+        SENSORS_MAX_CLOCK_SKEW_SECONDS: '15',
+      });
+      expect(
+        settingsOf(tuned.Resources, idOf(tuned.Resources, FUNCTION, `SensorsPipeline${name}Function`)),
+        name,
+      ).toEqual({
+        SENSORS_ALLOWED_LATENESS_SECONDS: '60',
+        SENSORS_MAX_CLOCK_SKEW_SECONDS: '15',
+      });
+    }
+  });
+
+  it('refuses pipelineSettings naming no pipeline, no setting, or a value out of bounds', () => {
+    expect(
+      validateStreamfoldProps({
+        pipelines: [sensorsDescription],
+        pipelineSettings: {
+          sensors: { allowedLatenessSeconds: 2.5, maxClockSkewSeconds: 5, windowSeconds: 10 },
+          donations: { allowedLatenessSeconds: 10 },
+        },
+      }),
+    ).toEqual([
+      'pipelineSettings.sensors.allowedLatenessSeconds must be a whole number from 0 to 3600, got 2.5',
+      'pipelineSettings.sensors.windowSeconds: sensors has no such setting; its settings are allowedLatenessSeconds, maxClockSkewSeconds',
+      'pipelineSettings.donations: no pipeline of the stack is named "donations"',
+    ]);
   });
 
   it('gives the Kafka processor the processor’s bindings, its failure queue and the pipeline topic and group', () => {
