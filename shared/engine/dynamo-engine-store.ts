@@ -5,7 +5,7 @@
  * sparse `due` index the tick queries; items that expire carry `ttl` (epoch seconds) for DynamoDB's
  * TTL sweep, while reads go by `expiresAt` because the sweep runs late (and not at all offline).
  */
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, paginateQuery, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { forEachLimited } from '../concurrency.js';
 import { batchGetAll } from '../dynamo/batch.js';
 import { conditional, putIfVersion } from '../dynamo/conditional.js';
@@ -58,20 +58,16 @@ export class DynamoEngineStore implements EngineStore {
 
   async query(pk: string, from: string, to: string) {
     const items: StoredItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(page.Items ?? []).map(fromRow));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) items.push(...(page.Items ?? []).map(fromRow));
     return items;
   }
 

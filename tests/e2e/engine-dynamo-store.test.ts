@@ -3,17 +3,17 @@
  * memory store: conditional writes, the sparse `due` index, write-once outputs and paging as DynamoDB
  * does them. Fewer runs than the unit tests, each on a fresh table.
  */
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulators, startEmulators } from '../../local/runtime/emulators.js';
-import { DUE_INDEX, DynamoEngineStore } from '../../shared/engine/dynamo-engine-store.js';
+import { DynamoEngineStore } from '../../shared/engine/dynamo-engine-store.js';
 import { runBatch, tick } from '../../shared/engine/run-batch.js';
 import type { OutputItem, StoredItem } from '../../shared/engine/store.js';
 import { tumbling } from '../../shared/engine/window-assigners.js';
 import { deliver, partitionsOf, type StoreContents, type TestRecord, workload } from '../helpers/engine-harness.js';
 import { everyAccumulator, operatorProperties, testPipeline } from '../helpers/engine-properties.js';
+import { createEngineTable } from '../helpers/engine-table.js';
 
 let emulators: Emulators;
 let documents: DynamoDBDocumentClient;
@@ -26,36 +26,7 @@ beforeAll(async () => {
 afterAll(() => emulators?.close());
 
 /** A new engine table, as the pipeline construct defines it. */
-async function freshTable() {
-  const name = `engine-${++tables}`;
-  await emulators.dynamodb.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-        { AttributeName: 'dueShard', AttributeType: 'S' },
-        { AttributeName: 'closeAt', AttributeType: 'N' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: DUE_INDEX,
-          KeySchema: [
-            { AttributeName: 'dueShard', KeyType: 'HASH' },
-            { AttributeName: 'closeAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
-  return name;
-}
+const freshTable = () => createEngineTable(emulators.dynamodb, `engine-${++tables}`);
 
 async function scan(table: string): Promise<StoreContents> {
   const rows: Record<string, unknown>[] = [];

@@ -13,10 +13,11 @@ import { TransitTablesStore } from '../../pipelines/transit/engine/transit-table
 import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
 import type { StoredWindow } from '../../pipelines/transit/processing/ports.js';
 import { type PublicWindow, projectWindow } from '../../pipelines/transit/queries/projections.js';
-import { DUE_INDEX, DynamoEngineStore } from '../../shared/engine/dynamo-engine-store.js';
+import { DynamoEngineStore } from '../../shared/engine/dynamo-engine-store.js';
 import { processRecords } from '../../shared/engine/process-records.js';
 import type { SourceRecord } from '../../shared/events/source-records.js';
 import { FaultyStore, InjectedWriteFailure } from '../helpers/engine-harness.js';
+import { createEngineTable } from '../helpers/engine-table.js';
 import { CapturingDeadLetters, seededRandom, T0 } from '../helpers/processing.js';
 import {
   type Attempt,
@@ -69,32 +70,7 @@ async function freshTables() {
       ],
     }),
   );
-  await emulators.dynamodb.send(
-    new CreateTableCommand({
-      TableName: engine,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-        { AttributeName: 'dueShard', AttributeType: 'S' },
-        { AttributeName: 'closeAt', AttributeType: 'N' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: DUE_INDEX,
-          KeySchema: [
-            { AttributeName: 'dueShard', KeyType: 'HASH' },
-            { AttributeName: 'closeAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  await createEngineTable(emulators.dynamodb, engine);
   const store = new TransitTablesStore({
     client: documents,
     windowsTable: windows,

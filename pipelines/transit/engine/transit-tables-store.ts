@@ -9,7 +9,7 @@
  * seeds one from the vehicle's state and windows, so a copy of an event folded before the move is
  * still a duplicate and lateness is still judged from the vehicle's newest fix.
  */
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll } from '../../../shared/dynamo/batch.js';
 import { putIfVersion } from '../../../shared/dynamo/conditional.js';
 import { operatorOfPk } from '../../../shared/engine/operators/operator.js';
@@ -115,21 +115,23 @@ export class TransitTablesStore implements EngineStore {
 
   /** The rows of a vehicle's windows that end after `since`, as today's processor wrote them (with `eventIds`). */
   private async vehicleWindows(vehicleId: string, since: number): Promise<StoredWindow[]> {
-    const rows: StoredWindow[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.options.windowsTable,
-          KeyConditionExpression: 'pk = :pk AND windowStart >= :since',
-          ExpressionAttributeValues: { ':pk': vehicleWindowPk(vehicleId), ':since': since - MAX_WINDOW_MS },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      rows.push(...((page.Items ?? []) as StoredWindow[]).filter((w) => w.windowEnd > since));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const rows = await this.windowRows(vehicleWindowPk(vehicleId), since - MAX_WINDOW_MS, Number.MAX_SAFE_INTEGER);
+    return (rows as StoredWindow[]).filter((w) => w.windowEnd > since);
+  }
+
+  /** Every row of `pk` with a window start in [from, to], read consistently, page after page. */
+  private async windowRows(pk: string, from: number, to: number): Promise<Array<WindowRow | StoredWindow>> {
+    const rows: Array<WindowRow | StoredWindow> = [];
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.options.windowsTable,
+        KeyConditionExpression: 'pk = :pk AND windowStart BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) rows.push(...((page.Items ?? []) as Array<WindowRow | StoredWindow>));
     return rows;
   }
 
@@ -146,22 +148,7 @@ export class TransitTablesStore implements EngineStore {
     if (!Number.isFinite(windowStartOfSk(from)) || !Number.isFinite(windowStartOfSk(to))) {
       throw new RangeError(`a window query's bounds are window sort keys, got ${from} and ${to}`);
     }
-    const items: StoredItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.options.windowsTable,
-          KeyConditionExpression: 'pk = :pk AND windowStart BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': rowPk, ':from': windowStartOfSk(from), ':to': windowStartOfSk(to) },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(page.Items ?? []).map((row) => windowItem(row as unknown as WindowRow | StoredWindow)));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+    return (await this.windowRows(rowPk, windowStartOfSk(from), windowStartOfSk(to))).map(windowItem);
   }
 
   /** Transit's windows close by the watermark and are never due: only the engine's own items can be. */
