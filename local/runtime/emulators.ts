@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
@@ -158,6 +158,20 @@ export async function createTable(dynamodb: DynamoDBClient, table: TablePlan): P
       }),
     )
     .catch(alreadyThere);
+  await waitForTable(dynamodb, table.name);
+}
+
+/**
+ * Waits until a table is ACTIVE. dynalite answers CreateTable while the table is still CREATING and
+ * makes it ACTIVE on a timer, so on a loaded machine a request right after it can find no table.
+ */
+export async function waitForTable(dynamodb: DynamoDBClient, name: string): Promise<void> {
+  for (let attempt = 0; attempt < 250; attempt++) {
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await sleep(20);
+  }
+  throw new Error(`table ${name} is not ACTIVE after 5 s`);
 }
 
 /** Creates a queue (SQS returns the existing one's URL) and returns its URL. */

@@ -6,7 +6,7 @@
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulators, startEmulators } from '../../local/runtime/emulators.js';
+import { type Emulators, startEmulators, waitForTable } from '../../local/runtime/emulators.js';
 import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
 import { TransitTablesStore } from '../../pipelines/transit/engine/transit-tables-store.js';
@@ -71,6 +71,7 @@ async function freshTables() {
     }),
   );
   await createEngineTable(emulators.dynamodb, engine);
+  await Promise.all([states, windows].map((name) => waitForTable(emulators.dynamodb, name)));
   const store = new TransitTablesStore({
     client: documents,
     windowsTable: windows,

@@ -1,5 +1,6 @@
 /** The engine's DynamoDB table for tests on dynalite: the keys and `due` index the pipeline construct defines. */
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { waitForTable } from '../../local/runtime/emulators.js';
 import { DUE_INDEX } from '../../shared/engine/dynamo-engine-store.js';
 
 export async function createEngineTable(dynamodb: DynamoDBClient, name: string): Promise<string> {
@@ -29,5 +30,6 @@ export async function createEngineTable(dynamodb: DynamoDBClient, name: string):
       ],
     }),
   );
+  await waitForTable(dynamodb, name);
   return name;
 }
