@@ -11,6 +11,7 @@ import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
 import { TransitTablesStore } from '../../pipelines/transit/engine/transit-tables-store.js';
 import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
+import { lateEventSortKey } from '../../pipelines/transit/processing/keys.js';
 import type { StoredWindow } from '../../pipelines/transit/processing/ports.js';
 import { type PublicWindow, projectWindow } from '../../pipelines/transit/queries/projections.js';
 import { DynamoEngineStore } from '../../shared/engine/dynamo-engine-store.js';
@@ -47,6 +48,7 @@ async function freshTables() {
   const n = ++tables;
   const windows = `windows-${n}`;
   const states = `states-${n}`;
+  const late = `late-${n}`;
   const engine = `engine-${n}`;
   await emulators.dynamodb.send(
     new CreateTableCommand({
@@ -70,17 +72,32 @@ async function freshTables() {
       ],
     }),
   );
+  await emulators.dynamodb.send(
+    new CreateTableCommand({
+      TableName: late,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'routeId', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'routeId', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+    }),
+  );
   await createEngineTable(emulators.dynamodb, engine);
-  await Promise.all([states, windows].map((name) => waitForTable(emulators.dynamodb, name)));
+  await Promise.all([states, windows, late].map((name) => waitForTable(emulators.dynamodb, name)));
   const store = new TransitTablesStore({
     client: documents,
     windowsTable: windows,
     vehicleStateTable: states,
+    lateEventsTable: late,
     rest: new DynamoEngineStore(documents, engine, 'transit'),
     horizonMs: transitWindowsPipeline().compiled.horizonMs,
     clock: () => NOW,
   });
-  return { windows, states, store };
+  return { windows, states, late, store };
 }
 
 async function scanRows(table: string): Promise<Record<string, unknown>[]> {
@@ -111,10 +128,16 @@ async function runOnEngine(store: TransitTablesStore, attempts: Attempt[]) {
   }
 }
 
+/** A late event's row as a line: route, sort key, vehicle, event, window, and how late when `lateness`. */
+const lateRow = (e: Record<string, unknown>, lateness: boolean) =>
+  [e.routeId, e.sk ?? lateEventSortKey(e as never), e.vehicleId, e.eventId, e.windowStart]
+    .concat(lateness ? [e.lateByMs] : [])
+    .join(' ');
+
 const byId = (windows: PublicWindow[]) => [...windows].sort((a, b) => windowId(a).localeCompare(windowId(b)));
 
 describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
-  /** With duplicates (re-sent 1 to 5 s later) and disorder. */
+  /** With duplicates (re-sent 1 to 5 s later), disorder and late fixes (beyond window + lateness). */
   let partitions: SourceRecord[][];
   beforeAll(async () => {
     const feed = await parseGtfsFeed(DEFAULT_GTFS_DIR);
@@ -127,6 +150,7 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
         seed: 3,
         duplicates: 0.05,
         outOfOrder: 0.03,
+        late: 0.01,
       }).emissions,
       2,
       (e) => Number(e.vehicleId.slice(1)) % 2,
@@ -138,7 +162,7 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
     const random = seededRandom(5);
     const draw = (n: number) => Math.floor(random() * n);
     const attempts = delivery(partitions, draw, { maxBatch: 150, failures: true });
-    const { windows, store } = await freshTables();
+    const { windows, late, store } = await freshTables();
 
     await runOnEngine(store, attempts);
 
@@ -147,6 +171,26 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
     expect(rows.length).toBeGreaterThan(40);
     expect(byId(rows.map((row) => projectWindow(row as unknown as StoredWindow)))).toEqual(
       closeWindows(byId([...transit.windows.values()])),
+    );
+    // The late events the route metrics count: the same rows under the same keys as processBatch's.
+    expect(transit.lateEvents.length).toBeGreaterThan(0);
+    expect((await scanRows(late)).map((row) => lateRow(row, false)).sort()).toEqual(
+      transit.lateEvents.map((e) => lateRow(e as unknown as Record<string, unknown>, false)).sort(),
+    );
+  });
+
+  it('measures how late a late event was as processBatch does, when no attempt fails', async () => {
+    const random = seededRandom(6);
+    const attempts = delivery(partitions, (n) => Math.floor(random() * n), { maxBatch: 150, rewinds: false });
+    const { late, store } = await freshTables();
+
+    await runOnEngine(store, attempts);
+
+    // A failed attempt writes its late records (once) before it fails, measured against that attempt's
+    // watermark, which a retry cut otherwise may not reach: then only lateByMs differs.
+    const transit = await runTransit(attempts, NOW);
+    expect((await scanRows(late)).map((row) => lateRow(row, true)).sort()).toEqual(
+      transit.lateEvents.map((e) => lateRow(e as unknown as Record<string, unknown>, true)).sort(),
     );
   });
 

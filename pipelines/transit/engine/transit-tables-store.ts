@@ -9,11 +9,12 @@
  * seeds one from the vehicle's state and windows, so a copy of an event folded before the move is
  * still a duplicate and lateness is still judged from the vehicle's newest fix.
  */
-import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { forEachLimited } from '../../../shared/concurrency.js';
 import { batchGetAll } from '../../../shared/dynamo/batch.js';
-import { putIfVersion } from '../../../shared/dynamo/conditional.js';
+import { conditional, putIfVersion } from '../../../shared/dynamo/conditional.js';
 import { operatorOfPk } from '../../../shared/engine/operators/operator.js';
-import { seededEntityItem } from '../../../shared/engine/run-batch.js';
+import { type LateRecord, seededEntityItem } from '../../../shared/engine/run-batch.js';
 import {
   type EngineStore,
   type ItemKey,
@@ -23,6 +24,7 @@ import {
   type StoredItem,
   windowStartOfSk,
 } from '../../../shared/engine/store.js';
+import { lateEventSortKey } from '../processing/keys.js';
 import type { StoredWindow } from '../processing/ports.js';
 import { vehicleWindowPk } from '../processing/windows.js';
 import { TRANSIT_PIPELINE } from './definition.js';
@@ -42,6 +44,8 @@ export interface TransitTablesOptions {
   windowsTable: string;
   /** Transit's `VehicleStateTable`: a vehicle's state `ts` is today's processor's watermark for it. */
   vehicleStateTable: string;
+  /** Transit's `LateEventsTable`: the route metrics count its rows per window. */
+  lateEventsTable: string;
   /** The engine's store for everything that is not one of transit's windows. */
   rest: EngineStore;
   /** The compiled definition's horizon (ms): how far back entity items remember event ids. */
@@ -51,6 +55,23 @@ export interface TransitTablesOptions {
 }
 
 const ENTITY_PK = `${TRANSIT_PIPELINE}#@entity#`;
+const LATE_PK = `${TRANSIT_PIPELINE}#@late#`;
+const WRITE_CONCURRENCY = 16;
+
+/**
+ * Today's `LateEventsTable` rows of an engine late record: one per route window it missed, late by the
+ * vehicle's watermark past the window's end (the engine measures from the event's time). The rows have
+ * no `event`: the engine keeps none in a late record (docs/transit-on-engine.md, difference 3).
+ */
+export function lateEventRows(record: LateRecord, receivedAt: string): Array<Record<string, unknown>> {
+  const watermark = record.ts + record.lateByMs;
+  return record.missed
+    .filter((m) => m.operator === ROUTE_WINDOWS)
+    .map((m) => {
+      const row = { routeId: m.key, windowStart: m.start, eventId: record.eventId, vehicleId: record.entity };
+      return { ...row, sk: lateEventSortKey(row), ts: record.ts, lateByMs: watermark - m.end, receivedAt };
+    });
+}
 
 export class TransitTablesStore implements EngineStore {
   private readonly client: DynamoDBDocumentClient;
@@ -156,8 +177,30 @@ export class TransitTablesStore implements EngineStore {
     return this.rest.due(pipeline, before, limit);
   }
 
-  putOutputs(outputs: OutputItem[]) {
-    return this.rest.putOutputs(outputs);
+  /**
+   * Late records become `LateEventsTable` rows, one per route window the event missed, as today's
+   * processor writes them (route, window, vehicle, event id; late by the time past the window's end),
+   * each written once; every other output goes to the engine's store.
+   */
+  async putOutputs(outputs: OutputItem[]) {
+    const late = outputs.filter((o) => o.pk.startsWith(LATE_PK));
+    const others = outputs.filter((o) => !o.pk.startsWith(LATE_PK));
+    const receivedAt = new Date(this.clock()).toISOString();
+    let written = others.length > 0 ? await this.rest.putOutputs(others) : 0;
+    await forEachLimited(late, WRITE_CONCURRENCY, async (output) => {
+      const rows = lateEventRows(output.body as unknown as LateRecord, receivedAt);
+      let any = false;
+      for (const row of rows) {
+        const put = new PutCommand({
+          TableName: this.options.lateEventsTable,
+          Item: row,
+          ConditionExpression: 'attribute_not_exists(routeId)',
+        });
+        if (await conditional(this.client.send(put))) any = true;
+      }
+      if (any) written++;
+    });
+    return written;
   }
 
   queryOutputs(pk: string, range: OutputRange) {
