@@ -1,9 +1,10 @@
 /**
- * The engine's store for transit (docs/transit-on-engine.md, step 8), so far for its windows: route and
- * vehicle windows are rows of transit's existing `WindowsTable` (`window-rows.ts`), under the same
- * version condition today's processor writes them with; every other item and output (entity items,
- * late records) goes to the engine's own store, a table of the engine's layout beside transit's.
- * Transit's tables keep their logical ids and key schemas, and its readers keep reading them.
+ * The engine's store for transit (docs/transit-on-engine.md, step 8), so far for its windows and late
+ * events: route and vehicle windows are rows of transit's existing `WindowsTable` (`window-rows.ts`),
+ * under the same version condition today's processor writes them with; late records are rows of its
+ * `LateEventsTable`; every other item and output (entity items first) goes to the engine's own store,
+ * a table of the engine's layout beside transit's. Transit's tables keep their logical ids and key
+ * schemas, and its readers keep reading them.
  *
  * At the cut-over, a vehicle today's processor knows has no entity item yet: the first read of it
  * seeds one from the vehicle's state and windows, so a copy of an event folded before the move is
@@ -117,7 +118,7 @@ export class TransitTablesStore implements EngineStore {
       { consistentRead: true },
     );
     const seeds: StoredItem[] = [];
-    for (const state of states) {
+    await forEachLimited(states, WRITE_CONCURRENCY, async (state) => {
       const vehicleId = state['vehicleId'] as string;
       const watermark = state['ts'] as number;
       const windows = await this.vehicleWindows(vehicleId, watermark - this.options.horizonMs);
@@ -130,7 +131,7 @@ export class TransitTablesStore implements EngineStore {
       // Lost to a concurrent batch of the same vehicle: its item is the one to use.
       if (await this.rest.put(seed, undefined)) seeds.push(seed);
       else seeds.push(...(await this.rest.get([seed])).values());
-    }
+    });
     return seeds;
   }
 
