@@ -15,6 +15,7 @@ import {
   VEHICLE_STATE,
   type VehicleTrack,
   vehicleOfUpdate,
+  vehicleStateMoved,
 } from '../../pipelines/transit/engine/vehicle-state.js';
 import { presentTransitWindow, windowOfUpdate } from '../../pipelines/transit/engine/windows.js';
 import { decodeCandidates } from '../../pipelines/transit/events/formats.js';
@@ -167,8 +168,10 @@ const sumsVariance = (w: StoredWindow) => {
 export async function runTransit(attempts: Attempt[], now: number, reference = NO_REFERENCE) {
   const store = new MemoryStore();
   const published: PublicWindow[][] = [];
+  const outputs: OutputRecord[][] = [];
   const publisher = {
     publish: async (records: OutputRecord[]) => {
+      outputs.push(records);
       published.push(records.flatMap((r) => (r.kind === 'window' ? [r.data] : [])));
     },
   };
@@ -181,7 +184,7 @@ export async function runTransit(attempts: Attempt[], now: number, reference = N
     variances: new Map(stored.map((w) => [windowId(w), sumsVariance(w)])),
     published,
   };
-  return { ...run, store, deadLetters, lateEvents: [...store.lateEvents.values()] as LateEvent[] };
+  return { ...run, store, deadLetters, outputs, lateEvents: [...store.lateEvents.values()] as LateEvent[] };
 }
 
 /**
@@ -279,7 +282,7 @@ export const transitStatePipeline = () => {
         {
           type: 'vehicle',
           from: { operator: VEHICLE_STATE },
-          topics: () => ['vehicles'],
+          topics: ({ update }) => (update && vehicleStateMoved(update) ? ['vehicles'] : []),
           shape: ({ update }) => (update ? vehicleOfUpdate(update) : {}),
           schema: {},
         },
@@ -335,6 +338,29 @@ export async function runEngineStates(attempts: Attempt[], now: number, referenc
   }
   const run: StatesRun = { states, anomalies };
   return { ...run, store: memory, published, deadLetters };
+}
+
+/**
+ * What each batch published of vehicles and track anomalies, sorted within the batch by kind and id,
+ * batches that published none of them left out: from transit's output records or the engine's messages.
+ */
+export function publishedStates(batches: Array<Array<{ kind?: string; type?: string; data: object }>>) {
+  const idOf = (m: { data: object }) => {
+    const data = m.data as { anomalyId?: string; vehicleId?: string };
+    return data.anomalyId ?? data.vehicleId ?? '';
+  };
+  return batches
+    .map((batch) =>
+      batch
+        .map((m) => ({ kind: m.kind ?? m.type, data: m.data }))
+        .filter(
+          (m) =>
+            m.kind === 'vehicle' ||
+            (m.kind === 'anomaly' && TRACK_TYPES.has((m.data as { type: Anomaly['type'] }).type)),
+        )
+        .sort((a, b) => `${a.kind}|${idOf(a)}`.localeCompare(`${b.kind}|${idOf(b)}`)),
+    )
+    .filter((batch) => batch.length > 0);
 }
 
 /** Both runs hold the same vehicle states and the same track anomalies (ids, types, evidence, scores). */

@@ -91,6 +91,13 @@ export const trackAnomalyDetector: Detector = {
 /** The public vehicle state of a `vehicle-state` update (or stored state), as `projectVehicleState` gives it. */
 export const presentVehicleState = (track: VehicleTrack): PublicVehicleState => projectVehicleState(track.vehicle);
 
+/**
+ * Whether a `vehicle-state` update moved the state: a batch of only older fixes updates the item (its
+ * positions) but keeps the state, and `processBatch` publishes no vehicle then. The fold returns the
+ * stored state itself when it keeps it, so the update's `state` is then its `previous`.
+ */
+export const vehicleStateMoved = (update: Update): boolean => update.value.state !== update.value.previous;
+
 /** The public vehicle state of an update, e.g. as a `publish` binding's `shape`. */
 export const vehicleOfUpdate = (update: Update): PublicVehicleState =>
   presentVehicleState(update.value.state as VehicleTrack);

@@ -15,6 +15,7 @@ import {
   delivery,
   expectSameStates,
   partitionRecords,
+  publishedStates,
   runEngineStates,
   runTransit,
   transitStates,
@@ -54,7 +55,7 @@ describe('transit vehicle state on the engine, against processBatch', () => {
     workload = await simulatorWorkload(11);
   });
 
-  it('ends with the same vehicle states and track anomalies for the same delivery of a simulator workload', async () => {
+  it('ends with, and publishes batch by batch, the same vehicle states and track anomalies for the same delivery of a simulator workload', async () => {
     const attempts = delivery(workload.partitions, drawFrom(seededRandom(1)), { maxBatch: 200 });
 
     const transit = await runTransit(attempts, workload.now, workload.city.transit);
@@ -67,6 +68,7 @@ describe('transit vehicle state on the engine, against processBatch', () => {
       new Set(['impossible-jump', 'off-route', 'stalled']),
     );
     expectSameStates(engine, expected);
+    expect(publishedStates(engine.published)).toEqual(publishedStates(transit.outputs));
     const deadLettered = (run: typeof transit | typeof engine) => run.deadLetters.messages.map((m) => m.reason).sort();
     expect(deadLettered(engine)).toEqual(deadLettered(transit));
   });
@@ -210,5 +212,34 @@ describe('transit vehicle state on the engine, against processBatch', () => {
     );
     // The workloads reach every anomaly the fold can find (the example does; random ones mostly too).
     expect(found).toEqual(new Set(['impossible-jump', 'off-route', 'stalled']));
+  });
+});
+
+describe('where the engine differs from processBatch', () => {
+  it('dead-letters the fixes of a route whose reference item it cannot read, and folds the others', async () => {
+    // processBatch reads shape items as they are: a shape without points fails its fold, and the batch
+    // with it, again on every retry. The engine's reader refuses the item and dead-letters its fixes.
+    const fixes = [
+      position({ eventId: 'a', vehicleId: 'V1', routeId: 'R1', ts: T0 }),
+      position({ eventId: 'b', vehicleId: 'V2', routeId: 'R2', ts: T0 }),
+      position({ eventId: 'c', vehicleId: 'V1', routeId: 'R1', ts: T0 + 10_000, lon: lonAt(100) }),
+    ];
+    const [records = []] = partitionRecords(fixes, 1, () => 0);
+    const references = new MemoryReferenceSource({
+      R1: { routeId: 'R1', shapes: [SHAPE], tripShapeIds: { T1: SHAPE.shapeId } },
+      R2: { routeId: 'R2', shapes: [{ shapeId: 'S2' }], tripShapeIds: {} },
+    });
+
+    const engine = await runEngineStates([{ records }], T0 + MINUTE, references);
+
+    expect(engine.deadLetters.messages.map((m) => m.reason)).toEqual([
+      'event b: missing reference: route "R2" (routeId) is unusable: route R2 has a shape without shapeId, points or stops',
+    ]);
+    expect([...engine.states.keys()]).toEqual(['V1']);
+    expect(engine.states.get('V1')).toMatchObject({
+      eventId: 'c',
+      shapeId: SHAPE.shapeId,
+      distanceAlongM: expect.closeTo(100, 0),
+    });
   });
 });
