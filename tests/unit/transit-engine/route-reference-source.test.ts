@@ -52,6 +52,20 @@ describe('the route reference on the ReferenceTable', () => {
     expect([...again.keys()]).toEqual(['R1']);
   });
 
+  it('reads a route of a feed loaded before trips items existed with its shapes and no trips', async () => {
+    // The engine then places such a route's fixes by scoring its shapes, where processBatch takes the
+    // trip's shape: the feed must be loaded again before transit runs on the engine (docs/contracts.md).
+    const memory = memoryDocumentClient();
+    const older = referenceItems(feed).filter((item) => !item.sk.startsWith('TRIPS#'));
+    await replaceFeed(older, { client: memory.client, tableName: TABLE });
+
+    const loaded = await new RouteReferenceSource(memory.client, TABLE).load(['R1']);
+
+    const route = readRouteReference(loaded.get('R1') as Record<string, unknown>, 'R1');
+    expect(route.shapes.size).toBeGreaterThan(0);
+    expect(route.tripShapeIds.size).toBe(0);
+  });
+
   it("splits a route's trips over several items when one would be too big, and lists each trip once", () => {
     const items = routeTripsItems(feed, 200);
 
