@@ -1,29 +1,34 @@
 /**
- * `npm run bench` (third part): transit's route and vehicle windows on the engine beside today's
+ * `npm run bench` (third part): transit's route and vehicle windows (and vehicle state) on the engine beside today's
  * `processBatch`, on the transit bench workload, in one process, in alternating rounds (the machine is
  * shared, so each figure is the median of its rounds):
  *   - processBatch: every read model, with the route shapes, as deployed;
  *   - processBatch without shapes: the reference knows no route, so no ETAs and no off-route checks
  *     (windows, vehicle states, stall and jump checks, speed z-scores remain): the closest it gets to
  *     "windows only";
- *   - engine windows: `processRecords` with `pipelines/transit/engine/`'s two windows operators.
+ *   - engine windows: `processRecords` with `pipelines/transit/engine/`'s two windows operators;
+ *   - engine windows + state: the same plus the route reference (in memory), the `vehicle-state` fold
+ *     (shape choice, track) and its track-anomaly detector (`transitStatePart`).
  * Prints events per CPU-second (per core: the fold is single-threaded) and the engine/processBatch ratios.
  * Both stores are in memory and copy nothing.
  */
 import { parseArgs } from 'node:util';
-import { TRANSIT_PIPELINE, transitWindowsPart } from '../pipelines/transit/engine/definition.js';
+import { TRANSIT_PIPELINE, transitStatePart, transitWindowsPart } from '../pipelines/transit/engine/definition.js';
+import type { PlacedPosition } from '../pipelines/transit/engine/route-reference.js';
+import { routeReferenceItems } from '../pipelines/transit/engine/route-reference.js';
 import { decodeCandidates } from '../pipelines/transit/events/formats.js';
 import type { VehiclePosition } from '../pipelines/transit/model.js';
 import { MemoryStore } from '../pipelines/transit/processing/memory-store.js';
-import type { ReferenceSource } from '../pipelines/transit/processing/ports.js';
+import type { ReferenceSource as TransitReferenceSource } from '../pipelines/transit/processing/ports.js';
 import { processBatch } from '../pipelines/transit/processing/process-batch.js';
 import type { PipelineDefinition } from '../shared/engine/pipeline.js';
 import { processRecords, runnable } from '../shared/engine/process-records.js';
+import type { ReferenceSource } from '../shared/engine/reference.js';
 import { MemoryEngineStore } from '../shared/engine/store.js';
 import { BENCH_OPTIONS, fmt, measured, shardBatches, transitBenchWorkload } from './transit-workload.js';
 
 const { values: args } = parseArgs({ options: { ...BENCH_OPTIONS, rounds: { type: 'string', default: '3' } } });
-const { reference, events, perShard, batchSize, endOfRun } = await transitBenchWorkload(args);
+const { feed, reference, events, perShard, batchSize, endOfRun } = await transitBenchWorkload(args);
 const clock = () => endOfRun + 60_000;
 const settings = {
   windowSizeMs: 60_000,
@@ -35,25 +40,30 @@ const settings = {
   offRouteMeters: 150,
 };
 
-const definition: PipelineDefinition<VehiclePosition> = {
-  description: {
-    name: TRANSIT_PIPELINE,
-    constructId: 'TransitWindowsBench',
-    description: "transit's windows on the engine",
-    handlers: 'bench/transit-windows.bench.ts',
-    topic: 'vehicle.position.v1',
-    partitionKeyField: 'vehicleId',
-    routes: [],
-    topics: [],
-    tickRate: 'rate(1 minute)',
-    shards: 2,
-  },
-  ...transitWindowsPart(settings),
+const description: PipelineDefinition<VehiclePosition>['description'] = {
+  name: TRANSIT_PIPELINE,
+  constructId: 'TransitWindowsBench',
+  description: "transit's windows on the engine",
+  handlers: 'bench/transit-windows.bench.ts',
+  topic: 'vehicle.position.v1',
+  partitionKeyField: 'vehicleId',
+  routes: [],
+  topics: [],
+  tickRate: 'rate(1 minute)',
+  shards: 2,
 };
-const pipeline = runnable(definition, decodeCandidates);
-const noShapes: ReferenceSource = { routeShapes: async () => undefined, tripShapeId: async () => undefined };
+const windowsPipeline = runnable({ description, ...transitWindowsPart(settings) }, decodeCandidates);
+const statePipeline = runnable<PlacedPosition, VehiclePosition>(
+  { description: { ...description, reference: {} }, ...transitStatePart(settings) },
+  decodeCandidates,
+);
+const routeItems = routeReferenceItems(feed);
+const warmReferences: ReferenceSource = {
+  load: async (keys) => new Map(keys.flatMap((key) => (routeItems.has(key) ? [[key, routeItems.get(key)!]] : []))),
+};
+const noShapes: TransitReferenceSource = { routeShapes: async () => undefined, tripShapeId: async () => undefined };
 
-async function transit(source: ReferenceSource) {
+async function transit(source: TransitReferenceSource) {
   const deps = {
     store: new MemoryStore(),
     reference: source,
@@ -69,17 +79,19 @@ async function transit(source: ReferenceSource) {
   });
 }
 
-async function engine() {
+async function engine(pipeline: typeof windowsPipeline | typeof statePipeline) {
   const ports = {
     store: new MemoryEngineStore(),
     deadLetters: { send: async () => [] },
+    // A warm container: every route in its cache, handed out uncopied (as RouteReferenceSource does).
+    references: warmReferences,
     publish: async () => undefined,
     clock,
   };
   return measured(async () => {
     let accepted = 0;
     for (const batch of shardBatches(perShard, batchSize)) {
-      accepted += (await processRecords(pipeline, batch, ports)).stats.accepted;
+      accepted += (await processRecords<PlacedPosition, VehiclePosition>(pipeline, batch, ports)).stats.accepted;
     }
     return accepted;
   });
@@ -88,10 +100,16 @@ async function engine() {
 const runs = {
   processBatch: () => transit(reference),
   'processBatch, no shapes': () => transit(noShapes),
-  'engine windows': engine,
+  'engine windows': () => engine(windowsPipeline),
+  'engine windows + state': () => engine(statePipeline),
 };
 type Label = keyof typeof runs;
-const rates: Record<Label, number[]> = { processBatch: [], 'processBatch, no shapes': [], 'engine windows': [] };
+const rates: Record<Label, number[]> = {
+  processBatch: [],
+  'processBatch, no shapes': [],
+  'engine windows': [],
+  'engine windows + state': [],
+};
 const labels = Object.keys(runs) as Label[];
 for (let round = 0; round < Number(args.rounds); round++) {
   // Alternate the order, so that neither side always runs on a warmer or a busier machine.
@@ -116,7 +134,9 @@ for (const label of labels) {
   console.log(`${label.padEnd(24)} events/s per core: ${fmt(median(rates[label])).padStart(9)}  (rounds: ${all})`);
 }
 const engineRate = median(rates['engine windows']);
+const stateRate = median(rates['engine windows + state']);
 console.log(
   `ratios: engine windows / processBatch ${fmt(engineRate / median(rates.processBatch), 2)}x, ` +
-    `/ processBatch without shapes ${fmt(engineRate / median(rates['processBatch, no shapes']), 2)}x`,
+    `/ processBatch without shapes ${fmt(engineRate / median(rates['processBatch, no shapes']), 2)}x; ` +
+    `engine windows + state / processBatch ${fmt(stateRate / median(rates.processBatch), 2)}x`,
 );

@@ -71,7 +71,7 @@ export async function transitBenchWorkload(args: BenchArgs) {
       data: Buffer.from(JSON.stringify(event)),
     });
   }
-  return { reference, events, perShard, shards, batchSize, startTime, endOfRun };
+  return { feed, reference, events, perShard, shards, batchSize, startTime, endOfRun };
 }
 
 /** Batches round-robin over the shards, as concurrent event-source pollers interleave. */

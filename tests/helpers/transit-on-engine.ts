@@ -1,21 +1,43 @@
 /**
  * Runs one delivery of transit records through today's `processBatch` (its memory store) and through
- * the engine (`processRecords` with transit's window operators on a `MemoryEngineStore`), and reads
- * back both sides' route and vehicle windows in transit's public shape, to compare them.
+ * the engine (`processRecords` with transit's operators on a `MemoryEngineStore`), and reads back both
+ * sides' route and vehicle windows, vehicle states and track anomalies in transit's public shape, to
+ * compare them.
  */
 import { expect } from 'vitest';
-import { TRANSIT_PIPELINE, transitWindowsPart } from '../../pipelines/transit/engine/definition.js';
+import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
+import { TRANSIT_PIPELINE, transitStatePart, transitWindowsPart } from '../../pipelines/transit/engine/definition.js';
+import { routeReferenceItems } from '../../pipelines/transit/engine/route-reference.js';
+import {
+  anomalyOfDetection,
+  presentVehicleState,
+  TRACK_ANOMALIES,
+  VEHICLE_STATE,
+  type VehicleTrack,
+  vehicleOfUpdate,
+  vehicleStateMoved,
+} from '../../pipelines/transit/engine/vehicle-state.js';
 import { presentTransitWindow, windowOfUpdate } from '../../pipelines/transit/engine/windows.js';
 import { decodeCandidates } from '../../pipelines/transit/events/formats.js';
-import type { OutputRecord, VehiclePosition } from '../../pipelines/transit/model.js';
+import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
+import type { Anomaly, OutputRecord, VehiclePosition } from '../../pipelines/transit/model.js';
 import { MemoryStore } from '../../pipelines/transit/processing/memory-store.js';
-import type { LateEvent, ReferenceSource, StoredWindow } from '../../pipelines/transit/processing/ports.js';
+import type { LateEvent, ReferenceSource, ShapeRef, StoredWindow } from '../../pipelines/transit/processing/ports.js';
 import { processBatch } from '../../pipelines/transit/processing/process-batch.js';
-import { type PublicWindow, projectWindow } from '../../pipelines/transit/queries/projections.js';
-import { operatorOfPk } from '../../shared/engine/operators/operator.js';
+import {
+  type PublicAnomaly,
+  type PublicVehicleState,
+  type PublicWindow,
+  projectAnomaly,
+  projectVehicleState,
+  projectWindow,
+} from '../../pipelines/transit/queries/projections.js';
+import { type Detection, detectionPk } from '../../shared/engine/detectors.js';
+import { operatorOfPk, operatorPk } from '../../shared/engine/operators/operator.js';
 import { presentWindow, type WindowedAggregate, type WindowValue } from '../../shared/engine/operators/windows.js';
 import type { PipelineDefinition } from '../../shared/engine/pipeline.js';
-import { processRecords, runnable, runTick } from '../../shared/engine/process-records.js';
+import { processRecords, type RunnablePipeline, runnable, runTick } from '../../shared/engine/process-records.js';
+import { type ReferenceSource as EngineReferenceSource, MemoryReferenceSource } from '../../shared/engine/reference.js';
 import type { LateRecord } from '../../shared/engine/run-batch.js';
 import { MemoryEngineStore } from '../../shared/engine/store.js';
 import { padPosition, type SourceRecord } from '../../shared/events/source-records.js';
@@ -25,22 +47,26 @@ import { CapturingDeadLetters, settings } from './processing.js';
 /** A reference table that knows no route: windows do not depend on shapes, and the fold runs faster. */
 export const NO_REFERENCE: ReferenceSource = { routeShapes: async () => undefined, tripShapeId: async () => undefined };
 
+/** The description of the tests' transit definitions. */
+const testDescription = (reference: boolean): PipelineDefinition<VehiclePosition>['description'] => ({
+  name: TRANSIT_PIPELINE,
+  constructId: 'TransitOnEngine',
+  description: 'transit windows on the engine (test)',
+  handlers: 'tests/helpers/transit-on-engine.ts',
+  topic: 'vehicle.position.v1',
+  partitionKeyField: 'vehicleId',
+  routes: [],
+  topics: [],
+  tickRate: 'rate(1 minute)',
+  shards: 2,
+  ...(reference ? { reference: {} } : {}),
+});
+
 /** Transit's windows part in a runnable definition; the description is a test's, `publish` captures windows. */
 export const transitWindowsPipeline = () => {
   const part = transitWindowsPart(settings);
   const definition: PipelineDefinition<VehiclePosition> = {
-    description: {
-      name: TRANSIT_PIPELINE,
-      constructId: 'TransitOnEngine',
-      description: 'transit windows on the engine (test)',
-      handlers: 'tests/helpers/transit-on-engine.ts',
-      topic: 'vehicle.position.v1',
-      partitionKeyField: 'vehicleId',
-      routes: [],
-      topics: [],
-      tickRate: 'rate(1 minute)',
-      shards: 2,
-    },
+    description: testDescription(false),
     ...part,
     publish: part.operators.map((op) => ({
       type: 'window',
@@ -142,12 +168,15 @@ const sumsVariance = (w: StoredWindow) => {
 export async function runTransit(attempts: Attempt[], now: number, reference = NO_REFERENCE) {
   const store = new MemoryStore();
   const published: PublicWindow[][] = [];
+  const outputs: OutputRecord[][] = [];
   const publisher = {
     publish: async (records: OutputRecord[]) => {
+      outputs.push(records);
       published.push(records.flatMap((r) => (r.kind === 'window' ? [r.data] : [])));
     },
   };
-  const deps = { store, reference, publisher, deadLetters: new CapturingDeadLetters(), settings, clock: () => now };
+  const deadLetters = new CapturingDeadLetters();
+  const deps = { store, reference, publisher, deadLetters, settings, clock: () => now };
   for (const { records } of attempts) await processBatch(records, deps);
   const stored = [...store.windows.values()];
   const run: WindowsRun = {
@@ -155,27 +184,30 @@ export async function runTransit(attempts: Attempt[], now: number, reference = N
     variances: new Map(stored.map((w) => [windowId(w), sumsVariance(w)])),
     published,
   };
-  return { ...run, store, lateEvents: [...store.lateEvents.values()] as LateEvent[] };
+  return { ...run, store, deadLetters, outputs, lateEvents: [...store.lateEvents.values()] as LateEvent[] };
 }
 
 /**
- * The engine; a failing attempt throws after `failAfterWrites` writes and is not published. `tickAt` runs
- * the tick before an attempt, on its processing clock.
+ * Delivers the attempts to an engine pipeline on a memory store; a failing attempt throws after
+ * `failAfterWrites` writes and is not published. `tickAt` runs the tick before an attempt, on its
+ * processing clock.
  */
-export async function runEngine(
+async function deliverToEngine<E, V>(
+  pipeline: RunnablePipeline<E, V>,
   attempts: Attempt[],
   now: number,
-  options: { tickAt?: (attempt: number) => number | undefined } = {},
+  options: { tickAt?: (attempt: number) => number | undefined; references?: EngineReferenceSource } = {},
 ) {
-  const pipeline = transitWindowsPipeline();
   const memory = new MemoryEngineStore();
   const store = new FaultyStore(memory);
-  const published: PublicWindow[][] = [];
+  const published: Array<Array<{ type: string; data: Record<string, unknown> }>> = [];
+  const deadLetters = new CapturingDeadLetters();
   const ports = {
     store,
-    deadLetters: new CapturingDeadLetters(),
-    publish: async (messages: Array<{ data: Record<string, unknown> }>) => {
-      published.push(messages.map((m) => m.data as PublicWindow));
+    deadLetters,
+    ...(options.references ? { references: options.references } : {}),
+    publish: async (messages: Array<{ type: string; data: Record<string, unknown> }>) => {
+      published.push(messages.map(({ type, data }) => ({ type, data })));
     },
   };
   for (const [i, { records, failAfterWrites }] of attempts.entries()) {
@@ -190,6 +222,20 @@ export async function runEngine(
       store.failAfterWrites = undefined;
     }
   }
+  return { memory, published, deadLetters };
+}
+
+/**
+ * The engine with transit's windows; a failing attempt throws after `failAfterWrites` writes and is not
+ * published. `tickAt` runs the tick before an attempt, on its processing clock.
+ */
+export async function runEngine(
+  attempts: Attempt[],
+  now: number,
+  options: { tickAt?: (attempt: number) => number | undefined } = {},
+) {
+  const pipeline = transitWindowsPipeline();
+  const { memory, published } = await deliverToEngine(pipeline, attempts, now, options);
   const operators = pipeline.definition.operators as Array<WindowedAggregate<VehiclePosition>>;
   const windows = new Map<string, PublicWindow>();
   const variances = new Map<string, number>();
@@ -204,8 +250,124 @@ export async function runEngine(
   const lateRecords = [...memory.outputs.values()]
     .filter((o) => o.pk.startsWith(`${TRANSIT_PIPELINE}#@late#`))
     .map((o) => o.body as unknown as LateRecord);
-  const run: WindowsRun = { windows, variances, published };
+  const run: WindowsRun = { windows, variances, published: published.map((p) => p.map((m) => m.data as PublicWindow)) };
   return { ...run, store: memory, lateRecords };
+}
+
+/** The synthetic city's GTFS as each side reads it: transit's reference port, and the engine's route items. */
+export async function cityReference() {
+  const feed = await parseGtfsFeed(DEFAULT_GTFS_DIR);
+  const shapes = new Map<string, Map<string, ShapeRef>>();
+  for (const rs of feed.routeShapes) {
+    const byId = shapes.get(rs.routeId) ?? new Map<string, ShapeRef>();
+    byId.set(rs.shapeId, { shapeId: rs.shapeId, points: rs.points, stops: rs.stops });
+    shapes.set(rs.routeId, byId);
+  }
+  const transit: ReferenceSource = {
+    routeShapes: async (routeId) => shapes.get(routeId),
+    tripShapeId: async (tripId) => feed.trips.get(tripId)?.shapeId,
+  };
+  const items = Object.fromEntries(routeReferenceItems(feed));
+  return { feed, transit, engine: () => new MemoryReferenceSource(items) };
+}
+
+/** Transit's windows, vehicle state and track anomalies, with the route reference; `publish` sends states and anomalies. */
+export const transitStatePipeline = () => {
+  const part = transitStatePart(settings);
+  return runnable(
+    {
+      description: testDescription(true),
+      ...part,
+      publish: [
+        {
+          type: 'vehicle',
+          from: { operator: VEHICLE_STATE },
+          topics: ({ update }) => (update && vehicleStateMoved(update) ? ['vehicles'] : []),
+          shape: ({ update }) => (update ? vehicleOfUpdate(update) : {}),
+          schema: {},
+        },
+        {
+          type: 'anomaly',
+          from: { detector: TRACK_ANOMALIES },
+          topics: () => ['anomalies'],
+          shape: ({ detection }) => (detection ? anomalyOfDetection(detection) : {}),
+          schema: {},
+        },
+      ],
+    },
+    decodeCandidates,
+  );
+};
+
+/** A run's vehicle states and track anomalies in their public shapes. */
+export interface StatesRun {
+  /** By vehicle id. */
+  states: Map<string, PublicVehicleState>;
+  /** By anomaly id. */
+  anomalies: Map<string, PublicAnomaly>;
+}
+
+const TRACK_TYPES: ReadonlySet<Anomaly['type']> = new Set(['impossible-jump', 'off-route', 'stalled']);
+
+/** The states and track anomalies of `processBatch`'s memory store (its speed z-scores left out). */
+export function transitStates(store: MemoryStore): StatesRun {
+  return {
+    states: new Map([...store.states.values()].map((s) => [s.vehicleId, projectVehicleState(s)])),
+    anomalies: new Map(
+      [...store.anomalies.values()].filter((a) => TRACK_TYPES.has(a.type)).map((a) => [a.anomalyId, projectAnomaly(a)]),
+    ),
+  };
+}
+
+/** The engine with transit's state part and `references` (a fresh source of the city's by default). */
+export async function runEngineStates(attempts: Attempt[], now: number, references: EngineReferenceSource) {
+  const pipeline = transitStatePipeline();
+  const { memory, published, deadLetters } = await deliverToEngine(pipeline, attempts, now, { references });
+  const states = new Map<string, PublicVehicleState>();
+  for (const item of memory.items.values()) {
+    if (operatorOfPk(TRANSIT_PIPELINE, item.pk) !== VEHICLE_STATE) continue;
+    const state = presentVehicleState(item.body.state as unknown as VehicleTrack);
+    expect(item.pk).toBe(operatorPk(TRANSIT_PIPELINE, VEHICLE_STATE, state.vehicleId));
+    states.set(state.vehicleId, state);
+  }
+  const anomalies = new Map<string, PublicAnomaly>();
+  for (const output of memory.outputs.values()) {
+    if (output.pk !== detectionPk(TRANSIT_PIPELINE, TRACK_ANOMALIES)) continue;
+    const anomaly = anomalyOfDetection(output.body as unknown as Detection);
+    anomalies.set(anomaly.anomalyId, anomaly);
+  }
+  const run: StatesRun = { states, anomalies };
+  return { ...run, store: memory, published, deadLetters };
+}
+
+/**
+ * What each batch published of vehicles and track anomalies, sorted within the batch by kind and id,
+ * batches that published none of them left out: from transit's output records or the engine's messages.
+ */
+export function publishedStates(batches: Array<Array<{ kind?: string; type?: string; data: object }>>) {
+  const idOf = (m: { data: object }) => {
+    const data = m.data as { anomalyId?: string; vehicleId?: string };
+    return data.anomalyId ?? data.vehicleId ?? '';
+  };
+  return batches
+    .map((batch) =>
+      batch
+        .map((m) => ({ kind: m.kind ?? m.type, data: m.data }))
+        .filter(
+          (m) =>
+            m.kind === 'vehicle' ||
+            (m.kind === 'anomaly' && TRACK_TYPES.has((m.data as { type: Anomaly['type'] }).type)),
+        )
+        .sort((a, b) => `${a.kind}|${idOf(a)}`.localeCompare(`${b.kind}|${idOf(b)}`)),
+    )
+    .filter((batch) => batch.length > 0);
+}
+
+/** Both runs hold the same vehicle states and the same track anomalies (ids, types, evidence, scores). */
+export function expectSameStates(engine: StatesRun, transit: StatesRun) {
+  const sorted = <T>(map: Map<string, T>) => [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  expect(sorted(engine.states)).toEqual(sorted(transit.states));
+  expect(sorted(engine.anomalies)).toEqual(sorted(transit.anomalies));
 }
 
 /**

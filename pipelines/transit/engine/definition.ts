@@ -1,6 +1,7 @@
 /**
  * The part of transit's engine definition that exists so far: how the engine reads a vehicle position,
- * transit's time rules, and the route and vehicle windows. The description (handlers, routes, topics)
+ * transit's time rules, the route and vehicle windows, and (with the route reference data) the vehicle
+ * state and its track anomalies. The description (handlers, routes, topics)
  * comes with the step that serves transit from the engine (docs/transit-on-engine.md); until then this
  * part runs in tests and the bench beside `processBatch`.
  */
@@ -8,6 +9,8 @@ import type { EventBinding, PipelineDefinition } from '../../../shared/engine/pi
 import type { ProcessingSettings } from '../config.js';
 import { vehiclePositionValidator } from '../events/validate.js';
 import type { VehiclePosition } from '../model.js';
+import { type PlacedPosition, routeReference } from './route-reference.js';
+import { trackAnomalyDetector, vehicleStateOperator } from './vehicle-state.js';
 import { transitWindowOperators } from './windows.js';
 
 /** The engine's key prefix for transit's items. */
@@ -35,5 +38,24 @@ export function transitWindowsPart(
     allowedLatenessMs: settings.allowedLatenessMs,
     maxClockSkewMs: settings.maxClockSkewMs,
     operators: transitWindowOperators(settings),
+  };
+}
+
+export type TransitStatePart = Pick<
+  PipelineDefinition<PlacedPosition, VehiclePosition>,
+  'event' | 'allowedLatenessMs' | 'maxClockSkewMs' | 'reference' | 'operators' | 'detectors'
+>;
+
+/**
+ * The windows part plus the route reference data (each fix with its route's shapes), the
+ * `vehicle-state` operator and the detector of its track anomalies, with `processBatch`'s settings.
+ */
+export function transitStatePart(settings: ProcessingSettings): TransitStatePart {
+  const windows = transitWindowsPart(settings);
+  return {
+    ...windows,
+    reference: routeReference,
+    operators: [...windows.operators, vehicleStateOperator(settings)],
+    detectors: [trackAnomalyDetector],
   };
 }

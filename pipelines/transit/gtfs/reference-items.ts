@@ -1,6 +1,7 @@
 /**
  * The parsed feed as ReferenceTable items, laid out exactly as docs/contracts.md says:
- * `ROUTES/<routeId>`, `ROUTE#<routeId>/SHAPE#<shapeId>`, `TRIP#<tripId>/META`, `STOP#<stopId>/META`.
+ * `ROUTES/<routeId>`, `ROUTE#<routeId>/SHAPE#<shapeId>`, `ROUTE#<routeId>/TRIPS#<n>`, `TRIP#<tripId>/META`,
+ * `STOP#<stopId>/META`.
  */
 import { haversineMeters, type ShapePoint } from '../geo.js';
 import type { GtfsFeed, StopOnShape } from './parse-feed.js';
@@ -23,6 +24,17 @@ export interface ShapeItem {
   stops: StopOnShape[];
 }
 
+/**
+ * Part of a route's trips: the shape of each trip that runs on one of the route's shapes, so one query of
+ * the route's partition places a fix (its shapes and its trip's shape). Split over `TRIPS#0`, `TRIPS#1`,
+ * ... when a route has more trips than one item holds.
+ */
+export interface RouteTripsItem {
+  pk: `ROUTE#${string}`;
+  sk: `TRIPS#${number}`;
+  tripShapeIds: Record<string, string>;
+}
+
 export interface TripItem {
   pk: `TRIP#${string}`;
   sk: 'META';
@@ -42,7 +54,7 @@ export interface StopItem {
   routeIds: string[];
 }
 
-export type ReferenceItem = RouteListItem | ShapeItem | TripItem | StopItem;
+export type ReferenceItem = RouteListItem | ShapeItem | RouteTripsItem | TripItem | StopItem;
 
 /** DynamoDB's item limit is 400 KB; stay well below it so attribute overhead never tips an item over. */
 export const MAX_SHAPE_ITEM_BYTES = 350_000;
@@ -176,7 +188,43 @@ export function shapeItem(
   return item;
 }
 
-/** Every reference item of a feed: route list, shapes per route, trips, stops. */
+/**
+ * The trips items of each route of `feed` with shapes: every trip whose shape is one of the route's (a
+ * shape two routes share lists its trips under both), each item within `maxItemBytes`.
+ */
+export function routeTripsItems(feed: GtfsFeed, maxItemBytes = MAX_SHAPE_ITEM_BYTES): RouteTripsItem[] {
+  const routesOfShape = new Map<string, Set<string>>();
+  for (const { routeId, shapeId } of feed.routeShapes) {
+    routesOfShape.set(shapeId, (routesOfShape.get(shapeId) ?? new Set()).add(routeId));
+  }
+  const trips = new Map<string, Array<[string, string]>>();
+  for (const { tripId, shapeId } of feed.trips.values()) {
+    for (const routeId of routesOfShape.get(shapeId) ?? []) {
+      trips.set(routeId, [...(trips.get(routeId) ?? []), [tripId, shapeId]]);
+    }
+  }
+  const items: RouteTripsItem[] = [];
+  for (const [routeId, entries] of trips) {
+    let chunk: Record<string, string> = {};
+    let bytes = 0;
+    let n = 0;
+    const flush = () => {
+      items.push({ pk: `ROUTE#${routeId}`, sk: `TRIPS#${n++}`, tripShapeIds: chunk });
+      chunk = {};
+      bytes = 0;
+    };
+    for (const [tripId, shapeId] of entries) {
+      const entryBytes = estimateItemBytes({ [tripId]: shapeId });
+      if (bytes + entryBytes > maxItemBytes && bytes > 0) flush();
+      chunk[tripId] = shapeId;
+      bytes += entryBytes;
+    }
+    flush();
+  }
+  return items;
+}
+
+/** Every reference item of a feed: route list, shapes and trips per route, trips, stops. */
 export function referenceItems(feed: GtfsFeed, options: ReferenceItemOptions = {}): ReferenceItem[] {
   const items: ReferenceItem[] = [];
   for (const route of feed.routes.values()) {
@@ -190,6 +238,7 @@ export function referenceItems(feed: GtfsFeed, options: ReferenceItemOptions = {
     });
   }
   for (const rs of feed.routeShapes) items.push(shapeItem(rs.routeId, rs.shapeId, rs.points, rs.stops, options));
+  items.push(...routeTripsItems(feed, options.maxShapeItemBytes));
   for (const trip of feed.trips.values()) {
     items.push({
       pk: `TRIP#${trip.tripId}`,

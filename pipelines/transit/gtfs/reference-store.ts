@@ -16,7 +16,7 @@ import { type BatchWriteOptions, batchWriteAll, type WriteRequest } from '../../
 import { transitTables } from '../config.js';
 import type { ShapePoint } from '../geo.js';
 import type { StopOnShape } from './parse-feed.js';
-import type { ReferenceItem, RouteListItem, ShapeItem, StopItem, TripItem } from './reference-items.js';
+import type { ReferenceItem, RouteListItem, RouteTripsItem, ShapeItem, StopItem, TripItem } from './reference-items.js';
 
 export { UnprocessedItemsError } from '../../../shared/dynamo/batch.js';
 export type { StopOnShape };
@@ -240,6 +240,48 @@ export async function loadRouteReference(
     return found;
   });
   return shapes.size === 0 ? undefined : { routeId, shapes };
+}
+
+/** A route's shapes with their ids, and the shape of each trip running on one of them. */
+export interface RoutePlacementReference {
+  routeId: string;
+  shapes: Array<ShapeReference & { shapeId: string }>;
+  tripShapeIds: Record<string, string>;
+}
+
+/**
+ * A route's whole partition in one query (pages included): its shapes and its trips items. Undefined
+ * when the route has no shapes loaded. A feed loaded before trips items existed gives no trip shape ids.
+ */
+export async function loadRoutePlacement(
+  routeId: string,
+  options: ReferenceStoreOptions = {},
+): Promise<RoutePlacementReference | undefined> {
+  const client = clientOf(options);
+  const route = await readCurrent(options, async (version) => {
+    const found: RoutePlacementReference = { routeId, shapes: [], tripShapeIds: {} };
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await client.send(
+        new QueryCommand({
+          TableName: tableOf(options),
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': versionedPk(version, `ROUTE#${routeId}`) },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of (page.Items ?? []) as Array<ShapeItem | RouteTripsItem>) {
+        if (item.sk.startsWith('SHAPE#')) {
+          const { shapeId, points, stops } = item as ShapeItem;
+          found.shapes.push({ shapeId, points, stops });
+        } else if (item.sk.startsWith('TRIPS#'))
+          Object.assign(found.tripShapeIds, (item as RouteTripsItem).tripShapeIds);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return found;
+  });
+  return route.shapes.length === 0 ? undefined : route;
 }
 
 /** A trip's route and shape, or undefined for an unknown trip. */

@@ -36,6 +36,7 @@ export function shapeScore(event: VehiclePosition, shape: ShapeRef, headingDeg: 
 /**
  * The shape a fix runs on: its trip's shape, else the best-scoring shape of its route, or the previous
  * fix's shape while that scores within {@link HYSTERESIS_M} of the best. Undefined for an unknown route.
+ * Reads the route's shapes and the trip's shape id from `reference`, then {@link chooseShape}.
  */
 export async function shapeFor(
   event: VehiclePosition,
@@ -44,7 +45,23 @@ export async function shapeFor(
 ): Promise<ShapeRef | undefined> {
   const shapes = await reference.routeShapes(event.routeId);
   if (!shapes || shapes.size === 0) return undefined;
-  const tripShape = event.tripId ? shapes.get((await reference.tripShapeId(event.tripId)) ?? '') : undefined;
+  const tripShapeId = event.tripId ? await reference.tripShapeId(event.tripId) : undefined;
+  return chooseShape(event, shapes, tripShapeId, previous);
+}
+
+/**
+ * The pure part of {@link shapeFor}: the shape of `shapes` (the route's, undefined or empty for a route
+ * the reference data does not know) a fix runs on, given its trip's shape id (undefined without a trip,
+ * or for a trip whose shape is not known) and the vehicle's previous state.
+ */
+export function chooseShape(
+  event: VehiclePosition,
+  shapes: ReadonlyMap<string, ShapeRef> | undefined,
+  tripShapeId: string | undefined,
+  previous: VehicleState | undefined,
+): ShapeRef | undefined {
+  if (!shapes || shapes.size === 0) return undefined;
+  const tripShape = event.tripId ? shapes.get(tripShapeId ?? '') : undefined;
   if (tripShape) return tripShape;
   const heading = travelHeading(event, previous);
   let best: ShapeRef | undefined;

@@ -18,6 +18,11 @@ export interface FoldMeta {
   ts: number;
   /** The event time is at least the allowed lateness behind its entity's watermark. */
   late: boolean;
+  /**
+   * The batch's processing time (epoch ms), the same for every event of an attempt. For a state that
+   * records when it changed; a retry of a failed attempt folds again with its own time.
+   */
+  now: number;
 }
 
 export interface KeyedState<E, S extends Json> {
@@ -59,13 +64,16 @@ export function keyedStateRuntime<E, S extends Json>(
       const alive = existing && (existing.expiresAt === undefined || existing.expiresAt > now);
       const before = alive ? (existing.body.state as S) : undefined;
       let state = before;
+      const steps: S[] = [];
       let lastTs = alive ? (existing.body.lastTs as number) : Number.NEGATIVE_INFINITY;
       for (const c of fresh) {
         state = op.fold(state, c.event, {
           eventId: c.eventId,
           ts: c.ts,
           late: c.ts + allowedLatenessMs <= c.watermark,
+          now,
         });
+        steps.push(state);
         lastTs = Math.max(lastTs, c.ts);
       }
       const body: Record<string, Json> = { key: groupKey, state: state as Json, lastTs };
@@ -78,7 +86,9 @@ export function keyedStateRuntime<E, S extends Json>(
             operator: op.name,
             kind: 'state',
             key: groupKey,
-            value: { key: groupKey, state, previous: before ?? null },
+            // `steps`: the state after each fresh event, in fold order, for a detector that judges every
+            // event's effect rather than the batch's last one (a state that keeps what its last event found).
+            value: { key: groupKey, state, previous: before ?? null, steps },
             final: false,
           },
         ],

@@ -154,6 +154,28 @@ describe('keyed state TTL', () => {
   });
 });
 
+describe('keyed state folds', () => {
+  const compiled = testPipeline({
+    kind: 'state',
+    name: 'seen',
+    key: (e: TestEvent) => e.entity,
+    fold: (state: { last: string; at: number; now: number } | undefined, _e: TestEvent, meta) =>
+      meta.ts > (state?.at ?? -1) ? { last: meta.eventId, at: meta.ts, now: meta.now } : (state as never),
+  });
+
+  it("see the batch's processing time and report the state after each event, older ones keeping it", async () => {
+    const store = new MemoryEngineStore();
+
+    const { updates } = await runBatch(compiled, [record(0, 1_000), record(1, 3_000), record(2, 2_000)], store, {
+      now: 50_000,
+    });
+
+    const first = { last: 'u1-0', at: 1_000, now: 50_000 };
+    const second = { last: 'u1-1', at: 3_000, now: 50_000 };
+    expect(updates[0]?.value).toEqual({ key: 'u1', previous: null, state: second, steps: [first, second, second] });
+  });
+});
+
 describe('interval join buffers', () => {
   const compiled = testPipeline(attributionOperator);
 

@@ -5,6 +5,7 @@ import {
   estimateItemBytes,
   MAX_SHAPE_ITEM_BYTES,
   referenceItems,
+  routeTripsItems,
   type ShapeSimplification,
   shapeItem,
   simplifyShape,
@@ -12,12 +13,14 @@ import {
 import { syntheticCity } from '../../events/gtfs-feeds.js';
 
 describe('referenceItems', () => {
-  it('writes one item per route, route shape, trip and stop', async () => {
+  it("writes one item per route, route shape, route's trips, trip and stop", async () => {
     const feed = await syntheticCity();
 
     const items = referenceItems(feed);
 
-    expect(items).toHaveLength(feed.routes.size + feed.routeShapes.length + feed.trips.size + feed.stops.size);
+    expect(items).toHaveLength(
+      feed.routes.size + feed.routeShapes.length + routeTripsItems(feed).length + feed.trips.size + feed.stops.size,
+    );
     expect(new Set(items.map((i) => `${i.pk}|${i.sk}`)).size).toBe(items.length);
   });
 

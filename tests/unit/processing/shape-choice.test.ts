@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { STREET_LON, twoWayReference } from '../../events/route-shapes.js';
+import { chooseShape } from '../../../pipelines/transit/processing/shape-choice.js';
+import { STREET_LON, TWO_WAY, twoWayReference } from '../../events/route-shapes.js';
 import { pipeline, position, sourceRecords, T0 } from '../../helpers/processing.js';
 
 /** A fix on route R2 without a trip id, 1.5 m east of the street's centre (nearer the northbound lane). */
@@ -62,5 +63,29 @@ describe('choosing a shape without a trip id', () => {
     await p.run(sourceRecords([fix(2, 52.3105, 0)], 10));
 
     expect(p.store.states.get('V1')).toMatchObject({ shapeId: 'NORTH' });
+  });
+});
+
+describe('chooseShape, the pure part of the choice', () => {
+  const shapes = new Map([
+    [TWO_WAY.north.shapeId, TWO_WAY.north],
+    [TWO_WAY.south.shapeId, TWO_WAY.south],
+  ]);
+
+  it("takes the trip's shape over a better-scoring one", () => {
+    const southbound = { ...fix(0, 52.31, 180), tripId: 'T-north' };
+
+    expect(chooseShape(southbound, shapes, 'NORTH', undefined)?.shapeId).toBe('NORTH');
+  });
+
+  it('scores the shapes when the trip runs on a shape the route does not have', () => {
+    const southbound = { ...fix(0, 52.31, 180), tripId: 'T-elsewhere' };
+
+    expect(chooseShape(southbound, shapes, 'OTHER', undefined)?.shapeId).toBe('SOUTH');
+  });
+
+  it('places no fix of a route without shapes', () => {
+    expect(chooseShape(fix(0, 52.31, 180), undefined, undefined, undefined)).toBeUndefined();
+    expect(chooseShape(fix(0, 52.31, 180), new Map(), undefined, undefined)).toBeUndefined();
   });
 });
