@@ -5,11 +5,13 @@
  *
  * A detector sees an update as the batch produced it. Over a window's live updates that depends on
  * where batches were cut (a value may cross a threshold and fall back within one batch); a detector
- * that must not depend on it watches final updates (`finalOnly`), or keyed state whose fold sees every
- * event (`sequence`).
+ * that must not depend on it watches final updates (`finalOnly`), keyed state whose fold sees every
+ * event (`sequence`), or the events themselves: with each update it gets the events that write folded
+ * into the item, in partition order.
  */
 import type { Json } from './accumulators.js';
-import type { Update } from './operators/operator.js';
+import { type BaselineRequest, baselineReader, type ClosedBaseline, type PendingContributions } from './baselines.js';
+import type { EngineInput, Update } from './operators/operator.js';
 import { queryWindows, type WindowValue } from './operators/windows.js';
 import type { CompiledPipeline } from './run-batch.js';
 import type { EngineStore, OutputItem } from './store.js';
@@ -30,13 +32,34 @@ export interface Detection {
 export interface DetectorContext {
   /** The presented windows of an operator's key with a start in [from, to], oldest first. */
   windows(operator: string, key: string, from: number, to: number): Promise<WindowValue[]>;
+  /**
+   * The pooled `stats` of the newest closed windows of a windows operator's key before a time (see
+   * `baselines.ts`), as they are after the running batch; read once per batch for the same request.
+   */
+  baseline(request: BaselineRequest): Promise<ClosedBaseline>;
+  /** The detection stored under this detector, time and id, if one is. */
+  detection(detector: string, ts: number, detectionId: string): Promise<Detection | undefined>;
 }
 
-export interface Detector {
+/** An event a write folded into an item, as a detector sees it. */
+export type FoldedEvent<E> = Pick<EngineInput<E>, 'event' | 'eventId' | 'ts' | 'entity' | 'partition' | 'position'>;
+
+export interface Detector<E = unknown> {
   name: string;
   /** The operator whose updates it watches. */
   on: string;
-  detect(update: Update, ctx: DetectorContext): Detection[] | Promise<Detection[]>;
+  /** The baselines it reads through `ctx.baseline`, checked when the pipeline compiles. @default none */
+  baselines?: ReadonlyArray<{ operator: string; field: string }>;
+  /**
+   * `events` are the ones this write folded into the update's item (the batch's contributions the item
+   * did not hold yet), in partition order; none for the tick's finals. A retry of a write that failed
+   * gets the same events again, with those of any other cut of the batch.
+   */
+  detect(
+    update: Update,
+    ctx: DetectorContext,
+    events: ReadonlyArray<FoldedEvent<E>>,
+  ): Detection[] | Promise<Detection[]>;
 }
 
 /** Where detections are kept: one partition per detector, newest last by time. */
@@ -48,23 +71,42 @@ export function detectionOutput(pipeline: string, d: Detection): OutputItem {
   return { pk: detectionPk(pipeline, d.detector), sk: detectionSk(d), body: d as unknown as Record<string, Json> };
 }
 
-/** Runs every detector watching the updates' operators. */
-export async function runDetectors<E>(
+/**
+ * What detectors read during one batch (with the batch's contributions to each item, so a baseline
+ * includes what the batch adds to it) or one tick (without).
+ */
+export function detectorContext<E>(
   compiled: CompiledPipeline<E>,
   store: EngineStore,
+  pending?: PendingContributions,
+): DetectorContext {
+  const { pipeline, operators, allowedLatenessMs } = compiled.definition;
+  return {
+    windows: (operator, key, from, to) => queryWindows(store, pipeline, operators, operator, { key, from, to }),
+    baseline: baselineReader(pipeline, operators, allowedLatenessMs, store, pending),
+    async detection(detector, ts, detectionId) {
+      const sk = detectionSk({ ts, detectionId });
+      const [found] = await store.queryOutputs(detectionPk(pipeline, detector), { from: sk, to: sk, limit: 1 });
+      return found?.body as unknown as Detection | undefined;
+    },
+  };
+}
+
+const NO_EVENTS: ReadonlyArray<FoldedEvent<never>> = Object.freeze([]);
+
+/** Runs every detector watching the updates' operators; `events` are what the write folded into their item. */
+export async function runDetectors<E>(
+  compiled: CompiledPipeline<E>,
+  ctx: DetectorContext,
   updates: Update[],
+  events: ReadonlyArray<FoldedEvent<E>> = NO_EVENTS,
 ): Promise<Detection[]> {
   const detectors = compiled.definition.detectors ?? [];
   if (detectors.length === 0 || updates.length === 0) return [];
-  const { pipeline } = compiled.definition;
-  const ctx: DetectorContext = {
-    windows: (operator, key, from, to) =>
-      queryWindows(store, pipeline, compiled.definition.operators, operator, { key, from, to }),
-  };
   const found: Detection[] = [];
   for (const update of updates) {
     for (const detector of detectors) {
-      if (detector.on === update.operator) found.push(...(await detector.detect(update, ctx)));
+      if (detector.on === update.operator) found.push(...(await detector.detect(update, ctx, events)));
     }
   }
   return found;
