@@ -6,8 +6,8 @@
  * A detector sees an update as the batch produced it. Over a window's live updates that depends on
  * where batches were cut (a value may cross a threshold and fall back within one batch); a detector
  * that must not depend on it watches final updates (`finalOnly`), keyed state whose fold sees every
- * event (`sequence`), or the events themselves: with each update it gets the events that write folded
- * into the item, in partition order.
+ * event (`sequence`), or the events themselves (`eventZScore`): with each update it gets the events that
+ * write folded into the item, in partition order.
  */
 import type { Json } from './accumulators.js';
 import { type BaselineRequest, baselineReader, type ClosedBaseline, type PendingContributions } from './baselines.js';
@@ -203,6 +203,120 @@ export function zScore(options: {
           },
         },
       ];
+    },
+  };
+}
+
+/** An event `eventZScore` found beyond its threshold, and what it was judged against. */
+export interface JudgedEvent<E> {
+  event: E;
+  eventId: string;
+  ts: number;
+  value: number;
+  z: number;
+  /** The start of the item's window. */
+  windowStart: number;
+  baseline: ClosedBaseline;
+}
+
+/**
+ * Each event's value against a pooled baseline: the `stats` field of `baseline.operator`'s
+ * `baselineWindows` newest windows, for the event's `baseline.key`, that are closed before the start of
+ * the event's window in `on` (see `baselines.ts`). Judged when the baseline holds at least `minCount`
+ * values and its standard deviation is positive and at least `minStd`; an event is a detection when
+ * |z| is strictly above `threshold`.
+ *
+ * One detection per item of `on` (a key's window): the first event beyond the threshold, with the id
+ * `name|key|windowStart`. Detections are written once, before the item, and an item folds its events
+ * in partition order, each batch's after the last one it holds; so the first one written is the first
+ * in partition order, under any cuts, retries and redeliveries. That holds when the item's key takes
+ * events from one partition (key `on` by the entity) and the baseline windows no longer change
+ * (docs/engine.md, Detectors, has the limits). A later batch's crossing in the same item is not reported
+ * again; a retry reports the stored detection again when its event is among the retry's.
+ */
+export function eventZScore<E>(options: {
+  name: string;
+  /** The windows operator whose events are scored, best keyed by the entity (a user's, a device's windows). */
+  on: string;
+  /** Where the baseline comes from: a `stats()` field of a tumbling windows operator, and the event's key there. */
+  baseline: { operator: string; field: string; key: (event: E) => string };
+  baselineWindows: number;
+  /** The event's value; `undefined` skips the event. */
+  value: (event: E) => number | undefined;
+  /** |z| strictly above this is a detection. */
+  threshold: number;
+  /** Fewer baseline values than this and nothing is judged. @default 2 */
+  minCount?: number;
+  /** A baseline standard deviation below this (or zero) and nothing is judged. @default 0 */
+  minStd?: number;
+  /** The detection's details; the event's `eventId` is always added. @default the value, z and baseline */
+  details?: (judged: JudgedEvent<E>) => Record<string, unknown>;
+}): Detector<E> {
+  const { name, threshold: limit, baselineWindows } = options;
+  const { operator, field, key: baselineKey } = options.baseline;
+  const minCount = options.minCount ?? 2;
+  const minStd = options.minStd ?? 0;
+  if (!Number.isInteger(baselineWindows) || baselineWindows < 1)
+    throw new RangeError(`detector ${name}: baselineWindows must be a positive integer, got ${baselineWindows}`);
+  const details =
+    options.details ??
+    ((j: JudgedEvent<E>) => ({
+      ts: j.ts,
+      value: j.value,
+      z: j.z,
+      baselineCount: j.baseline.count,
+      baselineMean: j.baseline.mean,
+      baselineStd: j.baseline.std,
+      baselineWindows: j.baseline.windows,
+      baselineFrom: j.baseline.from,
+      baselineTo: j.baseline.to,
+    }));
+  return {
+    name,
+    on: options.on,
+    baselines: [{ operator, field }],
+    async detect(update, ctx, events) {
+      if (update.kind !== 'window' || events.length === 0) return [];
+      const windowStart = update.value.windowStart as number;
+      for (const e of events) {
+        const value = options.value(e.event);
+        if (value === undefined || !Number.isFinite(value)) continue;
+        const baseline = await ctx.baseline({
+          operator,
+          field,
+          key: baselineKey(e.event),
+          before: windowStart,
+          windows: baselineWindows,
+        });
+        const { count, mean, std } = baseline;
+        if (count < minCount || mean === null || std === null || std === 0 || std < minStd) continue;
+        const z = (value - mean) / std;
+        if (!(Math.abs(z) > limit)) continue;
+        const detectionId = `${name}|${update.key}|${windowStart}`;
+        const stored = await ctx.detection(name, windowStart, detectionId);
+        // Stored by an earlier write: a retry's (its event is among these) is reported again, at least
+        // once; an earlier batch's crossing stays the item's only one.
+        if (stored) return events.some((f) => f.eventId === stored.details.eventId) ? [stored] : [];
+        const judged: JudgedEvent<E> = {
+          event: e.event,
+          eventId: e.eventId,
+          ts: e.ts,
+          value,
+          z,
+          windowStart,
+          baseline,
+        };
+        return [
+          {
+            detectionId,
+            detector: name,
+            key: update.key,
+            ts: windowStart,
+            details: { ...details(judged), eventId: e.eventId },
+          },
+        ];
+      }
+      return [];
     },
   };
 }
