@@ -1,17 +1,20 @@
 /**
  * Runs one delivery of transit records through today's `processBatch` (its memory store) and through
- * the engine (`processRecords` with transit's window operators on a `MemoryEngineStore`), and reads
- * back both sides' route and vehicle windows in transit's public shape, to compare them.
+ * the engine (`processRecords` with transit's window operators on a `MemoryEngineStore`, and the speed
+ * z-score when asked), and reads back both sides' route and vehicle windows in transit's public shape,
+ * and their speed anomalies, to compare them.
  */
 import { expect } from 'vitest';
 import { TRANSIT_PIPELINE, transitWindowsPart } from '../../pipelines/transit/engine/definition.js';
+import { SPEED_ZSCORE, speedAnomalyOf, speedZScore } from '../../pipelines/transit/engine/speed-score.js';
 import { presentTransitWindow, windowOfUpdate } from '../../pipelines/transit/engine/windows.js';
 import { decodeCandidates } from '../../pipelines/transit/events/formats.js';
-import type { OutputRecord, VehiclePosition } from '../../pipelines/transit/model.js';
+import type { Anomaly, OutputRecord, VehiclePosition } from '../../pipelines/transit/model.js';
 import { MemoryStore } from '../../pipelines/transit/processing/memory-store.js';
 import type { LateEvent, ReferenceSource, StoredWindow } from '../../pipelines/transit/processing/ports.js';
 import { processBatch } from '../../pipelines/transit/processing/process-batch.js';
 import { type PublicWindow, projectWindow } from '../../pipelines/transit/queries/projections.js';
+import { type Detection, detectionPk } from '../../shared/engine/detectors.js';
 import { operatorOfPk } from '../../shared/engine/operators/operator.js';
 import { presentWindow, type WindowedAggregate, type WindowValue } from '../../shared/engine/operators/windows.js';
 import type { PipelineDefinition } from '../../shared/engine/pipeline.js';
@@ -25,8 +28,11 @@ import { CapturingDeadLetters, settings } from './processing.js';
 /** A reference table that knows no route: windows do not depend on shapes, and the fold runs faster. */
 export const NO_REFERENCE: ReferenceSource = { routeShapes: async () => undefined, tripShapeId: async () => undefined };
 
-/** Transit's windows part in a runnable definition; the description is a test's, `publish` captures windows. */
-export const transitWindowsPipeline = () => {
+/**
+ * Transit's windows part in a runnable definition, with the speed z-score when `speedScore`; the
+ * description is a test's, `publish` captures windows.
+ */
+export const transitWindowsPipeline = ({ speedScore = false } = {}) => {
   const part = transitWindowsPart(settings);
   const definition: PipelineDefinition<VehiclePosition> = {
     description: {
@@ -42,6 +48,7 @@ export const transitWindowsPipeline = () => {
       shards: 2,
     },
     ...part,
+    ...(speedScore ? { detectors: [speedZScore(settings)] } : {}),
     publish: part.operators.map((op) => ({
       type: 'window',
       from: { operator: op.name },
@@ -165,9 +172,9 @@ export async function runTransit(attempts: Attempt[], now: number, reference = N
 export async function runEngine(
   attempts: Attempt[],
   now: number,
-  options: { tickAt?: (attempt: number) => number | undefined } = {},
+  options: { tickAt?: (attempt: number) => number | undefined; speedScore?: boolean } = {},
 ) {
-  const pipeline = transitWindowsPipeline();
+  const pipeline = transitWindowsPipeline({ speedScore: options.speedScore });
   const memory = new MemoryEngineStore();
   const store = new FaultyStore(memory);
   const published: PublicWindow[][] = [];
@@ -204,8 +211,41 @@ export async function runEngine(
   const lateRecords = [...memory.outputs.values()]
     .filter((o) => o.pk.startsWith(`${TRANSIT_PIPELINE}#@late#`))
     .map((o) => o.body as unknown as LateRecord);
+  const detectedAt = new Date(now).toISOString();
+  const speedAnomalies = [...memory.outputs.values()]
+    .filter((o) => o.pk === detectionPk(TRANSIT_PIPELINE, SPEED_ZSCORE))
+    .map((o) => speedAnomalyOf(o.body as unknown as Detection, settings, detectedAt));
   const run: WindowsRun = { windows, variances, published };
-  return { ...run, store: memory, lateRecords };
+  return { ...run, store: memory, lateRecords, speedAnomalies };
+}
+
+/** Today's speed anomalies of a transit run. */
+export const speedAnomaliesOf = (store: MemoryStore) =>
+  [...store.anomalies.values()].filter((a) => a.type === 'speed-zscore');
+
+/**
+ * The same speed anomalies: ids, fixes, scores and evidence. The baseline's mean and std are rounded to
+ * 0.1 km/h from moments on one side and from sums on the other, so they may differ by one unit (and the
+ * score in its third decimal); `detectedAt` is each side's processing clock.
+ */
+export function expectSameSpeedAnomalies(engine: Anomaly[], transit: Anomaly[]) {
+  const canonical = (anomalies: Anomaly[], close: boolean) =>
+    [...anomalies]
+      .sort((a, b) => (a.anomalyId < b.anomalyId ? -1 : a.anomalyId > b.anomalyId ? 1 : 0))
+      .map(({ detectedAt: _detectedAt, ...a }) =>
+        close
+          ? {
+              ...a,
+              score: expect.closeTo(a.score, 2),
+              evidence: {
+                ...a.evidence,
+                baselineMeanKmh: expect.closeTo(a.evidence.baselineMeanKmh as number, 0.5),
+                baselineStdKmh: expect.closeTo(a.evidence.baselineStdKmh as number, 0.5),
+              },
+            }
+          : a,
+      );
+  expect(canonical(engine, false)).toEqual(canonical(transit, true));
 }
 
 /**
