@@ -6,12 +6,14 @@
  *   - processBatch without shapes: the reference knows no route, so no ETAs and no off-route checks
  *     (windows, vehicle states, stall and jump checks, speed z-scores remain): the closest it gets to
  *     "windows only";
- *   - engine windows: `processRecords` with `pipelines/transit/engine/`'s two windows operators.
+ *   - engine windows: `processRecords` with `pipelines/transit/engine/`'s two windows operators;
+ *   - engine windows + speed z-score: the same with the speed z-score detector (`speed-score.ts`).
  * Prints events per CPU-second (per core: the fold is single-threaded) and the engine/processBatch ratios.
  * Both stores are in memory and copy nothing.
  */
 import { parseArgs } from 'node:util';
 import { TRANSIT_PIPELINE, transitWindowsPart } from '../pipelines/transit/engine/definition.js';
+import { speedZScore } from '../pipelines/transit/engine/speed-score.js';
 import { decodeCandidates } from '../pipelines/transit/events/formats.js';
 import type { VehiclePosition } from '../pipelines/transit/model.js';
 import { MemoryStore } from '../pipelines/transit/processing/memory-store.js';
@@ -51,6 +53,7 @@ const definition: PipelineDefinition<VehiclePosition> = {
   ...transitWindowsPart(settings),
 };
 const pipeline = runnable(definition, decodeCandidates);
+const scoring = runnable({ ...definition, detectors: [speedZScore(settings)] }, decodeCandidates);
 const noShapes: ReferenceSource = { routeShapes: async () => undefined, tripShapeId: async () => undefined };
 
 async function transit(source: ReferenceSource) {
@@ -69,7 +72,7 @@ async function transit(source: ReferenceSource) {
   });
 }
 
-async function engine() {
+async function engine(run = pipeline) {
   const ports = {
     store: new MemoryEngineStore(),
     deadLetters: { send: async () => [] },
@@ -79,7 +82,7 @@ async function engine() {
   return measured(async () => {
     let accepted = 0;
     for (const batch of shardBatches(perShard, batchSize)) {
-      accepted += (await processRecords(pipeline, batch, ports)).stats.accepted;
+      accepted += (await processRecords(run, batch, ports)).stats.accepted;
     }
     return accepted;
   });
@@ -88,10 +91,16 @@ async function engine() {
 const runs = {
   processBatch: () => transit(reference),
   'processBatch, no shapes': () => transit(noShapes),
-  'engine windows': engine,
+  'engine windows': () => engine(),
+  'engine + speed z-score': () => engine(scoring),
 };
 type Label = keyof typeof runs;
-const rates: Record<Label, number[]> = { processBatch: [], 'processBatch, no shapes': [], 'engine windows': [] };
+const rates: Record<Label, number[]> = {
+  processBatch: [],
+  'processBatch, no shapes': [],
+  'engine windows': [],
+  'engine + speed z-score': [],
+};
 const labels = Object.keys(runs) as Label[];
 for (let round = 0; round < Number(args.rounds); round++) {
   // Alternate the order, so that neither side always runs on a warmer or a busier machine.
