@@ -48,6 +48,8 @@ export interface Detector<E = unknown> {
   name: string;
   /** The operator whose updates it watches. */
   on: string;
+  /** The kind of operator `on` must be, checked when the pipeline compiles. @default any */
+  onKind?: 'windows' | 'sessions' | 'state' | 'join';
   /** The baselines it reads through `ctx.baseline`, checked when the pipeline compiles. @default none */
   baselines?: ReadonlyArray<{ operator: string; field: string }>;
   /**
@@ -274,6 +276,7 @@ export function eventZScore<E>(options: {
   return {
     name,
     on: options.on,
+    onKind: 'windows',
     baselines: [{ operator, field }],
     async detect(update, ctx, events) {
       if (update.kind !== 'window' || events.length === 0) return [];

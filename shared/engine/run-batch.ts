@@ -139,8 +139,12 @@ export function compile<E>(definition: EngineDefinition<E>): CompiledPipeline<E>
       problems.push(`detector name "${detector.name}" must match ${OPERATOR_NAME}`);
     if (detectorNames.has(detector.name)) problems.push(`detector name "${detector.name}" is used twice`);
     detectorNames.add(detector.name);
-    if (!runtimes.has(detector.on))
-      problems.push(`detector ${detector.name} watches "${detector.on}", which is no operator`);
+    const watched = definition.operators.find((op) => op.name === detector.on);
+    if (!watched) problems.push(`detector ${detector.name} watches "${detector.on}", which is no operator`);
+    else if (detector.onKind && watched.kind !== detector.onKind)
+      problems.push(
+        `detector ${detector.name} watches "${detector.on}", a ${watched.kind} operator; it needs ${detector.onKind}`,
+      );
     for (const baseline of detector.baselines ?? []) {
       const problem = baselineProblem(definition.operators, baseline);
       if (problem) problems.push(`detector ${detector.name} takes its baseline from ${problem}`);

@@ -4,7 +4,7 @@ import { count, stats } from '../../../shared/engine/accumulators.js';
 import { field } from '../../../shared/engine/aggregate.js';
 import { type Detection, type Detector, detectionPk, eventZScore } from '../../../shared/engine/detectors.js';
 import type { WindowedAggregate } from '../../../shared/engine/operators/windows.js';
-import { type CompiledPipeline, compile, runBatch } from '../../../shared/engine/run-batch.js';
+import { type CompiledPipeline, compile, type Operator, runBatch } from '../../../shared/engine/run-batch.js';
 import { MemoryEngineStore, type StoredItem } from '../../../shared/engine/store.js';
 import { closedWindowsBefore, hopping, tumbling } from '../../../shared/engine/window-assigners.js';
 import {
@@ -263,7 +263,10 @@ describe('eventZScore under a failed attempt', () => {
 });
 
 describe('eventZScore definitions', () => {
-  const withBaseline = (baseline: { operator: string; field: string }, operators = [perEntity, perItem]) =>
+  const withBaseline = (
+    baseline: { operator: string; field: string },
+    operators: Array<Operator<TestEvent>> = [perEntity, perItem],
+  ) =>
     compile({
       pipeline: 'test',
       allowedLatenessMs: ALLOWED_LATENESS_MS,
@@ -290,6 +293,14 @@ describe('eventZScore definitions', () => {
     );
     expect(() => withBaseline({ operator: 'hopped', field: 'values' }, [perEntity, perItem, hopped])).toThrow(
       /"hopped" has hopping windows, a baseline needs tumbling ones/,
+    );
+  });
+
+  it('refuses to watch an operator that is not windows', () => {
+    const state = { kind: 'state' as const, name: 'per-entity', key: (e: TestEvent) => e.entity, fold: () => 0 };
+
+    expect(() => withBaseline({ operator: 'per-item', field: 'values' }, [state, perItem])).toThrow(
+      /detector outlier watches "per-entity", a state operator; it needs windows/,
     );
   });
 
