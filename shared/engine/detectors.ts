@@ -88,7 +88,9 @@ export function detectorContext<E>(
     baseline: baselineReader(pipeline, operators, allowedLatenessMs, store, pending),
     async detection(detector, ts, detectionId) {
       const sk = detectionSk({ ts, detectionId });
-      const [found] = await store.queryOutputs(detectionPk(pipeline, detector), { from: sk, to: sk, limit: 1 });
+      // Consistent: the batch before this one may have written it a moment ago.
+      const range = { from: sk, to: sk, limit: 1, consistent: true };
+      const [found] = await store.queryOutputs(detectionPk(pipeline, detector), range);
       return found?.body as unknown as Detection | undefined;
     },
   };
