@@ -8,7 +8,8 @@
  *     "windows only";
  *   - engine windows: `processRecords` with `pipelines/transit/engine/`'s two windows operators;
  *   - engine windows + state: the same plus the route reference (in memory), the `vehicle-state` fold
- *     (shape choice, track) and its track-anomaly detector (`transitStatePart`).
+ *     (shape choice, track) and its track-anomaly detector (`transitStatePart`);
+ *   - engine windows + speed z-score: the windows with the speed z-score detector (`speed-score.ts`).
  * Prints events per CPU-second (per core: the fold is single-threaded) and the engine/processBatch ratios.
  * Both stores are in memory and copy nothing.
  */
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { TRANSIT_PIPELINE, transitStatePart, transitWindowsPart } from '../pipelines/transit/engine/definition.js';
 import type { PlacedPosition } from '../pipelines/transit/engine/route-reference.js';
 import { routeReferenceItems } from '../pipelines/transit/engine/route-reference.js';
+import { speedZScore } from '../pipelines/transit/engine/speed-score.js';
 import { decodeCandidates } from '../pipelines/transit/events/formats.js';
 import type { VehiclePosition } from '../pipelines/transit/model.js';
 import { MemoryStore } from '../pipelines/transit/processing/memory-store.js';
@@ -53,6 +55,10 @@ const description: PipelineDefinition<VehiclePosition>['description'] = {
   shards: 2,
 };
 const windowsPipeline = runnable({ description, ...transitWindowsPart(settings) }, decodeCandidates);
+const scoringPipeline = runnable(
+  { description, ...transitWindowsPart(settings), detectors: [speedZScore(settings)] },
+  decodeCandidates,
+);
 const statePipeline = runnable<PlacedPosition, VehiclePosition>(
   { description: { ...description, reference: {} }, ...transitStatePart(settings) },
   decodeCandidates,
@@ -79,7 +85,7 @@ async function transit(source: TransitReferenceSource) {
   });
 }
 
-async function engine(pipeline: typeof windowsPipeline | typeof statePipeline) {
+async function engine(pipeline: typeof windowsPipeline | typeof statePipeline | typeof scoringPipeline) {
   const ports = {
     store: new MemoryEngineStore(),
     deadLetters: { send: async () => [] },
@@ -102,6 +108,7 @@ const runs = {
   'processBatch, no shapes': () => transit(noShapes),
   'engine windows': () => engine(windowsPipeline),
   'engine windows + state': () => engine(statePipeline),
+  'engine + speed z-score': () => engine(scoringPipeline),
 };
 type Label = keyof typeof runs;
 const rates: Record<Label, number[]> = {
@@ -109,6 +116,7 @@ const rates: Record<Label, number[]> = {
   'processBatch, no shapes': [],
   'engine windows': [],
   'engine windows + state': [],
+  'engine + speed z-score': [],
 };
 const labels = Object.keys(runs) as Label[];
 for (let round = 0; round < Number(args.rounds); round++) {
@@ -138,5 +146,6 @@ const stateRate = median(rates['engine windows + state']);
 console.log(
   `ratios: engine windows / processBatch ${fmt(engineRate / median(rates.processBatch), 2)}x, ` +
     `/ processBatch without shapes ${fmt(engineRate / median(rates['processBatch, no shapes']), 2)}x; ` +
-    `engine windows + state / processBatch ${fmt(stateRate / median(rates.processBatch), 2)}x`,
+    `engine windows + state / processBatch ${fmt(stateRate / median(rates.processBatch), 2)}x; ` +
+    `engine + speed z-score / engine windows ${fmt(median(rates['engine + speed z-score']) / engineRate, 2)}x`,
 );

@@ -67,7 +67,7 @@ export const max = (): Accumulator<number, number | null, number | null> => ({
 });
 
 /** Count, mean and M2 (sum of squared deviations), merged with Chan et al.'s parallel formula. */
-type Moments = [n: number, mean: number, m2: number];
+export type Moments = [n: number, mean: number, m2: number];
 
 /** Changes `m` in place (`add` owns its state): a new array per value was most of a window's garbage. */
 /** By index, not by destructuring: destructuring an array makes an iterator, per value added. */
@@ -103,14 +103,45 @@ const moments = <Out>(present: (m: Moments) => Out): Accumulator<number, Moments
 /** The arithmetic mean, or null before any value. */
 export const mean = () => moments(([n, m]) => (n === 0 ? null : m));
 
+/** What `stats()` presents: count, mean, population variance and standard deviation (null before any value). */
+export interface StatsView {
+  count: number;
+  mean: number | null;
+  variance: number | null;
+  std: number | null;
+}
+
+const presentStats = ([n, m, m2]: Moments): StatsView => ({
+  count: n,
+  mean: n === 0 ? null : m,
+  variance: n === 0 ? null : m2 / n,
+  std: n === 0 ? null : Math.sqrt(m2 / n),
+});
+
+/** The accumulators `stats()` made, so a definition can be checked for a field whose state is `Moments`. */
+const statsAccumulators = new WeakSet<object>();
+
 /** Count, mean, population variance and standard deviation: what a z-score against a baseline needs. */
-export const stats = () =>
-  moments(([n, m, m2]) => ({
-    count: n,
-    mean: n === 0 ? null : m,
-    variance: n === 0 ? null : m2 / n,
-    std: n === 0 ? null : Math.sqrt(m2 / n),
-  }));
+export const stats = () => {
+  const acc = moments(presentStats);
+  statsAccumulators.add(acc);
+  return acc;
+};
+
+/** Whether an accumulator is a `stats()` one, whose stored state is `Moments`. */
+export const isStatsAccumulator = (acc: object) => statsAccumulators.has(acc);
+
+/**
+ * The statistics of the union of several `stats()` states (windows of a baseline), as `stats()`
+ * presents them: the moments are merged pairwise with Chan's formula, not re-derived from sums of
+ * squares, which lose every digit to cancellation when the spread is small beside the mean. The states
+ * are read, never changed.
+ */
+export function pooledStats(states: ReadonlyArray<Moments>): StatsView {
+  let pooled: Moments = [0, 0, 0];
+  for (const state of states) pooled = mergeMoments(pooled, state);
+  return presentStats(pooled);
+}
 
 /** Population variance, or null before any value. */
 export const variance = () => moments(([n, , m2]) => (n === 0 ? null : m2 / n));

@@ -5,11 +5,13 @@
  *
  * A detector sees an update as the batch produced it. Over a window's live updates that depends on
  * where batches were cut (a value may cross a threshold and fall back within one batch); a detector
- * that must not depend on it watches final updates (`finalOnly`), or keyed state whose fold sees every
- * event (`sequence`).
+ * that must not depend on it watches final updates (`finalOnly`), keyed state whose fold sees every
+ * event (`sequence`), or the events themselves (`eventZScore`): with each update it gets the events that
+ * write folded into the item, in partition order.
  */
 import type { Json } from './accumulators.js';
-import type { Update } from './operators/operator.js';
+import { type BaselineRequest, baselineReader, type ClosedBaseline, type PendingContributions } from './baselines.js';
+import type { EngineInput, Update } from './operators/operator.js';
 import { queryWindows, type WindowValue } from './operators/windows.js';
 import type { CompiledPipeline } from './run-batch.js';
 import type { EngineStore, OutputItem } from './store.js';
@@ -30,13 +32,36 @@ export interface Detection {
 export interface DetectorContext {
   /** The presented windows of an operator's key with a start in [from, to], oldest first. */
   windows(operator: string, key: string, from: number, to: number): Promise<WindowValue[]>;
+  /**
+   * The pooled `stats` of the newest closed windows of a windows operator's key before a time (see
+   * `baselines.ts`), as they are after the running batch; read once per batch for the same request.
+   */
+  baseline(request: BaselineRequest): Promise<ClosedBaseline>;
+  /** The detection stored under this detector, time and id, if one is. */
+  detection(detector: string, ts: number, detectionId: string): Promise<Detection | undefined>;
 }
 
-export interface Detector {
+/** An event a write folded into an item, as a detector sees it. */
+export type FoldedEvent<E> = Pick<EngineInput<E>, 'event' | 'eventId' | 'ts' | 'entity' | 'partition' | 'position'>;
+
+export interface Detector<E = unknown> {
   name: string;
   /** The operator whose updates it watches. */
   on: string;
-  detect(update: Update, ctx: DetectorContext): Detection[] | Promise<Detection[]>;
+  /** The kind of operator `on` must be, checked when the pipeline compiles. @default any */
+  onKind?: 'windows' | 'sessions' | 'state' | 'join';
+  /** The baselines it reads through `ctx.baseline`, checked when the pipeline compiles. @default none */
+  baselines?: ReadonlyArray<{ operator: string; field: string }>;
+  /**
+   * `events` are the ones this write folded into the update's item (the batch's contributions the item
+   * did not hold yet), in partition order; none for the tick's finals. A retry of a write that failed
+   * gets the same events again, with those of any other cut of the batch.
+   */
+  detect(
+    update: Update,
+    ctx: DetectorContext,
+    events: ReadonlyArray<FoldedEvent<E>>,
+  ): Detection[] | Promise<Detection[]>;
 }
 
 /** Where detections are kept: one partition per detector, newest last by time. */
@@ -48,23 +73,44 @@ export function detectionOutput(pipeline: string, d: Detection): OutputItem {
   return { pk: detectionPk(pipeline, d.detector), sk: detectionSk(d), body: d as unknown as Record<string, Json> };
 }
 
-/** Runs every detector watching the updates' operators. */
-export async function runDetectors<E>(
+/**
+ * What detectors read during one batch (with the batch's contributions to each item, so a baseline
+ * includes what the batch adds to it) or one tick (without).
+ */
+export function detectorContext<E>(
   compiled: CompiledPipeline<E>,
   store: EngineStore,
+  pending?: PendingContributions,
+): DetectorContext {
+  const { pipeline, operators, allowedLatenessMs } = compiled.definition;
+  return {
+    windows: (operator, key, from, to) => queryWindows(store, pipeline, operators, operator, { key, from, to }),
+    baseline: baselineReader(pipeline, operators, allowedLatenessMs, store, pending),
+    async detection(detector, ts, detectionId) {
+      const sk = detectionSk({ ts, detectionId });
+      // Consistent: the batch before this one may have written it a moment ago.
+      const range = { from: sk, to: sk, limit: 1, consistent: true };
+      const [found] = await store.queryOutputs(detectionPk(pipeline, detector), range);
+      return found?.body as unknown as Detection | undefined;
+    },
+  };
+}
+
+const NO_EVENTS: ReadonlyArray<FoldedEvent<never>> = Object.freeze([]);
+
+/** Runs every detector watching the updates' operators; `events` are what the write folded into their item. */
+export async function runDetectors<E>(
+  compiled: CompiledPipeline<E>,
+  ctx: DetectorContext,
   updates: Update[],
+  events: ReadonlyArray<FoldedEvent<E>> = NO_EVENTS,
 ): Promise<Detection[]> {
   const detectors = compiled.definition.detectors ?? [];
   if (detectors.length === 0 || updates.length === 0) return [];
-  const { pipeline } = compiled.definition;
-  const ctx: DetectorContext = {
-    windows: (operator, key, from, to) =>
-      queryWindows(store, pipeline, compiled.definition.operators, operator, { key, from, to }),
-  };
   const found: Detection[] = [];
   for (const update of updates) {
     for (const detector of detectors) {
-      if (detector.on === update.operator) found.push(...(await detector.detect(update, ctx)));
+      if (detector.on === update.operator) found.push(...(await detector.detect(update, ctx, events)));
     }
   }
   return found;
@@ -161,6 +207,121 @@ export function zScore(options: {
           },
         },
       ];
+    },
+  };
+}
+
+/** An event `eventZScore` found beyond its threshold, and what it was judged against. */
+export interface JudgedEvent<E> {
+  event: E;
+  eventId: string;
+  ts: number;
+  value: number;
+  z: number;
+  /** The start of the item's window. */
+  windowStart: number;
+  baseline: ClosedBaseline;
+}
+
+/**
+ * Each event's value against a pooled baseline: the `stats` field of `baseline.operator`'s
+ * `baselineWindows` newest windows, for the event's `baseline.key`, that are closed before the start of
+ * the event's window in `on` (see `baselines.ts`). Judged when the baseline holds at least `minCount`
+ * values and its standard deviation is positive and at least `minStd`; an event is a detection when
+ * |z| is strictly above `threshold`.
+ *
+ * One detection per item of `on` (a key's window): the first event beyond the threshold, with the id
+ * `name|key|windowStart`. Detections are written once, before the item, and an item folds its events
+ * in partition order, each batch's after the last one it holds; so the first one written is the first
+ * in partition order, under any cuts, retries and redeliveries. That holds when the item's key takes
+ * events from one partition (key `on` by the entity) and the baseline windows no longer change
+ * (docs/engine.md, Detectors, has the limits). A later batch's crossing in the same item is not reported
+ * again; a retry reports the stored detection again when its event is among the retry's.
+ */
+export function eventZScore<E>(options: {
+  name: string;
+  /** The windows operator whose events are scored, best keyed by the entity (a user's, a device's windows). */
+  on: string;
+  /** Where the baseline comes from: a `stats()` field of a tumbling windows operator, and the event's key there. */
+  baseline: { operator: string; field: string; key: (event: E) => string };
+  baselineWindows: number;
+  /** The event's value; `undefined` skips the event. */
+  value: (event: E) => number | undefined;
+  /** |z| strictly above this is a detection. */
+  threshold: number;
+  /** Fewer baseline values than this and nothing is judged. @default 2 */
+  minCount?: number;
+  /** A baseline standard deviation below this (or zero) and nothing is judged. @default 0 */
+  minStd?: number;
+  /** The detection's details; the event's `eventId` is always added. @default the value, z and baseline */
+  details?: (judged: JudgedEvent<E>) => Record<string, unknown>;
+}): Detector<E> {
+  const { name, threshold: limit, baselineWindows } = options;
+  const { operator, field, key: baselineKey } = options.baseline;
+  const minCount = options.minCount ?? 2;
+  const minStd = options.minStd ?? 0;
+  if (!Number.isInteger(baselineWindows) || baselineWindows < 1)
+    throw new RangeError(`detector ${name}: baselineWindows must be a positive integer, got ${baselineWindows}`);
+  const details =
+    options.details ??
+    ((j: JudgedEvent<E>) => ({
+      ts: j.ts,
+      value: j.value,
+      z: j.z,
+      baselineCount: j.baseline.count,
+      baselineMean: j.baseline.mean,
+      baselineStd: j.baseline.std,
+      baselineWindows: j.baseline.windows,
+      baselineFrom: j.baseline.from,
+      baselineTo: j.baseline.to,
+    }));
+  return {
+    name,
+    on: options.on,
+    onKind: 'windows',
+    baselines: [{ operator, field }],
+    async detect(update, ctx, events) {
+      if (update.kind !== 'window' || events.length === 0) return [];
+      const windowStart = update.value.windowStart as number;
+      for (const e of events) {
+        const value = options.value(e.event);
+        if (value === undefined || !Number.isFinite(value)) continue;
+        const baseline = await ctx.baseline({
+          operator,
+          field,
+          key: baselineKey(e.event),
+          before: windowStart,
+          windows: baselineWindows,
+        });
+        const { count, mean, std } = baseline;
+        if (count < minCount || mean === null || std === null || std === 0 || std < minStd) continue;
+        const z = (value - mean) / std;
+        if (!(Math.abs(z) > limit)) continue;
+        const detectionId = `${name}|${update.key}|${windowStart}`;
+        const stored = await ctx.detection(name, windowStart, detectionId);
+        // Stored by an earlier write: a retry's (its event is among these) is reported again, at least
+        // once; an earlier batch's crossing stays the item's only one.
+        if (stored) return events.some((f) => f.eventId === stored.details.eventId) ? [stored] : [];
+        const judged: JudgedEvent<E> = {
+          event: e.event,
+          eventId: e.eventId,
+          ts: e.ts,
+          value,
+          z,
+          windowStart,
+          baseline,
+        };
+        return [
+          {
+            detectionId,
+            detector: name,
+            key: update.key,
+            ts: windowStart,
+            details: { ...details(judged), eventId: e.eventId },
+          },
+        ];
+      }
+      return [];
     },
   };
 }

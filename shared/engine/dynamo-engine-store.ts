@@ -97,7 +97,7 @@ export class DynamoEngineStore implements EngineStore {
     return written;
   }
 
-  async queryOutputs(pk: string, { from, to, limit, descending = false, after }: OutputRange) {
+  async queryOutputs(pk: string, { from, to, limit, descending = false, after, consistent = false }: OutputRange) {
     const page = await this.client.send(
       new QueryCommand({
         TableName: this.table,
@@ -105,6 +105,7 @@ export class DynamoEngineStore implements EngineStore {
         ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
         ScanIndexForward: !descending,
         Limit: limit,
+        ...(consistent ? { ConsistentRead: true } : {}),
         ...(after === undefined ? {} : { ExclusiveStartKey: { pk, sk: after } }),
       }),
     );

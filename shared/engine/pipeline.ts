@@ -109,7 +109,7 @@ interface PipelineParts<E, V> {
   /** How far ahead of the processing clock an event time may be (ms); at most half the lateness. */
   maxClockSkewMs: number;
   operators: Array<Operator<E>>;
-  detectors?: Detector[];
+  detectors?: Array<Detector<E>>;
   publish?: TopicBinding[];
   /** The query routes; their `GET <resource>` keys are the description's `routes`. */
   routes?: PipelineRoute[];

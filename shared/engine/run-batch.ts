@@ -15,7 +15,15 @@
  */
 import { forEachLimited } from '../concurrency.js';
 import type { Json } from './accumulators.js';
-import { type Detection, type Detector, detectionOutput, runDetectors } from './detectors.js';
+import { baselineProblem } from './baselines.js';
+import {
+  type Detection,
+  type Detector,
+  type DetectorContext,
+  detectionOutput,
+  detectorContext,
+  runDetectors,
+} from './detectors.js';
 import { type IntervalJoin, intervalJoinRuntime } from './operators/interval-join.js';
 import { type KeyedState, keyedStateRuntime } from './operators/keyed-state.js';
 import type {
@@ -27,7 +35,7 @@ import type {
   Target,
   Update,
 } from './operators/operator.js';
-import { operatorOfPk } from './operators/operator.js';
+import { isFresh, operatorOfPk } from './operators/operator.js';
 
 export type { EngineInput };
 
@@ -49,7 +57,7 @@ export interface EngineDefinition<E> {
   allowedLatenessMs: number;
   operators: Array<Operator<E>>;
   /** Rules over the operators' updates; their detections are written once, before the update's item. */
-  detectors?: Detector[];
+  detectors?: Array<Detector<E>>;
 }
 
 /** An event that came too late for some of its windows: kept once per event id. */
@@ -131,8 +139,16 @@ export function compile<E>(definition: EngineDefinition<E>): CompiledPipeline<E>
       problems.push(`detector name "${detector.name}" must match ${OPERATOR_NAME}`);
     if (detectorNames.has(detector.name)) problems.push(`detector name "${detector.name}" is used twice`);
     detectorNames.add(detector.name);
-    if (!runtimes.has(detector.on))
-      problems.push(`detector ${detector.name} watches "${detector.on}", which is no operator`);
+    const watched = definition.operators.find((op) => op.name === detector.on);
+    if (!watched) problems.push(`detector ${detector.name} watches "${detector.on}", which is no operator`);
+    else if (detector.onKind && watched.kind !== detector.onKind)
+      problems.push(
+        `detector ${detector.name} watches "${detector.on}", a ${watched.kind} operator; it needs ${detector.onKind}`,
+      );
+    for (const baseline of detector.baselines ?? []) {
+      const problem = baselineProblem(definition.operators, baseline);
+      if (problem) problems.push(`detector ${detector.name} takes its baseline from ${problem}`);
+    }
   }
   if (problems.length > 0) throw new DefinitionError(`pipeline ${pipeline}: ${problems.join('; ')}`);
   const span = Math.max(0, ...[...runtimes.values()].map((r) => r.spanMs));
@@ -477,12 +493,20 @@ async function writeBatch<E>(
   }
 
   const existing = await store.get(work.map((w) => w.target.key));
+  const watched = new Set((compiled.definition.detectors ?? []).map((d) => d.on));
+  let detecting: DetectorContext | undefined;
+  if (watched.size > 0) {
+    // A baseline the batch adds to is read with the batch's contributions, written yet or not.
+    const pending = new Map(work.map((w) => [w.id, w.contributions as Array<Accepted<unknown>>]));
+    detecting = detectorContext(compiled, store, (id) => pending.get(id));
+  }
   const writing: ItemWrite<E> = {
     compiled,
     store,
     ctx,
     existing,
-    watched: new Set((compiled.definition.detectors ?? []).map((d) => d.on)),
+    watched,
+    detecting,
     noteLate,
     updates: [],
     detections: [],
@@ -542,8 +566,9 @@ interface ItemWrite<E> {
   store: EngineStore;
   ctx: ApplyContext;
   existing: Map<string, StoredItem>;
-  /** Operators some detector watches. */
+  /** Operators some detector watches, and what their detectors read (when there are any). */
   watched: Set<string>;
+  detecting: DetectorContext | undefined;
   noteLate: (contribution: Accepted<unknown>, lateness: Lateness) => void;
   updates: Update[];
   detections: Detection[];
@@ -562,9 +587,10 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
     const applied = runtime.apply(current, target, fresh, ctx);
     for (const { contribution, lateness } of applied.late) batch.noteLate(contribution, lateness);
     if (current && applied.body === current.body) return;
-    const found = batch.watched.has(runtime.name)
-      ? await runDetectors(compiled, store, applied.updates)
-      : NO_DETECTIONS;
+    const found =
+      batch.detecting && batch.watched.has(runtime.name)
+        ? await runDetectors(compiled, batch.detecting, applied.updates, fresh)
+        : NO_DETECTIONS;
     const outputs =
       found.length === 0
         ? applied.outputs
@@ -582,9 +608,6 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
   }
   throw new ConcurrentUpdateError(`item ${id} changed ${MAX_CONDITIONAL_ATTEMPTS} times while being written`);
 }
-
-/** Whether a contribution is past the position an item has folded for its partition. */
-const isFresh = <E>(c: Accepted<E>, positions: Record<string, string>) => (positions[c.partition] ?? '') < c.position;
 
 /** The contributions an item has not folded yet: the array itself when that is all of them. */
 function freshOf<E>(contributions: Array<Accepted<E>>, positions: Record<string, string> = {}): Array<Accepted<E>> {
@@ -634,10 +657,11 @@ export async function tick<E>(
   const detections: Detection[] = [];
   let closed = 0;
   let outputsWritten = 0;
+  const detecting = detectorContext(compiled, store);
   await forEachLimited(due, WRITE_CONCURRENCY, async (item) => {
     const applied = compiled.runtimes.get(operatorOfPk(pipeline, item.pk))?.close?.(item, ctx);
     if (!applied) return;
-    const found = await runDetectors(compiled, store, applied.updates);
+    const found = await runDetectors(compiled, detecting, applied.updates);
     const outputs: OutputItem[] = [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];
     if (outputs.length > 0) outputsWritten += await store.putOutputs(outputs);
     const { closeAt: _closeAt, ...rest } = item;

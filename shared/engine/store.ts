@@ -54,6 +54,8 @@ export interface OutputRange {
   descending?: boolean;
   /** The `sk` of the last output of the previous page. */
   after?: string;
+  /** Sees every output written before the call (a detector checking its own), at twice the read cost. @default false */
+  consistent?: boolean;
 }
 
 /** An item's key as one string, e.g. for a Map of items. */

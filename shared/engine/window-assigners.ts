@@ -63,6 +63,8 @@ export function windowsOf(windows: FixedWindows, ts: number): WindowInterval[] {
  * ones that are closed, i.e. can no longer receive folded events, because their end plus the allowed
  * lateness lies at or before `windowStart` (with 60 s windows and 120 s lateness: W-7..W-3). Their
  * content no longer depends on how far other entities' events have been processed.
+ * `windowStart` may be any time (a window of another size): the windows are tumbling ones of
+ * `windowSizeMs` aligned to the epoch, the newest with `end + allowedLatenessMs <= windowStart`.
  * Returns the first and the last window start, inclusive.
  */
 export function closedWindowsBefore(
@@ -71,6 +73,6 @@ export function closedWindowsBefore(
   settings: { windowSizeMs: number; allowedLatenessMs: number },
 ): { from: number; to: number } {
   const size = settings.windowSizeMs;
-  const to = windowStart - (Math.ceil(settings.allowedLatenessMs / size) + 1) * size;
+  const to = Math.floor((windowStart - size - settings.allowedLatenessMs) / size) * size;
   return { from: to - (count - 1) * size, to };
 }

@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import {
   type BatchEnricher,
+  type BatchResult,
   type CompiledPipeline,
   type EngineInput,
   type EngineStats,
@@ -174,6 +175,8 @@ export interface DeliveryOptions {
   now?: number;
   /** Each batch's enrichment step (reference data). @default none */
   enrich?: BatchEnricher<TestEvent, TestEvent>;
+  /** Sees the result of each attempt that succeeded (what a handler would publish). @default none */
+  onResult?: (result: BatchResult) => void;
 }
 
 /** Everything a memory store holds. */
@@ -224,8 +227,10 @@ export async function deliver(
     if (fail) failuresLeft--;
     store.failAfterWrites = fail ? next(6) : undefined;
     try {
-      if (options.enrich) await runBatch(compiled, batch, store, { now, enrich: options.enrich }, stats);
-      else await runBatch(compiled, batch, store, { now }, stats);
+      const result = options.enrich
+        ? await runBatch(compiled, batch, store, { now, enrich: options.enrich }, stats)
+        : await runBatch(compiled, batch, store, { now }, stats);
+      options.onResult?.(result);
       for (const [p, n] of taken) cursor[p] = (cursor[p] as number) + n;
     } catch (error) {
       if (!(error instanceof InjectedWriteFailure)) throw error;

@@ -1,13 +1,14 @@
 /**
  * Runs one delivery of transit records through today's `processBatch` (its memory store) and through
  * the engine (`processRecords` with transit's operators on a `MemoryEngineStore`), and reads back both
- * sides' route and vehicle windows, vehicle states and track anomalies in transit's public shape, to
- * compare them.
+ * sides' route and vehicle windows, vehicle states, track anomalies and speed anomalies (with the speed
+ * z-score when asked) in transit's public shape, to compare them.
  */
 import { expect } from 'vitest';
 import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
 import { TRANSIT_PIPELINE, transitStatePart, transitWindowsPart } from '../../pipelines/transit/engine/definition.js';
 import { routeReferenceItems } from '../../pipelines/transit/engine/route-reference.js';
+import { SPEED_ZSCORE, speedAnomalyOf, speedZScore } from '../../pipelines/transit/engine/speed-score.js';
 import {
   anomalyOfDetection,
   presentVehicleState,
@@ -62,12 +63,16 @@ const testDescription = (reference: boolean): PipelineDefinition<VehiclePosition
   ...(reference ? { reference: {} } : {}),
 });
 
-/** Transit's windows part in a runnable definition; the description is a test's, `publish` captures windows. */
-export const transitWindowsPipeline = () => {
+/**
+ * Transit's windows part in a runnable definition, with the speed z-score when `speedScore`; the
+ * description is a test's, `publish` captures windows.
+ */
+export const transitWindowsPipeline = ({ speedScore = false } = {}) => {
   const part = transitWindowsPart(settings);
   const definition: PipelineDefinition<VehiclePosition> = {
     description: testDescription(false),
     ...part,
+    ...(speedScore ? { detectors: [speedZScore(settings)] } : {}),
     publish: part.operators.map((op) => ({
       type: 'window',
       from: { operator: op.name },
@@ -232,9 +237,9 @@ async function deliverToEngine<E, V>(
 export async function runEngine(
   attempts: Attempt[],
   now: number,
-  options: { tickAt?: (attempt: number) => number | undefined } = {},
+  options: { tickAt?: (attempt: number) => number | undefined; speedScore?: boolean } = {},
 ) {
-  const pipeline = transitWindowsPipeline();
+  const pipeline = transitWindowsPipeline({ speedScore: options.speedScore ?? false });
   const { memory, published } = await deliverToEngine(pipeline, attempts, now, options);
   const operators = pipeline.definition.operators as Array<WindowedAggregate<VehiclePosition>>;
   const windows = new Map<string, PublicWindow>();
@@ -250,8 +255,41 @@ export async function runEngine(
   const lateRecords = [...memory.outputs.values()]
     .filter((o) => o.pk.startsWith(`${TRANSIT_PIPELINE}#@late#`))
     .map((o) => o.body as unknown as LateRecord);
+  const detectedAt = new Date(now).toISOString();
+  const speedAnomalies = [...memory.outputs.values()]
+    .filter((o) => o.pk === detectionPk(TRANSIT_PIPELINE, SPEED_ZSCORE))
+    .map((o) => speedAnomalyOf(o.body as unknown as Detection, settings, detectedAt));
   const run: WindowsRun = { windows, variances, published: published.map((p) => p.map((m) => m.data as PublicWindow)) };
-  return { ...run, store: memory, lateRecords };
+  return { ...run, store: memory, lateRecords, speedAnomalies };
+}
+
+/** Today's speed anomalies of a transit run. */
+export const speedAnomaliesOf = (store: MemoryStore) =>
+  [...store.anomalies.values()].filter((a) => a.type === 'speed-zscore');
+
+/**
+ * The same speed anomalies: ids, fixes, scores and evidence. The baseline's mean and std are rounded to
+ * 0.1 km/h from moments on one side and from sums on the other, so they may differ by one unit (and the
+ * score in its third decimal); `detectedAt` is each side's processing clock.
+ */
+export function expectSameSpeedAnomalies(engine: Anomaly[], transit: Anomaly[]) {
+  const canonical = (anomalies: Anomaly[], close: boolean) =>
+    [...anomalies]
+      .sort((a, b) => (a.anomalyId < b.anomalyId ? -1 : a.anomalyId > b.anomalyId ? 1 : 0))
+      .map(({ detectedAt: _detectedAt, ...a }) =>
+        close
+          ? {
+              ...a,
+              score: expect.closeTo(a.score, 2),
+              evidence: {
+                ...a.evidence,
+                baselineMeanKmh: expect.closeTo(a.evidence.baselineMeanKmh as number, 0.5),
+                baselineStdKmh: expect.closeTo(a.evidence.baselineStdKmh as number, 0.5),
+              },
+            }
+          : a,
+      );
+  expect(canonical(engine, false)).toEqual(canonical(transit, true));
 }
 
 /** The synthetic city's GTFS as each side reads it: transit's reference port, and the engine's route items. */

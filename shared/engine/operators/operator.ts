@@ -92,6 +92,10 @@ export function contribute<E>(items: Routed<E>['items'], pk: string, sk: string,
   else items.set(id, { key: { pk, sk }, groupKey, contributions: [c] });
 }
 
+/** Whether a contribution is past the position an item has folded for its partition. */
+export const isFresh = <E>(c: Accepted<E>, positions: Record<string, string>) =>
+  (positions[c.partition] ?? '') < c.position;
+
 /** A keyed operator as the batch runner drives it. */
 export interface OperatorRuntime<E> {
   name: string;
