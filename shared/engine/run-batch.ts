@@ -583,7 +583,10 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
   let current = batch.existing.get(id);
   for (let attempt = 0; attempt < MAX_CONDITIONAL_ATTEMPTS; attempt++) {
     const fresh = freshOf(contributions, current?.positions);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) {
+      if (current && runtime.replay) await replayItem(batch, runtime, current, contributions);
+      return;
+    }
     const applied = runtime.apply(current, target, fresh, ctx);
     for (const { contribution, lateness } of applied.late) batch.noteLate(contribution, lateness);
     if (current && applied.body === current.body) return;
@@ -607,6 +610,35 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
     current = (await store.get([target.key])).get(id);
   }
   throw new ConcurrentUpdateError(`item ${id} changed ${MAX_CONDITIONAL_ATTEMPTS} times while being written`);
+}
+
+/**
+ * An item that holds every contribution already: an earlier attempt of this batch wrote it and failed
+ * before committing the entity, perhaps before publishing. Its stored value is reported again, with
+ * what the detectors find in it as stored (the earlier attempt wrote its detections before the item),
+ * so that a retry publishes what the failed attempt may not have: publishing stays at least once.
+ */
+async function replayItem<E>(
+  batch: ItemWrite<E>,
+  runtime: OperatorRuntime<E>,
+  item: StoredItem,
+  contributions: Array<Accepted<E>>,
+) {
+  const updates = runtime.replay?.(item) ?? [];
+  const ctx = batch.detecting;
+  const found =
+    ctx && batch.watched.has(runtime.name) ? await runDetectors(batch.compiled, ctx, updates, contributions) : [];
+  const reported: Detection[] = [];
+  for (const d of found) {
+    const stored = await ctx?.detection(d.detector, d.ts, d.detectionId);
+    if (!stored)
+      batch.stats.outputsWritten += await batch.store.putOutputs([
+        detectionOutput(batch.compiled.definition.pipeline, d),
+      ]);
+    reported.push(stored ?? d);
+  }
+  for (const update of updates) batch.updates.push(update);
+  for (const detection of reported) batch.detections.push(detection);
 }
 
 /** The contributions an item has not folded yet: the array itself when that is all of them. */

@@ -60,6 +60,21 @@ export function keyedStateRuntime<E, S extends Json>(
       return routed;
     },
 
+    replay(item) {
+      const state = item.body.state as S;
+      const key = item.body.key as string;
+      return [
+        {
+          operator: op.name,
+          kind: 'state',
+          key,
+          value: { key, state, previous: null, steps: [] },
+          final: false,
+          replayed: true,
+        },
+      ];
+    },
+
     apply(existing, { groupKey }, fresh, { now }): Applied {
       const alive = existing && (existing.expiresAt === undefined || existing.expiresAt > now);
       const before = alive ? (existing.body.state as S) : undefined;

@@ -50,6 +50,12 @@ export interface Update {
   value: Record<string, unknown>;
   /** True when this is the last value: a closed window or session. */
   final: boolean;
+  /**
+   * True when a retry reports an item an earlier attempt of the same batch wrote (and failed before
+   * committing, perhaps before publishing): its stored value, again. A keyed state's replay knows no
+   * `previous` and no `steps`.
+   */
+  replayed?: boolean;
 }
 
 export interface ApplyContext {
@@ -110,6 +116,12 @@ export interface OperatorRuntime<E> {
   apply(existing: StoredItem | undefined, target: Target, fresh: Array<Accepted<E>>, ctx: ApplyContext): Applied;
   /** The tick: closes what is due at `now` in an item `due()` returned; undefined when nothing is. */
   close?(item: StoredItem, ctx: ApplyContext): Applied | undefined;
+  /**
+   * The updates of an item as stored, for a retry that finds every contribution already in it: what it
+   * reports so that publishing stays at least once. Without it (sessions and joins, whose results are
+   * write-once outputs) such an item reports nothing.
+   */
+  replay?(item: StoredItem): Update[];
 }
 
 /** The item key of an operator's state for a group key: the pipeline and operator make it unique. */

@@ -92,7 +92,7 @@ export function windowsRuntime<E>(pipeline: string, op: WindowedAggregate<E>): O
     throw new Error(`closeBy must be tick or watermark, got ${closeBy}`);
   const closedByTick = closeBy === 'tick';
   // Presented on first read: most updates of a batch go to no detector and no topic.
-  const update = (body: Record<string, Json>): Update => {
+  const update = (body: Record<string, Json>, replayed = false): Update => {
     let value: WindowValue | undefined;
     return {
       operator: op.name,
@@ -103,6 +103,7 @@ export function windowsRuntime<E>(pipeline: string, op: WindowedAggregate<E>): O
         return value;
       },
       final: body.closed === true,
+      ...(replayed ? { replayed } : {}),
     };
   };
 
@@ -162,6 +163,10 @@ export function windowsRuntime<E>(pipeline: string, op: WindowedAggregate<E>): O
         updates: [update(body)],
         late: [],
       };
+    },
+
+    replay(item: StoredItem): Update[] {
+      return [update(item.body, true)];
     },
 
     close(item: StoredItem): Applied {
