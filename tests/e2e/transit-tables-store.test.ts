@@ -11,21 +11,25 @@ import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
 import { TransitTablesStore } from '../../pipelines/transit/engine/transit-tables-store.js';
 import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
+import type { VehicleState } from '../../pipelines/transit/model.js';
 import { lateEventSortKey } from '../../pipelines/transit/processing/keys.js';
 import type { StoredWindow } from '../../pipelines/transit/processing/ports.js';
-import { type PublicWindow, projectWindow } from '../../pipelines/transit/queries/projections.js';
+import { type PublicWindow, projectVehicleState, projectWindow } from '../../pipelines/transit/queries/projections.js';
 import { DynamoEngineStore } from '../../shared/engine/dynamo-engine-store.js';
-import { processRecords } from '../../shared/engine/process-records.js';
+import { processRecords, type RunnablePipeline } from '../../shared/engine/process-records.js';
+import type { ReferenceSource as EngineReferenceSource } from '../../shared/engine/reference.js';
 import type { SourceRecord } from '../../shared/events/source-records.js';
 import { FaultyStore, InjectedWriteFailure } from '../helpers/engine-harness.js';
 import { createEngineTable } from '../helpers/engine-table.js';
 import { CapturingDeadLetters, seededRandom, T0 } from '../helpers/processing.js';
 import {
   type Attempt,
+  cityReference,
   closeWindows,
   delivery,
   partitionRecords,
   runTransit,
+  transitStatePipeline,
   transitWindowsPipeline,
   windowId,
 } from '../helpers/transit-on-engine.js';
@@ -112,10 +116,20 @@ async function scanRows(table: string): Promise<Record<string, unknown>[]> {
 }
 
 /** The engine over `store`; a failing attempt throws after `failAfterWrites` writes and is delivered again later. */
-async function runOnEngine(store: TransitTablesStore, attempts: Attempt[]) {
-  const pipeline = transitWindowsPipeline();
+async function runOnEngine<E, V>(
+  store: TransitTablesStore,
+  attempts: Attempt[],
+  pipeline: RunnablePipeline<E, V> = transitWindowsPipeline() as unknown as RunnablePipeline<E, V>,
+  references?: EngineReferenceSource,
+) {
   const faulty = new FaultyStore(store);
-  const ports = { store: faulty, deadLetters: new CapturingDeadLetters(), publish: async () => {}, clock: () => NOW };
+  const ports = {
+    store: faulty,
+    deadLetters: new CapturingDeadLetters(),
+    publish: async () => {},
+    clock: () => NOW,
+    ...(references ? { references } : {}),
+  };
   for (const { records, failAfterWrites } of attempts) {
     faulty.failAfterWrites = failAfterWrites;
     try {
@@ -223,5 +237,51 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
       (row) => versions.has(windowId(row)) && row.version > (versions.get(windowId(row)) ?? 0),
     );
     expect(carried.length).toBeGreaterThan(0);
+  });
+
+  it('keeps the vehicle states in VehicleStateTable as processBatch does, under cuts, failed attempts and rewinds', async () => {
+    const city = await cityReference();
+    const random = seededRandom(8);
+    const attempts = delivery(partitions, (n) => Math.floor(random() * n), { maxBatch: 150, failures: true });
+    const { states, store } = await freshTables();
+
+    await runOnEngine(store, attempts, transitStatePipeline(), city.engine());
+
+    const transit = await runTransit(attempts, NOW, city.transit);
+    const byVehicle = (list: VehicleState[]) =>
+      list.map(projectVehicleState).sort((a, b) => a.vehicleId.localeCompare(b.vehicleId));
+    const rows = (await scanRows(states)) as unknown as VehicleState[];
+    expect(rows.length).toBe(transit.store.states.size);
+    expect(byVehicle(rows)).toEqual(byVehicle([...transit.store.states.values()]));
+  });
+
+  it("overwrites a state row today's processor wrote only while it still has no version", async () => {
+    const city = await cityReference();
+    const half = (p: SourceRecord[]) => Math.floor(p.length / 2);
+    const asAttempts = (parts: SourceRecord[][]) => parts.map((records) => ({ records }));
+    const { windows, states, store } = await freshTables();
+    const before = await runTransit(asAttempts(partitions.map((p) => p.slice(0, half(p)))), NOW, city.transit);
+    for (const row of before.store.windows.values()) {
+      await documents.send(new PutCommand({ TableName: windows, Item: row as unknown as Record<string, unknown> }));
+    }
+    for (const state of before.store.states.values()) {
+      await documents.send(new PutCommand({ TableName: states, Item: state as unknown as Record<string, unknown> }));
+    }
+
+    await runOnEngine(
+      store,
+      asAttempts(partitions.map((p) => p.slice(half(p)))),
+      transitStatePipeline(),
+      city.engine(),
+    );
+
+    const throughout = await runTransit(asAttempts(partitions), NOW, city.transit);
+    const rows = (await scanRows(states)) as unknown as Array<VehicleState & { version?: number }>;
+    expect(rows.every((row) => (row.version ?? 0) >= 1)).toBe(true);
+    expect(rows.map(projectVehicleState).sort((a, b) => a.vehicleId.localeCompare(b.vehicleId))).toEqual(
+      [...throughout.store.states.values()]
+        .map(projectVehicleState)
+        .sort((a, b) => a.vehicleId.localeCompare(b.vehicleId)),
+    );
   });
 });

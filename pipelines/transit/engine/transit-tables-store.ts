@@ -1,7 +1,8 @@
 /**
- * The engine's store for transit (docs/transit-on-engine.md, step 8), so far for its windows and late
- * events: route and vehicle windows are rows of transit's existing `WindowsTable` (`window-rows.ts`),
- * under the same version condition today's processor writes them with; late records are rows of its
+ * The engine's store for transit (docs/transit-on-engine.md, step 8), so far for its windows, vehicle
+ * states and late events: route and vehicle windows are rows of transit's existing `WindowsTable`
+ * (`window-rows.ts`), under the same version condition today's processor writes them with; vehicle
+ * states are rows of its `VehicleStateTable` (`state-rows.ts`); late records are rows of its
  * `LateEventsTable`; every other item and output (entity items first) goes to the engine's own store,
  * a table of the engine's layout beside transit's. Transit's tables keep their logical ids and key
  * schemas, and its readers keep reading them.
@@ -25,10 +26,12 @@ import {
   type StoredItem,
   windowStartOfSk,
 } from '../../../shared/engine/store.js';
+import type { VehicleState } from '../model.js';
 import { lateEventSortKey } from '../processing/keys.js';
 import type { StoredWindow } from '../processing/ports.js';
 import { vehicleWindowPk } from '../processing/windows.js';
 import { TRANSIT_PIPELINE } from './definition.js';
+import { isStateKey, type StateRow, stateItem, stateRow, stateRowKey } from './state-rows.js';
 import { type WindowRow, windowItem, windowRow, windowRowKey } from './window-rows.js';
 import { ROUTE_WINDOWS, VEHICLE_WINDOWS } from './windows.js';
 
@@ -87,14 +90,24 @@ export class TransitTablesStore implements EngineStore {
 
   async get(keys: ItemKey[]) {
     const windows = keys.filter((k) => isWindow(k.pk));
-    const others = keys.filter((k) => !isWindow(k.pk));
+    const states = keys.filter((k) => isStateKey(k.pk));
+    const others = keys.filter((k) => !isWindow(k.pk) && !isStateKey(k.pk));
     const rowKeys = [...new Map(windows.map((k) => [itemKey(k), windowRowKey(k)])).values()];
-    const [rows, rest] = await Promise.all([
-      rowKeys.length > 0 ? batchGetAll(this.client, this.options.windowsTable, rowKeys, { consistentRead: true }) : [],
+    const stateKeys = [...new Map(states.map((k) => [k.pk, stateRowKey(k.pk)])).values()];
+    const consistentRead = true;
+    const [rows, stateRows, rest] = await Promise.all([
+      rowKeys.length > 0 ? batchGetAll(this.client, this.options.windowsTable, rowKeys, { consistentRead }) : [],
+      stateKeys.length > 0
+        ? batchGetAll(this.client, this.options.vehicleStateTable, stateKeys, { consistentRead })
+        : [],
       others.length > 0 ? this.rest.get(others) : new Map<string, StoredItem>(),
     ]);
     for (const row of rows) {
       const item = windowItem(row as unknown as WindowRow | StoredWindow);
+      rest.set(itemKey(item), item);
+    }
+    for (const row of stateRows) {
+      const item = stateItem(row as unknown as StateRow | VehicleState);
       rest.set(itemKey(item), item);
     }
     const unseeded = others.filter((k) => k.pk.startsWith(ENTITY_PK) && !rest.has(itemKey(k)));
@@ -158,10 +171,33 @@ export class TransitTablesStore implements EngineStore {
   }
 
   put(item: StoredItem, expectedVersion: number | undefined) {
+    if (isStateKey(item.pk)) return this.putState(item, expectedVersion);
     if (!isWindow(item.pk)) return this.rest.put(item, expectedVersion);
     const row = windowRow(item, new Date(this.clock()).toISOString());
     const table = this.options.windowsTable;
     return putIfVersion(this.client, table, row as unknown as Record<string, unknown>, expectedVersion);
+  }
+
+  /**
+   * A state row under the version condition; a row today's processor wrote has no version (it read as
+   * version 0), so it is overwritten only while it still has none.
+   */
+  private putState(item: StoredItem, expectedVersion: number | undefined) {
+    const condition =
+      expectedVersion === undefined
+        ? { ConditionExpression: 'attribute_not_exists(vehicleId)' }
+        : expectedVersion === 0
+          ? {
+              ConditionExpression: 'attribute_exists(vehicleId) AND attribute_not_exists(#version)',
+              ExpressionAttributeNames: { '#version': 'version' },
+            }
+          : {
+              ConditionExpression: '#version = :expected',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':expected': expectedVersion },
+            };
+    const put = new PutCommand({ TableName: this.options.vehicleStateTable, Item: stateRow(item), ...condition });
+    return conditional(this.client.send(put));
   }
 
   async query(pk: string, from: string, to: string) {
