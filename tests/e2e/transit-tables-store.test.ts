@@ -9,19 +9,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulators, startEmulators, waitForTable } from '../../local/runtime/emulators.js';
 import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
+import { transitAnomalyOf } from '../../pipelines/transit/engine/anomalies.js';
+import { speedZScore } from '../../pipelines/transit/engine/speed-score.js';
 import { TransitTablesStore } from '../../pipelines/transit/engine/transit-tables-store.js';
+import { decodeCandidates } from '../../pipelines/transit/events/formats.js';
 import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
-import type { VehicleState } from '../../pipelines/transit/model.js';
+import type { Anomaly, VehicleState } from '../../pipelines/transit/model.js';
 import { lateEventSortKey } from '../../pipelines/transit/processing/keys.js';
 import type { StoredWindow } from '../../pipelines/transit/processing/ports.js';
-import { type PublicWindow, projectVehicleState, projectWindow } from '../../pipelines/transit/queries/projections.js';
+import {
+  type PublicWindow,
+  projectAnomaly,
+  projectVehicleState,
+  projectWindow,
+} from '../../pipelines/transit/queries/projections.js';
 import { DynamoEngineStore } from '../../shared/engine/dynamo-engine-store.js';
-import { processRecords, type RunnablePipeline } from '../../shared/engine/process-records.js';
+import { processRecords, type RunnablePipeline, runnable } from '../../shared/engine/process-records.js';
 import type { ReferenceSource as EngineReferenceSource } from '../../shared/engine/reference.js';
 import type { SourceRecord } from '../../shared/events/source-records.js';
 import { FaultyStore, InjectedWriteFailure } from '../helpers/engine-harness.js';
 import { createEngineTable } from '../helpers/engine-table.js';
-import { CapturingDeadLetters, seededRandom, T0 } from '../helpers/processing.js';
+import { CapturingDeadLetters, seededRandom, settings, T0 } from '../helpers/processing.js';
 import {
   type Attempt,
   cityReference,
@@ -53,6 +61,7 @@ async function freshTables() {
   const windows = `windows-${n}`;
   const states = `states-${n}`;
   const late = `late-${n}`;
+  const anomalies = `anomalies-${n}`;
   const engine = `engine-${n}`;
   await emulators.dynamodb.send(
     new CreateTableCommand({
@@ -90,18 +99,34 @@ async function freshTables() {
       ],
     }),
   );
+  await emulators.dynamodb.send(
+    new CreateTableCommand({
+      TableName: anomalies,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+    }),
+  );
   await createEngineTable(emulators.dynamodb, engine);
-  await Promise.all([states, windows, late].map((name) => waitForTable(emulators.dynamodb, name)));
+  await Promise.all([states, windows, late, anomalies].map((name) => waitForTable(emulators.dynamodb, name)));
   const store = new TransitTablesStore({
     client: documents,
     windowsTable: windows,
     vehicleStateTable: states,
     lateEventsTable: late,
+    anomaliesTable: anomalies,
+    anomalyOf: transitAnomalyOf(settings),
     rest: new DynamoEngineStore(documents, engine, 'transit'),
     horizonMs: transitWindowsPipeline().compiled.horizonMs,
     clock: () => NOW,
   });
-  return { windows, states, late, store };
+  return { windows, states, late, anomalies, store };
 }
 
 async function scanRows(table: string): Promise<Record<string, unknown>[]> {
@@ -121,13 +146,14 @@ async function runOnEngine<E, V>(
   attempts: Attempt[],
   pipeline: RunnablePipeline<E, V> = transitWindowsPipeline() as unknown as RunnablePipeline<E, V>,
   references?: EngineReferenceSource,
+  now = NOW,
 ) {
   const faulty = new FaultyStore(store);
   const ports = {
     store: faulty,
     deadLetters: new CapturingDeadLetters(),
     publish: async () => {},
-    clock: () => NOW,
+    clock: () => now,
     ...(references ? { references } : {}),
   };
   for (const { records, failAfterWrites } of attempts) {
@@ -283,5 +309,49 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
         .map(projectVehicleState)
         .sort((a, b) => a.vehicleId.localeCompare(b.vehicleId)),
     );
+  });
+
+  it("keeps the engine's track and speed anomalies in AnomaliesTable as processBatch keeps its own", async () => {
+    const city = await cityReference();
+    const { emissions } = generateWorkload({
+      network: simNetworkFromFeed(city.feed),
+      vehicles: 12,
+      minutes: 9,
+      startTime: T0,
+      seed: 21,
+      anomalies: true,
+    });
+    const busy = partitionRecords(
+      emissions,
+      2,
+      (e) => Number(e.vehicleId.slice(1)) % 2,
+      (e) => e.event,
+    );
+    const random = seededRandom(9);
+    const attempts = delivery(busy, (n) => Math.floor(random() * n), { maxBatch: 200, failures: true });
+    const { anomalies, store } = await freshTables();
+    const part = transitStatePipeline();
+    const scoring = runnable(
+      { ...part.definition, detectors: [...(part.definition.detectors ?? []), speedZScore(settings)] },
+      decodeCandidates,
+    );
+
+    // Nine minutes of fixes, judged at 10:00 (no fix ahead of the clock).
+    const now = T0 + 10 * MINUTE;
+    await runOnEngine(store, attempts, scoring, city.engine(), now);
+
+    const transit = await runTransit(attempts, now, city.transit);
+    const rows = (await scanRows(anomalies)) as unknown as Anomaly[];
+    const ids = (list: Anomaly[]) => list.map((a) => `${a.type} ${a.anomalyId}`).sort();
+    expect(new Set(rows.map((a) => a.type))).toEqual(
+      new Set(['stalled', 'impossible-jump', 'off-route', 'speed-zscore']),
+    );
+    expect(ids(rows)).toEqual(ids([...transit.store.anomalies.values()]));
+    const track = (list: Anomaly[]) =>
+      list
+        .filter((a) => a.type !== 'speed-zscore')
+        .map((a) => ({ ...projectAnomaly(a), detectedAt: undefined }))
+        .sort((a, b) => a.anomalyId.localeCompare(b.anomalyId));
+    expect(track(rows)).toEqual(track([...transit.store.anomalies.values()]));
   });
 });

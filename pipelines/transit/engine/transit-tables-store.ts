@@ -3,7 +3,8 @@
  * states and late events: route and vehicle windows are rows of transit's existing `WindowsTable`
  * (`window-rows.ts`), under the same version condition today's processor writes them with; vehicle
  * states are rows of its `VehicleStateTable` (`state-rows.ts`); late records are rows of its
- * `LateEventsTable`; every other item and output (entity items first) goes to the engine's own store,
+ * `LateEventsTable`; detections are also rows of its `AnomaliesTable`; every other item and output
+ * (entity items first, detections as the engine reads them back) goes to the engine's own store,
  * a table of the engine's layout beside transit's. Transit's tables keep their logical ids and key
  * schemas, and its readers keep reading them.
  *
@@ -15,6 +16,7 @@ import { type DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk
 import { forEachLimited } from '../../../shared/concurrency.js';
 import { batchGetAll } from '../../../shared/dynamo/batch.js';
 import { conditional, putIfVersion } from '../../../shared/dynamo/conditional.js';
+import type { Detection } from '../../../shared/engine/detectors.js';
 import { operatorOfPk } from '../../../shared/engine/operators/operator.js';
 import { type LateRecord, seededEntityItem } from '../../../shared/engine/run-batch.js';
 import {
@@ -26,8 +28,8 @@ import {
   type StoredItem,
   windowStartOfSk,
 } from '../../../shared/engine/store.js';
-import type { VehicleState } from '../model.js';
-import { lateEventSortKey } from '../processing/keys.js';
+import type { Anomaly, VehicleState } from '../model.js';
+import { anomalyDay, anomalyKey, lateEventSortKey } from '../processing/keys.js';
 import type { StoredWindow } from '../processing/ports.js';
 import { vehicleWindowPk } from '../processing/windows.js';
 import { TRANSIT_PIPELINE } from './definition.js';
@@ -52,6 +54,10 @@ export interface TransitTablesOptions {
   lateEventsTable: string;
   /** The engine's store for everything that is not one of transit's windows. */
   rest: EngineStore;
+  /** Transit's `AnomaliesTable`: detections become its rows (`anomalyOf`). */
+  anomaliesTable: string;
+  /** The anomaly a detection stands for, `detectedAt` its processing time; undefined for a detection that is none. */
+  anomalyOf: (detection: Detection, detectedAt: string) => Anomaly | undefined;
   /** The compiled definition's horizon (ms): how far back entity items remember event ids. */
   horizonMs: number;
   /** Stamps a row's `updatedAt`, as today's processor does. */
@@ -60,6 +66,7 @@ export interface TransitTablesOptions {
 
 const ENTITY_PK = `${TRANSIT_PIPELINE}#@entity#`;
 const LATE_PK = `${TRANSIT_PIPELINE}#@late#`;
+const DETECTION_PK = `${TRANSIT_PIPELINE}#@detect#`;
 const WRITE_CONCURRENCY = 16;
 
 /**
@@ -223,6 +230,12 @@ export class TransitTablesStore implements EngineStore {
     const late = outputs.filter((o) => o.pk.startsWith(LATE_PK));
     const others = outputs.filter((o) => !o.pk.startsWith(LATE_PK));
     const receivedAt = new Date(this.clock()).toISOString();
+    // Anomaly rows first: the engine reads its detections back from its own store, and takes one found
+    // there as written, so a failure in between must leave the row, not only the engine's copy.
+    await this.putAnomalies(
+      others.filter((o) => o.pk.startsWith(DETECTION_PK)),
+      receivedAt,
+    );
     let written = others.length > 0 ? await this.rest.putOutputs(others) : 0;
     await forEachLimited(late, WRITE_CONCURRENCY, async (output) => {
       const rows = lateEventRows(output.body as unknown as LateRecord, receivedAt);
@@ -238,6 +251,20 @@ export class TransitTablesStore implements EngineStore {
       if (any) written++;
     });
     return written;
+  }
+
+  /** Each detection that is an anomaly as today's `AnomaliesTable` row, written once. */
+  private async putAnomalies(detections: OutputItem[], detectedAt: string) {
+    await forEachLimited(detections, WRITE_CONCURRENCY, async (output) => {
+      const anomaly = this.options.anomalyOf(output.body as unknown as Detection, detectedAt);
+      if (!anomaly) return;
+      const put = new PutCommand({
+        TableName: this.options.anomaliesTable,
+        Item: { ...anomalyKey(anomaly), day: anomalyDay(anomaly.windowStart), ...anomaly },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
+      await conditional(this.client.send(put));
+    });
   }
 
   queryOutputs(pk: string, range: OutputRange) {
