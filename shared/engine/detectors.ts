@@ -367,6 +367,8 @@ export function sequence<E>(options: {
     name: options.name,
     on: operator.name,
     detect(update) {
+      // A replayed state knows no previous one, so every occurrence it keeps would look new.
+      if (update.replayed) return [];
       const before = new Set(((update.value.previous as SequenceState | null)?.found ?? []).map((f) => f.eventIds[0]));
       return ((update.value.state as SequenceState).found ?? [])
         .filter((f) => !before.has(f.eventIds[0]))

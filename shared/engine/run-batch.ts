@@ -615,8 +615,8 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
 /**
  * An item that holds every contribution already: an earlier attempt of this batch wrote it and failed
  * before committing the entity, perhaps before publishing. Its stored value is reported again, with
- * what the detectors find in it as stored (the earlier attempt wrote its detections before the item),
- * so that a retry publishes what the failed attempt may not have: publishing stays at least once.
+ * those of its detectors' findings that are stored (the earlier attempt wrote its detections before
+ * the item), so that a retry publishes what the failed attempt may not have: at least once.
  */
 async function replayItem<E>(
   batch: ItemWrite<E>,
@@ -624,18 +624,16 @@ async function replayItem<E>(
   item: StoredItem,
   contributions: Array<Accepted<E>>,
 ) {
-  const updates = runtime.replay?.(item) ?? [];
+  const updates = runtime.replay?.(item, batch.ctx) ?? [];
   const ctx = batch.detecting;
   const found =
     ctx && batch.watched.has(runtime.name) ? await runDetectors(batch.compiled, ctx, updates, contributions) : [];
+  // Only what is stored: a detection the failed attempt did not make (a baseline that changed since)
+  // would be written after its item, against the rule that keeps detections first.
   const reported: Detection[] = [];
   for (const d of found) {
     const stored = await ctx?.detection(d.detector, d.ts, d.detectionId);
-    if (!stored)
-      batch.stats.outputsWritten += await batch.store.putOutputs([
-        detectionOutput(batch.compiled.definition.pipeline, d),
-      ]);
-    reported.push(stored ?? d);
+    if (stored) reported.push(stored);
   }
   for (const update of updates) batch.updates.push(update);
   for (const detection of reported) batch.detections.push(detection);

@@ -38,8 +38,6 @@ import { type WindowRow, windowItem, windowRow, windowRowKey } from './window-ro
 import { ROUTE_WINDOWS, VEHICLE_WINDOWS } from './windows.js';
 
 const WINDOW_OPERATORS: ReadonlySet<string> = new Set([ROUTE_WINDOWS, VEHICLE_WINDOWS]);
-/** The longest window the settings allow (a day): a window ending after `since` starts after `since` minus it. */
-const MAX_WINDOW_MS = 86_400_000;
 const isWindow = (pk: string) =>
   pk.startsWith(`${TRANSIT_PIPELINE}#`) && WINDOW_OPERATORS.has(operatorOfPk(TRANSIT_PIPELINE, pk));
 
@@ -138,7 +136,11 @@ export class TransitTablesStore implements EngineStore {
       { consistentRead: true },
     );
     const seeds: StoredItem[] = [];
-    await forEachLimited(states, WRITE_CONCURRENCY, async (state) => {
+    // Only rows today's processor wrote: a row with a version is the engine's own (a new vehicle whose
+    // first attempt wrote its state and failed before its entity commit), and seeding from it would
+    // make the rest of that batch late.
+    const legacy = states.filter((state) => state['version'] === undefined);
+    await forEachLimited(legacy, WRITE_CONCURRENCY, async (state) => {
       const vehicleId = state['vehicleId'] as string;
       const watermark = state['ts'] as number;
       const windows = await this.vehicleWindows(vehicleId, watermark - this.options.horizonMs);
@@ -157,7 +159,9 @@ export class TransitTablesStore implements EngineStore {
 
   /** The rows of a vehicle's windows that end after `since`, as today's processor wrote them (with `eventIds`). */
   private async vehicleWindows(vehicleId: string, since: number): Promise<StoredWindow[]> {
-    const rows = await this.windowRows(vehicleWindowPk(vehicleId), since - MAX_WINDOW_MS, Number.MAX_SAFE_INTEGER);
+    // A window is no longer than the horizon, so one that ends after `since` starts after `since - horizon`.
+    const from = since - this.options.horizonMs;
+    const rows = await this.windowRows(vehicleWindowPk(vehicleId), from, Number.MAX_SAFE_INTEGER);
     return (rows as StoredWindow[]).filter((w) => w.windowEnd > since);
   }
 

@@ -60,7 +60,9 @@ export function keyedStateRuntime<E, S extends Json>(
       return routed;
     },
 
-    replay(item) {
+    replay(item, { now }) {
+      // Expired: it reads as absent, so there is nothing to report.
+      if (item.expiresAt !== undefined && item.expiresAt <= now) return [];
       const state = item.body.state as S;
       const key = item.body.key as string;
       return [

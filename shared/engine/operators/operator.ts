@@ -121,7 +121,7 @@ export interface OperatorRuntime<E> {
    * reports so that publishing stays at least once. Without it (sessions and joins, whose results are
    * write-once outputs) such an item reports nothing.
    */
-  replay?(item: StoredItem): Update[];
+  replay?(item: StoredItem, ctx: ApplyContext): Update[];
 }
 
 /** The item key of an operator's state for a group key: the pipeline and operator make it unique. */

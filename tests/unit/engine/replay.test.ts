@@ -4,7 +4,7 @@
  * published by the retry: at least once, not at most once.
  */
 import { describe, expect, it } from 'vitest';
-import { threshold } from '../../../shared/engine/detectors.js';
+import { sequence, threshold } from '../../../shared/engine/detectors.js';
 import type { WindowedAggregate } from '../../../shared/engine/operators/windows.js';
 import { compile, runBatch } from '../../../shared/engine/run-batch.js';
 import { MemoryEngineStore } from '../../../shared/engine/store.js';
@@ -91,5 +91,35 @@ describe('a retry after its attempt wrote an item and failed', () => {
     const { retry } = await failThenRetry(compiled, records, 0);
 
     expect(retry.updates.map((u) => u.replayed ?? false)).toEqual([false]);
+  });
+
+  it('reports no occurrence of a sequence again: a replayed state knows no previous one to tell new from old', async () => {
+    const three = sequence<TestEvent>({
+      name: 'three',
+      key: (e) => e.entity,
+      match: () => true,
+      count: 3,
+      withinMs: 60_000,
+    });
+    const c = compile({
+      pipeline: 'test',
+      allowedLatenessMs: ALLOWED_LATENESS_MS,
+      operators: [three.operator],
+      detectors: [three.detector],
+    });
+    const memory = new MemoryEngineStore();
+    const store = new FaultyStore(memory);
+    const first = await runBatch(c, [record(0, 1_000, 1), record(1, 2_000, 1), record(2, 3_000, 1)], store, {
+      now: 5_000,
+    });
+    expect(first.detections.map((d) => d.detectionId)).toEqual(['three|u1|u1-0']);
+
+    store.failAfterWrites = 1; // the state item, then the entity commit fails
+    await expect(runBatch(c, [record(3, 4_000, 1)], store, { now: 5_000 })).rejects.toThrow(InjectedWriteFailure);
+    store.failAfterWrites = undefined;
+    const retry = await runBatch(c, [record(3, 4_000, 1)], store, { now: 5_000 });
+
+    expect(retry.updates.map((u) => u.replayed)).toEqual([true]);
+    expect(retry.detections).toEqual([]);
   });
 });
