@@ -5,65 +5,31 @@
  * at the cost of staleness (an item changed or added in the table is seen by a container within `ttlMs`).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LRUCache } from 'lru-cache';
 import { batchGetAll } from '../dynamo/batch.js';
-import type { ReferenceItem, ReferenceSource } from './reference.js';
+import { type CachedReferenceOptions, CachedReferenceSource } from './cached-reference-source.js';
+import type { ReferenceItem } from './reference.js';
 
 /** Options of a {@link DynamoReferenceSource}. */
-export interface DynamoReferenceSourceOptions {
-  /** How long a container keeps an item, or its absence; 0 reads every key every batch. @default 60_000 */
-  ttlMs?: number;
-  /** Keys a container keeps at most, least recently used dropped first. @default 10_000 */
-  maxKeys?: number;
-  /** The cache's clock in ms, for tests. @default performance.now */
-  clock?: () => number;
-}
+export type DynamoReferenceSourceOptions = CachedReferenceOptions;
 
-/** A cached read: the item, or `undefined` for a key the table does not have. */
-interface Cached {
-  item: ReferenceItem | undefined;
-}
-
-export class DynamoReferenceSource implements ReferenceSource {
-  private readonly cache: LRUCache<string, Cached> | undefined;
-
+export class DynamoReferenceSource extends CachedReferenceSource {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-    { ttlMs = 60_000, maxKeys = 10_000, clock }: DynamoReferenceSourceOptions = {},
+    options: DynamoReferenceSourceOptions = {},
   ) {
-    this.cache =
-      ttlMs > 0
-        ? new LRUCache<string, Cached>({
-            max: maxKeys,
-            ttl: ttlMs,
-            ...(clock ? { perf: { now: clock }, ttlResolution: 0 } : {}),
-          })
-        : undefined;
+    super(options);
   }
 
-  async load(keys: readonly string[]): Promise<Map<string, ReferenceItem>> {
-    const found = new Map<string, ReferenceItem>();
-    const wanted: string[] = [];
-    for (const key of keys) {
-      const cached = this.cache?.get(key);
-      if (!cached) wanted.push(key);
-      else if (cached.item) found.set(key, cached.item);
-    }
-    if (wanted.length === 0) return found;
+  protected async read(keys: string[]): Promise<Map<string, ReferenceItem>> {
     // Eventually consistent: reference data changes rarely, and the cache is staler than any replica.
     const rows = await batchGetAll(
       this.client,
       this.tableName,
-      wanted.map((pk) => ({ pk })),
+      keys.map((pk) => ({ pk })),
     );
     const byKey = new Map<string, ReferenceItem>();
     for (const { pk, ...item } of rows) byKey.set(String(pk), item);
-    for (const key of wanted) {
-      const item = byKey.get(key);
-      this.cache?.set(key, { item });
-      if (item) found.set(key, item);
-    }
-    return found;
+    return byKey;
   }
 }

@@ -3,10 +3,10 @@
  * dynalite through the real SDK: the same rows processBatch reaches, under deliveries that cut, fail
  * half way and rewind, and a cut-over from rows today's processor wrote.
  */
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulators, startEmulators, waitForTable } from '../../local/runtime/emulators.js';
+import { createTable, type Emulators, startEmulators } from '../../local/runtime/emulators.js';
+import type { TablePlan } from '../../local/runtime/plan.js';
 import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
 import { transitAnomalyOf } from '../../pipelines/transit/engine/anomalies.js';
@@ -55,7 +55,24 @@ beforeAll(async () => {
 });
 afterAll(() => emulators?.close());
 
-/** A WindowsTable as the stack defines it, and an engine table beside it. */
+type Key = [name: string, type: 'S' | 'N'];
+/** A table of `name` keyed by `hash` (and `range`), as the local runtime creates one. */
+const keyedTable = (name: string, hash: Key, range?: Key): TablePlan => ({
+  logicalId: name,
+  name,
+  keySchema: [
+    { AttributeName: hash[0], KeyType: 'HASH' },
+    ...(range ? [{ AttributeName: range[0], KeyType: 'RANGE' as const }] : []),
+  ],
+  attributeDefinitions: [hash, ...(range ? [range] : [])].map(([AttributeName, AttributeType]) => ({
+    AttributeName,
+    AttributeType,
+  })),
+  globalSecondaryIndexes: [],
+  localSecondaryIndexes: [],
+});
+
+/** Transit's tables and an engine table beside them, as the store adapter needs them. */
 async function freshTables() {
   const n = ++tables;
   const windows = `windows-${n}`;
@@ -63,58 +80,14 @@ async function freshTables() {
   const late = `late-${n}`;
   const anomalies = `anomalies-${n}`;
   const engine = `engine-${n}`;
-  await emulators.dynamodb.send(
-    new CreateTableCommand({
-      TableName: states,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'vehicleId', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'vehicleId', AttributeType: 'S' }],
-    }),
-  );
-  await emulators.dynamodb.send(
-    new CreateTableCommand({
-      TableName: windows,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'windowStart', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'windowStart', AttributeType: 'N' },
-      ],
-    }),
-  );
-  await emulators.dynamodb.send(
-    new CreateTableCommand({
-      TableName: late,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: 'routeId', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'routeId', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-    }),
-  );
-  await emulators.dynamodb.send(
-    new CreateTableCommand({
-      TableName: anomalies,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-    }),
-  );
+  // Transit's tables with the stack's keys (their indexes are not read here).
+  await Promise.all([
+    createTable(emulators.dynamodb, keyedTable(states, ['vehicleId', 'S'])),
+    createTable(emulators.dynamodb, keyedTable(windows, ['pk', 'S'], ['windowStart', 'N'])),
+    createTable(emulators.dynamodb, keyedTable(late, ['routeId', 'S'], ['sk', 'S'])),
+    createTable(emulators.dynamodb, keyedTable(anomalies, ['pk', 'S'], ['sk', 'S'])),
+  ]);
   await createEngineTable(emulators.dynamodb, engine);
-  await Promise.all([states, windows, late, anomalies].map((name) => waitForTable(emulators.dynamodb, name)));
   const store = new TransitTablesStore({
     client: documents,
     windowsTable: windows,

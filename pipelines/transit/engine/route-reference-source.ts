@@ -6,9 +6,9 @@
  * container keeps what it read, found or not, for a TTL (a reloaded feed is seen within it).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LRUCache } from 'lru-cache';
 import { forEachLimited } from '../../../shared/concurrency.js';
-import type { ReferenceItem, ReferenceSource } from '../../../shared/engine/reference.js';
+import { CachedReferenceSource } from '../../../shared/engine/cached-reference-source.js';
+import type { ReferenceItem } from '../../../shared/engine/reference.js';
 import { loadRoutePlacement } from '../gtfs/reference-store.js';
 
 /** Options of a {@link RouteReferenceSource}. */
@@ -21,12 +21,7 @@ export interface RouteReferenceSourceOptions {
   concurrency?: number;
 }
 
-interface Cached {
-  item: ReferenceItem | undefined;
-}
-
-export class RouteReferenceSource implements ReferenceSource {
-  private readonly cache: LRUCache<string, Cached> | undefined;
+export class RouteReferenceSource extends CachedReferenceSource {
   private readonly concurrency: number;
 
   constructor(
@@ -34,24 +29,15 @@ export class RouteReferenceSource implements ReferenceSource {
     private readonly tableName: string,
     { ttlMs = 60_000, maxRoutes = 2_000, concurrency = 8 }: RouteReferenceSourceOptions = {},
   ) {
-    this.cache = ttlMs > 0 ? new LRUCache<string, Cached>({ max: maxRoutes, ttl: ttlMs }) : undefined;
+    super({ ttlMs, maxKeys: maxRoutes });
     this.concurrency = concurrency;
   }
 
-  async load(keys: readonly string[]): Promise<Map<string, ReferenceItem>> {
+  protected async read(routeIds: string[]): Promise<Map<string, ReferenceItem>> {
     const found = new Map<string, ReferenceItem>();
-    const wanted: string[] = [];
-    for (const key of keys) {
-      const cached = this.cache?.get(key);
-      if (!cached) wanted.push(key);
-      else if (cached.item) found.set(key, cached.item);
-    }
-    // A failed query throws: the enrichment fails the batch, and nothing is cached for it.
-    await forEachLimited(wanted, this.concurrency, async (routeId) => {
+    await forEachLimited(routeIds, this.concurrency, async (routeId) => {
       const route = await loadRoutePlacement(routeId, { client: this.client, tableName: this.tableName });
-      const item = route ? { ...route } : undefined;
-      this.cache?.set(routeId, { item });
-      if (item) found.set(routeId, item);
+      if (route) found.set(routeId, { ...route });
     });
     return found;
   }

@@ -5,14 +5,12 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_GTFS_DIR } from '../../../local/simulate.js';
 import { generateWorkload, simNetworkFromFeed } from '../../../local/simulator/workload.js';
 import { ROUTE_WINDOWS, VEHICLE_WINDOWS } from '../../../pipelines/transit/engine/windows.js';
-import { parseGtfsFeed } from '../../../pipelines/transit/gtfs/parse-feed.js';
 import type { VehiclePosition } from '../../../pipelines/transit/model.js';
-import type { ReferenceSource, ShapeRef } from '../../../pipelines/transit/processing/ports.js';
 import { position, seededRandom, T0 } from '../../helpers/processing.js';
 import {
+  cityReference,
   delivery,
   expectSamePublished,
   expectSameWindows,
@@ -25,17 +23,7 @@ const MINUTE = 60_000;
 
 /** The simulator's workload on the synthetic city, with every kind of repetition and disorder it injects. */
 async function simulatorWorkload(seed: number) {
-  const feed = await parseGtfsFeed(DEFAULT_GTFS_DIR);
-  const shapes = new Map<string, Map<string, ShapeRef>>();
-  for (const rs of feed.routeShapes) {
-    const byId = shapes.get(rs.routeId) ?? new Map<string, ShapeRef>();
-    byId.set(rs.shapeId, { shapeId: rs.shapeId, points: rs.points, stops: rs.stops });
-    shapes.set(rs.routeId, byId);
-  }
-  const reference: ReferenceSource = {
-    routeShapes: async (routeId) => shapes.get(routeId),
-    tripShapeId: async (tripId) => feed.trips.get(tripId)?.shapeId,
-  };
+  const { feed, transit: reference } = await cityReference();
   const { emissions } = generateWorkload({
     network: simNetworkFromFeed(feed),
     vehicles: 30,
