@@ -50,6 +50,11 @@ export interface Detector<E = unknown> {
   on: string;
   /** The kind of operator `on` must be, checked when the pipeline compiles. @default any */
   onKind?: 'windows' | 'sessions' | 'state' | 'join';
+  /**
+   * It judges final results only, so `compile` refuses it on windows closed by the watermark, which have
+   * none (it would never fire). @default false
+   */
+  finalsOnly?: boolean;
   /** The baselines it reads through `ctx.baseline`, checked when the pipeline compiles. @default none */
   baselines?: ReadonlyArray<{ operator: string; field: string }>;
   /**
@@ -136,6 +141,7 @@ export function threshold(options: {
   return {
     name: options.name,
     on: options.on,
+    ...(options.finalOnly ? { finalsOnly: true } : {}),
     detect(update) {
       if (options.finalOnly && !update.final) return [];
       if (!options.when(update.value)) return [];
@@ -175,6 +181,7 @@ export function zScore(options: {
   return {
     name: options.name,
     on: options.on,
+    finalsOnly: true,
     async detect(update, ctx) {
       if (!update.final || update.kind !== 'window') return [];
       const window = update.value as WindowValue;

@@ -145,6 +145,10 @@ export function compile<E>(definition: EngineDefinition<E>): CompiledPipeline<E>
       problems.push(
         `detector ${detector.name} watches "${detector.on}", a ${watched.kind} operator; it needs ${detector.onKind}`,
       );
+    else if (detector.finalsOnly && watched.kind === 'windows' && watched.closeBy === 'watermark')
+      problems.push(
+        `detector ${detector.name} judges final results, which "${detector.on}" (closed by the watermark) never has`,
+      );
     for (const baseline of detector.baselines ?? []) {
       const problem = baselineProblem(definition.operators, baseline);
       if (problem) problems.push(`detector ${detector.name} takes its baseline from ${problem}`);

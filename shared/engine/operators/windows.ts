@@ -42,7 +42,7 @@ export interface WindowedAggregate<E> {
   /**
    * What closes a window: the tick, once the processing clock passes its end plus the allowed lateness
    * (then it emits a final result, and refuses later events as late); or only the watermark of each
-   * entity sending to it (no final result, so no detector that judges finals, such as `zScore`).
+   * entity sending to it (no final result, so `compile` refuses a detector that judges finals, such as `zScore`).
    * @default 'tick'
    */
   closeBy?: 'tick' | 'watermark';
