@@ -14,6 +14,28 @@ export async function conditional(write: Promise<unknown>): Promise<boolean> {
 }
 
 /**
+ * Puts an item unless one with its key exists (a write-once output: a late event, an anomaly). False
+ * when one does. `keyAttribute` is any attribute of the table's key.
+ */
+export function putIfAbsent(
+  client: DynamoDBDocumentClient,
+  table: string,
+  item: Record<string, unknown>,
+  keyAttribute = 'pk',
+): Promise<boolean> {
+  return conditional(
+    client.send(
+      new PutCommand({
+        TableName: table,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#key)',
+        ExpressionAttributeNames: { '#key': keyAttribute },
+      }),
+    ),
+  );
+}
+
+/**
  * Puts an item if the stored one has `version = expectedVersion`, or, with `expectedVersion`
  * undefined, if there is none (optimistic locking). False when another writer got there first.
  */

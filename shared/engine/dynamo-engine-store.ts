@@ -5,10 +5,10 @@
  * sparse `due` index the tick queries; items that expire carry `ttl` (epoch seconds) for DynamoDB's
  * TTL sweep, while reads go by `expiresAt` because the sweep runs late (and not at all offline).
  */
-import { type DynamoDBDocumentClient, PutCommand, paginateQuery, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, paginateQuery, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { forEachLimited } from '../concurrency.js';
 import { batchGetAll } from '../dynamo/batch.js';
-import { conditional, putIfVersion } from '../dynamo/conditional.js';
+import { putIfAbsent, putIfVersion } from '../dynamo/conditional.js';
 import {
   type EngineStore,
   type ItemKey,
@@ -87,12 +87,7 @@ export class DynamoEngineStore implements EngineStore {
   async putOutputs(outputs: OutputItem[]) {
     let written = 0;
     await forEachLimited(outputs, OUTPUT_CONCURRENCY, async (output) => {
-      const put = new PutCommand({
-        TableName: this.table,
-        Item: output,
-        ConditionExpression: 'attribute_not_exists(pk)',
-      });
-      if (await conditional(this.client.send(put))) written++;
+      if (await putIfAbsent(this.client, this.table, output as unknown as Record<string, unknown>)) written++;
     });
     return written;
   }

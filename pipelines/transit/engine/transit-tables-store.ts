@@ -15,7 +15,7 @@
 import { type DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { forEachLimited } from '../../../shared/concurrency.js';
 import { batchGetAll } from '../../../shared/dynamo/batch.js';
-import { conditional, putIfVersion } from '../../../shared/dynamo/conditional.js';
+import { conditional, putIfAbsent, putIfVersion } from '../../../shared/dynamo/conditional.js';
 import type { Detection } from '../../../shared/engine/detectors.js';
 import { operatorOfPk } from '../../../shared/engine/operators/operator.js';
 import { type LateRecord, seededEntityItem } from '../../../shared/engine/run-batch.js';
@@ -245,12 +245,7 @@ export class TransitTablesStore implements EngineStore {
       const rows = lateEventRows(output.body as unknown as LateRecord, receivedAt);
       let any = false;
       for (const row of rows) {
-        const put = new PutCommand({
-          TableName: this.options.lateEventsTable,
-          Item: row,
-          ConditionExpression: 'attribute_not_exists(routeId)',
-        });
-        if (await conditional(this.client.send(put))) any = true;
+        if (await putIfAbsent(this.client, this.options.lateEventsTable, row, 'routeId')) any = true;
       }
       if (any) written++;
     });
@@ -262,12 +257,8 @@ export class TransitTablesStore implements EngineStore {
     await forEachLimited(detections, WRITE_CONCURRENCY, async (output) => {
       const anomaly = this.options.anomalyOf(output.body as unknown as Detection, detectedAt);
       if (!anomaly) return;
-      const put = new PutCommand({
-        TableName: this.options.anomaliesTable,
-        Item: { ...anomalyKey(anomaly), day: anomalyDay(anomaly.windowStart), ...anomaly },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      });
-      await conditional(this.client.send(put));
+      const row = { ...anomalyKey(anomaly), day: anomalyDay(anomaly.windowStart), ...anomaly };
+      await putIfAbsent(this.client, this.options.anomaliesTable, row);
     });
   }
 

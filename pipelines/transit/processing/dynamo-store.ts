@@ -1,7 +1,7 @@
 /** The ReadModelStore on DynamoDB: conditional PutItems for windows, states and anomalies; batches for the rest. */
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, batchWriteAll } from '../../../shared/dynamo/batch.js';
-import { conditional, putIfVersion } from '../../../shared/dynamo/conditional.js';
+import { conditional, putIfAbsent, putIfVersion } from '../../../shared/dynamo/conditional.js';
 import type { Anomaly, StopEta, VehicleState } from '../model.js';
 import { anomalyDay, anomalyKey, lateEventSortKey } from './keys.js';
 import type { LateEvent, ReadModelStore, StoredWindow, WindowRef } from './ports.js';
@@ -84,15 +84,8 @@ export class DynamoStore implements ReadModelStore {
   }
 
   putAnomaly(anomaly: Anomaly) {
-    return conditional(
-      this.client.send(
-        new PutCommand({
-          TableName: this.tables.anomalies,
-          Item: { ...anomalyKey(anomaly), day: anomalyDay(anomaly.windowStart), ...anomaly },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+    const row = { ...anomalyKey(anomaly), day: anomalyDay(anomaly.windowStart), ...anomaly };
+    return putIfAbsent(this.client, this.tables.anomalies, row);
   }
 
   async writeEtas(puts: StopEta[], deletes: Array<{ stopId: string; vehicleId: string }>) {
