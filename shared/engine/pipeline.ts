@@ -13,6 +13,7 @@ import type { Update } from './operators/operator.js';
 import type { ReferenceData } from './reference.js';
 import type { Operator } from './run-batch.js';
 import type { JsonSchema, PipelineRoute } from './serving.js';
+import type { Sink } from './sinks.js';
 
 /** What the CDK app and the docs know of a pipeline: plain data, no code. */
 export interface PipelineDescription {
@@ -110,6 +111,8 @@ interface PipelineParts<E, V> {
   maxClockSkewMs: number;
   operators: Array<Operator<E>>;
   detectors?: Array<Detector<E>>;
+  /** Rows of other tables that follow the operators' updates (`sinks.ts`); the ports give their target. */
+  sinks?: Array<Sink<E>>;
   publish?: TopicBinding[];
   /** The query routes; their `GET <resource>` keys are the description's `routes`. */
   routes?: PipelineRoute[];

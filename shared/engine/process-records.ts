@@ -10,7 +10,7 @@ import type { DecodedCandidate, SourceRecord } from '../events/source-records.js
 import { triageRecords, type ValidEvent } from '../events/triage.js';
 import type { Accepted, EngineInput } from './operators/operator.js';
 import { type PipelineDefinition, type TopicMessage, topicMessages } from './pipeline.js';
-import { enrichEvents, type ReferenceData, type ReferenceSource } from './reference.js';
+import { enrichEvents, type ReferenceData, ReferenceItemError, type ReferenceSource } from './reference.js';
 import {
   type BatchEnricher,
   type CompiledPipeline,
@@ -18,8 +18,10 @@ import {
   type EngineStats,
   emptyEngineStats,
   runBatch,
+  type SinkPorts,
   tick,
 } from './run-batch.js';
+import type { SinkTarget } from './sinks.js';
 import type { EngineStore } from './store.js';
 
 export interface PipelinePorts {
@@ -27,6 +29,8 @@ export interface PipelinePorts {
   deadLetters: DeadLetterSink;
   /** Where the definition's `reference` data is read from; required when it declares some. */
   references?: ReferenceSource;
+  /** Where the definition's `sinks` write; required when it declares some. */
+  sinks?: SinkTarget;
   /** Sends topic messages towards the WebSocket clients (at least once). */
   publish(messages: TopicMessage[]): Promise<void>;
   clock?: () => number;
@@ -74,6 +78,7 @@ export function runnable<E, V>(
     allowedLatenessMs: definition.allowedLatenessMs,
     operators: definition.operators,
     ...(definition.detectors ? { detectors: definition.detectors } : {}),
+    ...(definition.sinks ? { sinks: definition.sinks } : {}),
   });
   return { definition, compiled, decode };
 }
@@ -116,16 +121,21 @@ export async function processRecords<E, V>(
     }),
   );
   const { reference } = definition;
+  const sinkPorts = sinkPortsOf(definition, ports);
   const result = reference
     ? await runBatch(
         compiled,
         inputs,
         ports.store,
-        { now, enrich: referenceEnricher(definition, reference, valid, ports, new Date(now).toISOString()) },
+        {
+          now,
+          ...sinkPorts,
+          enrich: referenceEnricher(definition, reference, valid, ports, new Date(now).toISOString()),
+        },
         stats,
       )
     : // Without reference data the operators' events are the validated ones (PipelineDefinition says so).
-      await runBatch(compiled, inputs as unknown as Array<EngineInput<E>>, ports.store, { now }, stats);
+      await runBatch(compiled, inputs as unknown as Array<EngineInput<E>>, ports.store, { now, ...sinkPorts }, stats);
   stats.detections += result.detections.length;
   const messages = topicMessages(definition, result.updates, result.detections);
   if (messages.length > 0) await ports.publish(messages);
@@ -183,10 +193,37 @@ function referenceEnricher<E, V>(
   };
 }
 
+/** The sinks' target and their reference reader, from the ports. */
+function sinkPortsOf<E, V>(definition: PipelineDefinition<E, V>, ports: PipelinePorts): SinkPorts {
+  const { reference } = definition;
+  return {
+    ...(ports.sinks ? { sinks: ports.sinks } : {}),
+    ...(reference && ports.references ? { reference: referenceReader(reference, ports.references) } : {}),
+  };
+}
+
+/**
+ * One reference as a sink reads it (`SinkContext.reference`): loaded through the enrichment's source
+ * (so its cache) and read as the enrichment reads it; undefined when missing or unusable. A failed
+ * load throws, failing the batch.
+ */
+function referenceReader<V, E, R>(reference: ReferenceData<V, E, R>, source: ReferenceSource) {
+  return async (key: string): Promise<R | undefined> => {
+    const item = (await source.load([key])).get(key);
+    if (!item) return undefined;
+    try {
+      return reference.read(item, key);
+    } catch (error) {
+      if (error instanceof ReferenceItemError) return undefined;
+      throw error;
+    }
+  };
+}
+
 /** The scheduled tick: closes what is due, runs detectors on the finals and publishes them. */
 export async function runTick<E, V>(pipeline: RunnablePipeline<E, V>, ports: PipelinePorts) {
   const now = (ports.clock ?? Date.now)();
-  const result = await tick(pipeline.compiled, ports.store, { now });
+  const result = await tick(pipeline.compiled, ports.store, { now, ...sinkPortsOf(pipeline.definition, ports) });
   const messages = topicMessages(pipeline.definition, result.updates, result.detections);
   if (messages.length > 0) await ports.publish(messages);
   return { closed: result.closed, detections: result.detections.length, published: messages.length };

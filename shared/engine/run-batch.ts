@@ -22,6 +22,7 @@ import {
   type DetectorContext,
   detectionOutput,
   detectorContext,
+  type FoldedEvent,
   runDetectors,
 } from './detectors.js';
 import { type IntervalJoin, intervalJoinRuntime } from './operators/interval-join.js';
@@ -41,6 +42,7 @@ export type { EngineInput };
 
 import { type SessionWindows, sessionsRuntime } from './operators/sessions.js';
 import { type WindowedAggregate, windowsRuntime } from './operators/windows.js';
+import { MissingSinkTargetError, mergeSinkWrites, type Sink, type SinkContext, type SinkTarget } from './sinks.js';
 import { type EngineStore, type ItemKey, itemKey, type OutputItem, type StoredItem } from './store.js';
 
 export type Operator<E> =
@@ -58,6 +60,8 @@ export interface EngineDefinition<E> {
   operators: Array<Operator<E>>;
   /** Rules over the operators' updates; their detections are written once, before the update's item. */
   detectors?: Array<Detector<E>>;
+  /** Rows of other tables that follow the operators' updates, written before the update's item (`sinks.ts`). */
+  sinks?: Array<Sink<E>>;
 }
 
 /** An event that came too late for some of its windows: kept once per event id. */
@@ -82,6 +86,8 @@ export interface EngineStats {
   itemsWritten: number;
   outputsWritten: number;
   conditionalRetries: number;
+  /** Puts and deletes handed to the sinks' target. */
+  sinkWrites: number;
   /** Records left out because the enrichment dead-lettered their event (copies in the batch too): committed, not folded. */
   referenceMissing: number;
 }
@@ -113,6 +119,8 @@ export interface CompiledPipeline<E> {
   runtimes: Map<string, OperatorRuntime<E>>;
   /** How long an entity remembers event ids: as long as an event can still change some state. */
   horizonMs: number;
+  /** Some keyed state's fold reads baselines (`KeyedState.baselines`). */
+  foldsReadBaselines: boolean;
 }
 
 /** Checks a definition and builds its operators. */
@@ -154,9 +162,26 @@ export function compile<E>(definition: EngineDefinition<E>): CompiledPipeline<E>
       if (problem) problems.push(`detector ${detector.name} takes its baseline from ${problem}`);
     }
   }
+  for (const op of definition.operators) {
+    if (op.kind !== 'state') continue;
+    for (const [name, baseline] of Object.entries(op.baselines ?? {})) {
+      const problem = baselineProblem(definition.operators, baseline);
+      if (problem) problems.push(`operator ${op.name} takes its baseline "${name}" from ${problem}`);
+    }
+  }
+  const sinkNames = new Set<string>();
+  for (const sink of definition.sinks ?? []) {
+    if (!OPERATOR_NAME.test(sink.name)) problems.push(`sink name "${sink.name}" must match ${OPERATOR_NAME}`);
+    if (sinkNames.has(sink.name)) problems.push(`sink name "${sink.name}" is used twice`);
+    sinkNames.add(sink.name);
+    if (!definition.operators.some((op) => op.name === sink.on))
+      problems.push(`sink ${sink.name} follows "${sink.on}", which is no operator`);
+    if (sink.key.length === 0) problems.push(`sink ${sink.name} names no key attribute`);
+  }
   if (problems.length > 0) throw new DefinitionError(`pipeline ${pipeline}: ${problems.join('; ')}`);
   const span = Math.max(0, ...[...runtimes.values()].map((r) => r.spanMs));
-  return { definition, runtimes, horizonMs: allowedLatenessMs + span };
+  const foldsReadBaselines = definition.operators.some((op) => op.kind === 'state' && op.baselines !== undefined);
+  return { definition, runtimes, horizonMs: allowedLatenessMs + span, foldsReadBaselines };
 }
 
 function runtimeOf<E>(pipeline: string, op: Operator<E>, allowedLatenessMs: number): OperatorRuntime<E> {
@@ -276,6 +301,7 @@ export const emptyEngineStats = (): EngineStats => ({
   itemsWritten: 0,
   outputsWritten: 0,
   conditionalRetries: 0,
+  sinkWrites: 0,
   referenceMissing: 0,
 });
 
@@ -298,6 +324,18 @@ const byPartitionPosition = <E>(a: EngineInput<E>, b: EngineInput<E>) =>
  */
 export type BatchEnricher<V, E> = (accepted: ReadonlyArray<Accepted<V>>) => Promise<Array<E | undefined>>;
 
+/** Where a batch's sink writes go, and how a sink reads reference data (`SinkContext.reference`). */
+export interface SinkPorts {
+  /** Required when the definition has sinks. */
+  sinks?: SinkTarget;
+  reference?: (key: string) => Promise<unknown>;
+}
+
+export interface BatchOptions extends SinkPorts {
+  /** The processing time of the attempt (epoch ms). */
+  now: number;
+}
+
 /**
  * Runs one batch. Throws when a write fails; the source then retries the batch, which is safe.
  * `stats` is added to as the work is done, so a caller can still publish what a failed attempt did
@@ -309,25 +347,27 @@ export async function runBatch<E>(
   compiled: CompiledPipeline<E>,
   inputs: Array<EngineInput<E>>,
   store: EngineStore,
-  options: { now: number },
+  options: BatchOptions,
   stats?: EngineStats,
 ): Promise<BatchResult>;
 export async function runBatch<E, V>(
   compiled: CompiledPipeline<E>,
   inputs: Array<EngineInput<V>>,
   store: EngineStore,
-  options: { now: number; enrich: BatchEnricher<V, E> },
+  options: BatchOptions & { enrich: BatchEnricher<V, E> },
   stats?: EngineStats,
 ): Promise<BatchResult>;
 export async function runBatch<E, V>(
   compiled: CompiledPipeline<E>,
   inputs: Array<EngineInput<V>>,
   store: EngineStore,
-  { now, enrich }: { now: number; enrich?: BatchEnricher<V, E> },
+  options: BatchOptions & { enrich?: BatchEnricher<V, E> },
   stats: EngineStats = emptyEngineStats(),
 ): Promise<BatchResult> {
+  const { now, enrich } = options;
   const { pipeline, allowedLatenessMs } = compiled.definition;
   const ctx: ApplyContext = { now, allowedLatenessMs };
+  checkSinkTarget(compiled, options);
   stats.events += inputs.length;
   // Sources deliver a partition in order, so a batch is usually sorted already.
   const sorted = isSorted(inputs) ? inputs : [...inputs].sort(byPartitionPosition);
@@ -358,8 +398,19 @@ export async function runBatch<E, V>(
   stats.redelivered += accepted.redelivered;
   stats.duplicates += accepted.duplicates;
   stats.referenceMissing += accepted.excluded;
-  return writeBatch(compiled, accepted.accepted as unknown as Array<Accepted<E>>, entities, store, ctx, stats);
+  return writeBatch(compiled, accepted.accepted as unknown as Array<Accepted<E>>, entities, store, ctx, stats, options);
 }
+
+function checkSinkTarget<E>(compiled: CompiledPipeline<E>, { sinks }: SinkPorts) {
+  const names = (compiled.definition.sinks ?? []).map((s) => s.name);
+  if (names.length > 0 && !sinks) {
+    throw new MissingSinkTargetError(
+      `pipeline ${compiled.definition.pipeline} has sinks (${names.join(', ')}) but was given no sink target`,
+    );
+  }
+}
+
+const NO_REFERENCE = async () => undefined;
 
 /** A batch's events sorted into what its operators fold, and what they skip. */
 interface Classified<T> {
@@ -471,6 +522,7 @@ async function writeBatch<E>(
   store: EngineStore,
   ctx: ApplyContext,
   stats: EngineStats,
+  ports: SinkPorts,
 ): Promise<BatchResult> {
   const { pipeline } = compiled.definition;
   // Route to every operator that reads the event's stream.
@@ -498,8 +550,9 @@ async function writeBatch<E>(
 
   const existing = await store.get(work.map((w) => w.target.key));
   const watched = new Set((compiled.definition.detectors ?? []).map((d) => d.on));
+  const sinks = compiled.definition.sinks ?? [];
   let detecting: DetectorContext | undefined;
-  if (watched.size > 0) {
+  if (watched.size > 0 || sinks.length > 0 || compiled.foldsReadBaselines) {
     // A baseline the batch adds to is read with the batch's contributions, written yet or not.
     const pending = new Map(work.map((w) => [w.id, w.contributions as Array<Accepted<unknown>>]));
     detecting = detectorContext(compiled, store, (id) => pending.get(id));
@@ -511,6 +564,7 @@ async function writeBatch<E>(
     existing,
     watched,
     detecting,
+    sinking: sinkingOf(compiled, ports, ctx.now, detecting),
     noteLate,
     updates: [],
     detections: [],
@@ -572,7 +626,9 @@ interface ItemWrite<E> {
   existing: Map<string, StoredItem>;
   /** Operators some detector watches, and what their detectors read (when there are any). */
   watched: Set<string>;
+  /** Baselines for detectors, folds and sinks (when any reads them). */
   detecting: DetectorContext | undefined;
+  sinking: Sinking<E> | undefined;
   noteLate: (contribution: Accepted<unknown>, lateness: Lateness) => void;
   updates: Update[];
   detections: Detection[];
@@ -591,7 +647,10 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
       if (current && runtime.replay) await replayItem(batch, runtime, current, contributions);
       return;
     }
-    const applied = runtime.apply(current, target, fresh, ctx);
+    // A fold's baselines are read before it (the fold is synchronous); the reader reads each once a batch.
+    const lookups =
+      runtime.lookup && batch.detecting ? await runtime.lookup(fresh, batch.detecting.baseline) : undefined;
+    const applied = runtime.apply(current, target, fresh, ctx, lookups);
     for (const { contribution, lateness } of applied.late) batch.noteLate(contribution, lateness);
     if (current && applied.body === current.body) return;
     const found =
@@ -603,6 +662,7 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
         ? applied.outputs
         : [...applied.outputs, ...found.map((d) => detectionOutput(compiled.definition.pipeline, d))];
     if (outputs.length > 0) stats.outputsWritten += await store.putOutputs(outputs);
+    if (batch.sinking) stats.sinkWrites += await writeSinks(batch.sinking, runtime.name, applied.updates, fresh);
     const item = nextItem(target.key, current, applied, fresh);
     if (await store.put(item, current?.version)) {
       stats.itemsWritten++;
@@ -614,6 +674,52 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
     current = (await store.get([target.key])).get(id);
   }
   throw new ConcurrentUpdateError(`item ${id} changed ${MAX_CONDITIONAL_ATTEMPTS} times while being written`);
+}
+
+/** A batch's (or tick's) sinks, their target and what they read. */
+interface Sinking<E> {
+  sinks: Array<Sink<E>>;
+  target: SinkTarget;
+  ctx: SinkContext;
+}
+
+function sinkingOf<E>(
+  compiled: CompiledPipeline<E>,
+  ports: SinkPorts,
+  now: number,
+  detecting: DetectorContext | undefined,
+): Sinking<E> | undefined {
+  const sinks = compiled.definition.sinks ?? [];
+  if (sinks.length === 0 || !ports.sinks || !detecting) return undefined;
+  return {
+    sinks,
+    target: ports.sinks,
+    ctx: { now, baseline: detecting.baseline, reference: ports.reference ?? NO_REFERENCE },
+  };
+}
+
+/**
+ * Hands each sink following `operator` the writes of an item's updates, merged so one call names a key
+ * once; returns how many puts and deletes went out.
+ */
+async function writeSinks<E>(
+  { sinks, target, ctx }: Sinking<E>,
+  operator: string,
+  updates: Update[],
+  events: ReadonlyArray<FoldedEvent<E>>,
+): Promise<number> {
+  let written = 0;
+  for (const sink of sinks) {
+    if (sink.on !== operator || updates.length === 0) continue;
+    const all = [];
+    for (const update of updates) all.push(await sink.writes(update, ctx, events));
+    const merged = mergeSinkWrites(sink.key, all);
+    const count = merged.puts.length + merged.deletes.length;
+    if (count === 0) continue;
+    await target.write(sink.name, merged);
+    written += count;
+  }
+  return written;
 }
 
 /**
@@ -682,22 +788,27 @@ function nextItem<E>(
 export async function tick<E>(
   compiled: CompiledPipeline<E>,
   store: EngineStore,
-  { now, limit = 1000 }: { now: number; limit?: number },
-): Promise<{ updates: Update[]; detections: Detection[]; closed: number; outputsWritten: number }> {
+  options: SinkPorts & { now: number; limit?: number },
+): Promise<{ updates: Update[]; detections: Detection[]; closed: number; outputsWritten: number; sinkWrites: number }> {
+  const { now, limit = 1000 } = options;
   const { pipeline, allowedLatenessMs } = compiled.definition;
   const ctx: ApplyContext = { now, allowedLatenessMs };
+  checkSinkTarget(compiled, options);
   const due = await store.due(pipeline, now, limit);
   const updates: Update[] = [];
   const detections: Detection[] = [];
   let closed = 0;
   let outputsWritten = 0;
+  let sinkWrites = 0;
   const detecting = detectorContext(compiled, store);
+  const sinking = sinkingOf(compiled, options, now, detecting);
   await forEachLimited(due, WRITE_CONCURRENCY, async (item) => {
     const applied = compiled.runtimes.get(operatorOfPk(pipeline, item.pk))?.close?.(item, ctx);
     if (!applied) return;
     const found = await runDetectors(compiled, detecting, applied.updates);
     const outputs: OutputItem[] = [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];
     if (outputs.length > 0) outputsWritten += await store.putOutputs(outputs);
+    if (sinking) sinkWrites += await writeSinks(sinking, operatorOfPk(pipeline, item.pk), applied.updates, []);
     const { closeAt: _closeAt, ...rest } = item;
     const next: StoredItem = {
       ...rest,
@@ -712,5 +823,5 @@ export async function tick<E>(
       detections.push(...found);
     }
   });
-  return { updates, detections, closed, outputsWritten };
+  return { updates, detections, closed, outputsWritten, sinkWrites };
 }

@@ -14,6 +14,7 @@ import {
   emptyEngineStats,
   runBatch,
 } from '../../shared/engine/run-batch.js';
+import type { SinkTarget } from '../../shared/engine/sinks.js';
 import {
   type EngineStore,
   type ItemKey,
@@ -142,6 +143,16 @@ export class FaultyStore implements EngineStore {
     return this.inner.queryOutputs(pk, range);
   }
 
+  /** A sink target whose writes count (and fail) as this store's writes do: one per call. */
+  faultySinks(inner: SinkTarget): SinkTarget {
+    return {
+      write: async (sink, writes) => {
+        this.countWrite(1);
+        await inner.write(sink, writes);
+      },
+    };
+  }
+
   private countWrite(n: number) {
     if (this.failAfterWrites === undefined) return;
     if (this.failAfterWrites < n) throw new InjectedWriteFailure('injected write failure');
@@ -177,6 +188,8 @@ export interface DeliveryOptions {
   enrich?: BatchEnricher<TestEvent, TestEvent>;
   /** Sees the result of each attempt that succeeded (what a handler would publish). @default none */
   onResult?: (result: BatchResult) => void;
+  /** The sinks' target; its writes fail with the store's. @default none */
+  sinks?: SinkTarget;
 }
 
 /** Everything a memory store holds. */
@@ -201,6 +214,7 @@ export async function deliver(
   const dump = options.dump ?? (async () => memoryContents(memory));
   const now = options.now ?? BASE_TS;
   const store = new FaultyStore(inner);
+  const sinks = options.sinks ? { sinks: store.faultySinks(options.sinks) } : {};
   const stats = emptyEngineStats();
   let draw = 0;
   const next = (n: number) => (schedule[draw++ % schedule.length] as number) % n;
@@ -228,8 +242,8 @@ export async function deliver(
     store.failAfterWrites = fail ? next(6) : undefined;
     try {
       const result = options.enrich
-        ? await runBatch(compiled, batch, store, { now, enrich: options.enrich }, stats)
-        : await runBatch(compiled, batch, store, { now }, stats);
+        ? await runBatch(compiled, batch, store, { now, ...sinks, enrich: options.enrich }, stats)
+        : await runBatch(compiled, batch, store, { now, ...sinks }, stats);
       options.onResult?.(result);
       for (const [p, n] of taken) cursor[p] = (cursor[p] as number) + n;
     } catch (error) {

@@ -10,6 +10,7 @@
  * be order-insensitive (sums, counts, max) to be deterministic.
  */
 import type { Json } from '../accumulators.js';
+import type { BaselineRequest, ClosedBaseline } from '../baselines.js';
 import { type Applied, contribute, type OperatorRuntime, operatorPk, type Routed } from './operator.js';
 
 /** What a fold knows of the event besides its value. */
@@ -23,6 +24,27 @@ export interface FoldMeta {
    * records when it changed; a retry of a failed attempt folds again with its own time.
    */
   now: number;
+  /** The fold's declared baselines for this event, by name (`KeyedState.baselines`); empty when it declares none. */
+  baselines: Readonly<Record<string, ClosedBaseline>>;
+}
+
+/**
+ * A baseline a fold reads for each event: the pooled `stats()` field of the newest closed windows of a
+ * windows operator's key (`baselines.ts`), e.g. a route's recent average speed for a vehicle's ETA. Closed
+ * windows no longer change (`baselines.ts` says when they still can), so the fold stays a function of
+ * the key's events. The engine reads it before the fold, which is synchronous, once per batch and request.
+ */
+export interface StateBaseline<E> {
+  /** A windows operator of the pipeline with tumbling windows. */
+  operator: string;
+  /** A `stats()` field of its aggregate. */
+  field: string;
+  /** How many closed windows, the newest ones. */
+  windows: number;
+  /** The operator's key for the event. */
+  key: (event: E) => string;
+  /** The windows must be closed at this time, usually the start of the event's own window (epoch ms). */
+  before: (event: E) => number;
 }
 
 export interface KeyedState<E, S extends Json> {
@@ -37,6 +59,21 @@ export interface KeyedState<E, S extends Json> {
   fold: (state: S | undefined, event: E, meta: FoldMeta) => S;
   /** Forget a key this long after its newest event (event time); kept forever when omitted. */
   ttlMs?: number;
+  /** Baselines the fold reads for each event, by the name `FoldMeta.baselines` gives them under. */
+  baselines?: Record<string, StateBaseline<E>>;
+}
+
+const NO_BASELINES: Readonly<Record<string, ClosedBaseline>> = Object.freeze({});
+
+/** The baseline requests of a state's declared baselines for one event. */
+export function stateBaselineRequests<E>(
+  baselines: Record<string, StateBaseline<E>>,
+  event: E,
+): Array<[string, BaselineRequest]> {
+  return Object.entries(baselines).map(([name, b]) => [
+    name,
+    { operator: b.operator, field: b.field, windows: b.windows, key: b.key(event), before: b.before(event) },
+  ]);
 }
 
 export const STATE_SK = 'state';
@@ -46,9 +83,22 @@ export function keyedStateRuntime<E, S extends Json>(
   op: KeyedState<E, S>,
   allowedLatenessMs: number,
 ): OperatorRuntime<E> {
+  const { baselines } = op;
   return {
     name: op.name,
     spanMs: 0,
+
+    // Only a state that reads baselines has a lookup: the batch runner skips it (and its await) otherwise.
+    ...(baselines && {
+      lookup: (fresh, read) =>
+        Promise.all(
+          fresh.map(async (c) => {
+            const found: Record<string, ClosedBaseline> = {};
+            for (const [name, request] of stateBaselineRequests(baselines, c.event)) found[name] = await read(request);
+            return found;
+          }),
+        ),
+    }),
 
     route(accepted) {
       const routed: Routed<E> = { items: new Map(), late: [] };
@@ -77,18 +127,19 @@ export function keyedStateRuntime<E, S extends Json>(
       ];
     },
 
-    apply(existing, { groupKey }, fresh, { now }): Applied {
+    apply(existing, { groupKey }, fresh, { now }, lookups): Applied {
       const alive = existing && (existing.expiresAt === undefined || existing.expiresAt > now);
       const before = alive ? (existing.body.state as S) : undefined;
       let state = before;
       const steps: S[] = [];
       let lastTs = alive ? (existing.body.lastTs as number) : Number.NEGATIVE_INFINITY;
-      for (const c of fresh) {
+      for (const [index, c] of fresh.entries()) {
         state = op.fold(state, c.event, {
           eventId: c.eventId,
           ts: c.ts,
           late: c.ts + allowedLatenessMs <= c.watermark,
           now,
+          baselines: lookups?.[index] ?? NO_BASELINES,
         });
         steps.push(state);
         lastTs = Math.max(lastTs, c.ts);

@@ -4,6 +4,7 @@
  * into its stored state in one conditional write.
  */
 import type { Json } from '../accumulators.js';
+import type { BaselineRequest, ClosedBaseline } from '../baselines.js';
 import { type ItemKey, itemKeyOf, type OutputItem, type StoredItem } from '../store.js';
 
 /** A valid event as the engine takes it from a source. */
@@ -75,6 +76,9 @@ export interface Applied {
   late: Array<{ contribution: Accepted<unknown>; lateness: Lateness }>;
 }
 
+/** Per fresh contribution, the baselines its fold reads, by name. */
+export type FoldLookups = ReadonlyArray<Readonly<Record<string, ClosedBaseline>>>;
+
 /** An item an operator writes, and the group key it aggregates. */
 export interface Target {
   key: ItemKey;
@@ -112,8 +116,23 @@ export interface OperatorRuntime<E> {
    * that are late. Contributions keep the batch's order.
    */
   route(accepted: Array<Accepted<E>>, ctx: ApplyContext): Routed<E>;
-  /** Folds contributions (all new to `existing`) into the item. */
-  apply(existing: StoredItem | undefined, target: Target, fresh: Array<Accepted<E>>, ctx: ApplyContext): Applied;
+  /**
+   * What `apply` needs that no item holds, read before it (it is synchronous): per fresh contribution,
+   * aligned with them, the baselines it reads by name (a keyed state's `baselines`). Undefined when the
+   * operator reads none.
+   */
+  lookup?(
+    fresh: Array<Accepted<E>>,
+    read: (request: BaselineRequest) => Promise<ClosedBaseline>,
+  ): Promise<FoldLookups | undefined>;
+  /** Folds contributions (all new to `existing`) into the item, with what `lookup` read for them. */
+  apply(
+    existing: StoredItem | undefined,
+    target: Target,
+    fresh: Array<Accepted<E>>,
+    ctx: ApplyContext,
+    lookups?: FoldLookups,
+  ): Applied;
   /** The tick: closes what is due at `now` in an item `due()` returned; undefined when nothing is. */
   close?(item: StoredItem, ctx: ApplyContext): Applied | undefined;
   /**
