@@ -7,6 +7,7 @@
 import { expect } from 'vitest';
 import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
 import { TRANSIT_PIPELINE, transitStatePart, transitWindowsPart } from '../../pipelines/transit/engine/definition.js';
+import { ETA_KEY, STOP_ETAS } from '../../pipelines/transit/engine/etas.js';
 import { routeReferenceItems } from '../../pipelines/transit/engine/route-reference.js';
 import { SPEED_ZSCORE, speedAnomalyOf, speedZScore } from '../../pipelines/transit/engine/speed-score.js';
 import {
@@ -21,7 +22,7 @@ import {
 import { presentTransitWindow, windowOfUpdate } from '../../pipelines/transit/engine/windows.js';
 import { decodeCandidates } from '../../pipelines/transit/events/formats.js';
 import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
-import type { Anomaly, OutputRecord, VehiclePosition } from '../../pipelines/transit/model.js';
+import type { Anomaly, OutputRecord, StopEta, VehiclePosition } from '../../pipelines/transit/model.js';
 import { MemoryStore } from '../../pipelines/transit/processing/memory-store.js';
 import type { LateEvent, ReferenceSource, ShapeRef, StoredWindow } from '../../pipelines/transit/processing/ports.js';
 import { processBatch } from '../../pipelines/transit/processing/process-batch.js';
@@ -40,6 +41,7 @@ import type { PipelineDefinition } from '../../shared/engine/pipeline.js';
 import { processRecords, type RunnablePipeline, runnable, runTick } from '../../shared/engine/process-records.js';
 import { type ReferenceSource as EngineReferenceSource, MemoryReferenceSource } from '../../shared/engine/reference.js';
 import type { LateRecord } from '../../shared/engine/run-batch.js';
+import { MemorySinkTarget } from '../../shared/engine/sinks.js';
 import { MemoryEngineStore } from '../../shared/engine/store.js';
 import { padPosition, type SourceRecord } from '../../shared/events/source-records.js';
 import { FaultyStore, InjectedWriteFailure } from './engine-harness.js';
@@ -205,11 +207,14 @@ async function deliverToEngine<E, V>(
 ) {
   const memory = new MemoryEngineStore();
   const store = new FaultyStore(memory);
+  const etas = new MemorySinkTarget({ [STOP_ETAS]: ETA_KEY });
   const published: Array<Array<{ type: string; data: Record<string, unknown> }>> = [];
   const deadLetters = new CapturingDeadLetters();
   const ports = {
     store,
     deadLetters,
+    // ETA writes fail with the store's, as a batch stopping between them would.
+    sinks: store.faultySinks(etas),
     ...(options.references ? { references: options.references } : {}),
     publish: async (messages: Array<{ type: string; data: Record<string, unknown> }>) => {
       published.push(messages.map(({ type, data }) => ({ type, data })));
@@ -227,7 +232,7 @@ async function deliverToEngine<E, V>(
       store.failAfterWrites = undefined;
     }
   }
-  return { memory, published, deadLetters };
+  return { memory, published, deadLetters, etas: etas.list(STOP_ETAS) as unknown as StopEta[] };
 }
 
 /**
@@ -337,13 +342,20 @@ export const transitStatePipeline = () => {
   );
 };
 
-/** A run's vehicle states and track anomalies in their public shapes. */
+/** A run's vehicle states and track anomalies in their public shapes, and its stop ETAs. */
 export interface StatesRun {
   /** By vehicle id. */
   states: Map<string, PublicVehicleState>;
+  /** By vehicle id, the event time of the fix its ETAs come from (kept in the state, not public). */
+  etaComputedTs: Map<string, number | undefined>;
   /** By anomaly id. */
   anomalies: Map<string, PublicAnomaly>;
+  /** `EtaTable`'s rows, by stop and vehicle. */
+  etas: StopEta[];
 }
+
+const etaKey = (row: StopEta) => `${row.stopId}|${row.vehicleId}`;
+const byEtaKey = (rows: Iterable<StopEta>) => [...rows].sort((a, b) => etaKey(a).localeCompare(etaKey(b)));
 
 const TRACK_TYPES: ReadonlySet<Anomaly['type']> = new Set(['impossible-jump', 'off-route', 'stalled']);
 
@@ -351,6 +363,8 @@ const TRACK_TYPES: ReadonlySet<Anomaly['type']> = new Set(['impossible-jump', 'o
 export function transitStates(store: MemoryStore): StatesRun {
   return {
     states: new Map([...store.states.values()].map((s) => [s.vehicleId, projectVehicleState(s)])),
+    etaComputedTs: new Map([...store.states.values()].map((s) => [s.vehicleId, s.etaComputedTs])),
+    etas: byEtaKey(store.etas.values()),
     anomalies: new Map(
       [...store.anomalies.values()].filter((a) => TRACK_TYPES.has(a.type)).map((a) => [a.anomalyId, projectAnomaly(a)]),
     ),
@@ -360,13 +374,16 @@ export function transitStates(store: MemoryStore): StatesRun {
 /** The engine with transit's state part and `references` (a fresh source of the city's by default). */
 export async function runEngineStates(attempts: Attempt[], now: number, references: EngineReferenceSource) {
   const pipeline = transitStatePipeline();
-  const { memory, published, deadLetters } = await deliverToEngine(pipeline, attempts, now, { references });
+  const { memory, published, deadLetters, etas } = await deliverToEngine(pipeline, attempts, now, { references });
   const states = new Map<string, PublicVehicleState>();
+  const etaComputedTs = new Map<string, number | undefined>();
   for (const item of memory.items.values()) {
     if (operatorOfPk(TRANSIT_PIPELINE, item.pk) !== VEHICLE_STATE) continue;
-    const state = presentVehicleState(item.body.state as unknown as VehicleTrack);
+    const track = item.body.state as unknown as VehicleTrack;
+    const state = presentVehicleState(track);
     expect(item.pk).toBe(operatorPk(TRANSIT_PIPELINE, VEHICLE_STATE, state.vehicleId));
     states.set(state.vehicleId, state);
+    etaComputedTs.set(state.vehicleId, track.vehicle.etaComputedTs);
   }
   const anomalies = new Map<string, PublicAnomaly>();
   for (const output of memory.outputs.values()) {
@@ -374,7 +391,7 @@ export async function runEngineStates(attempts: Attempt[], now: number, referenc
     const anomaly = anomalyOfDetection(output.body as unknown as Detection);
     anomalies.set(anomaly.anomalyId, anomaly);
   }
-  const run: StatesRun = { states, anomalies };
+  const run: StatesRun = { states, etaComputedTs, anomalies, etas: byEtaKey(etas) };
   return { ...run, store: memory, published, deadLetters };
 }
 
@@ -401,11 +418,16 @@ export function publishedStates(batches: Array<Array<{ kind?: string; type?: str
     .filter((batch) => batch.length > 0);
 }
 
-/** Both runs hold the same vehicle states and the same track anomalies (ids, types, evidence, scores). */
+/**
+ * Both runs hold the same vehicle states, the same track anomalies (ids, types, evidence, scores) and
+ * the same stop ETAs (every row's every field, the ETA basis of each state).
+ */
 export function expectSameStates(engine: StatesRun, transit: StatesRun) {
   const sorted = <T>(map: Map<string, T>) => [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   expect(sorted(engine.states)).toEqual(sorted(transit.states));
   expect(sorted(engine.anomalies)).toEqual(sorted(transit.anomalies));
+  expect(sorted(engine.etaComputedTs)).toEqual(sorted(transit.etaComputedTs));
+  expect(engine.etas).toEqual(transit.etas);
 }
 
 /**

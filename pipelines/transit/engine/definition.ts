@@ -9,6 +9,7 @@ import type { EventBinding, PipelineDefinition } from '../../../shared/engine/pi
 import type { ProcessingSettings } from '../config.js';
 import { vehiclePositionValidator } from '../events/validate.js';
 import type { VehiclePosition } from '../model.js';
+import { stopEtasSink } from './etas.js';
 import { type PlacedPosition, routeReference } from './route-reference.js';
 import { trackAnomalyDetector, vehicleStateOperator } from './vehicle-state.js';
 import { transitWindowOperators } from './windows.js';
@@ -43,12 +44,13 @@ export function transitWindowsPart(
 
 export type TransitStatePart = Pick<
   PipelineDefinition<PlacedPosition, VehiclePosition>,
-  'event' | 'allowedLatenessMs' | 'maxClockSkewMs' | 'reference' | 'operators' | 'detectors'
+  'event' | 'allowedLatenessMs' | 'maxClockSkewMs' | 'reference' | 'operators' | 'detectors' | 'sinks'
 >;
 
 /**
  * The windows part plus the route reference data (each fix with its route's shapes), the
- * `vehicle-state` operator and the detector of its track anomalies, with `processBatch`'s settings.
+ * `vehicle-state` operator, the detector of its track anomalies and the sink of its stop ETAs, with
+ * `processBatch`'s settings.
  */
 export function transitStatePart(settings: ProcessingSettings): TransitStatePart {
   const windows = transitWindowsPart(settings);
@@ -57,5 +59,6 @@ export function transitStatePart(settings: ProcessingSettings): TransitStatePart
     reference: routeReference,
     operators: [...windows.operators, vehicleStateOperator(settings)],
     detectors: [trackAnomalyDetector],
+    sinks: [stopEtasSink(settings)],
   };
 }

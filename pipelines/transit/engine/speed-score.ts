@@ -14,8 +14,8 @@ import { ROUTE_WINDOWS, VEHICLE_WINDOWS } from './windows.js';
 export const SPEED_ZSCORE = 'speed-zscore';
 
 // The same numbers as `processBatch`'s speed baseline.
-const BASELINE_WINDOWS = 5;
-const MIN_BASELINE_COUNT = 30;
+export const BASELINE_WINDOWS = 5;
+export const MIN_BASELINE_COUNT = 30;
 const MIN_BASELINE_STD_KMH = 1;
 
 const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -23,6 +23,7 @@ import {
   projectAnomaly,
   projectVehicleState,
 } from '../queries/projections.js';
+import { etaComputedTsAfter, ROUTE_AVERAGE, routeAverageBaseline, routeAverageKmh } from './etas.js';
 import type { PlacedPosition } from './route-reference.js';
 
 export const VEHICLE_STATE = 'vehicle-state';
@@ -44,6 +45,7 @@ export function vehicleStateOperator(settings: ProcessingSettings): KeyedState<P
     kind: 'state',
     name: VEHICLE_STATE,
     key: (event) => event.vehicleId,
+    baselines: { [ROUTE_AVERAGE]: routeAverageBaseline(settings) },
     fold: (stored, event, meta) => {
       const previous = (stored as unknown as VehicleTrack | undefined)?.vehicle;
       if (stored !== undefined && (meta.late || event.ts <= (previous as VehicleState).ts)) return stored;
@@ -51,6 +53,12 @@ export function vehicleStateOperator(settings: ProcessingSettings): KeyedState<P
       const tripShapeId = event.tripId ? routeShapes?.tripShapeIds.get(event.tripId) : undefined;
       const shape = chooseShape(event, routeShapes?.shapes, tripShapeId, previous);
       const { state, anomalies } = advanceTrack(previous, event, shape, settings, new Date(meta.now).toISOString());
+      const etaComputedTs = etaComputedTsAfter(previous, {
+        state,
+        shape,
+        routeAverageKmh: routeAverageKmh(meta.baselines[ROUTE_AVERAGE]),
+      });
+      if (etaComputedTs !== undefined) state.etaComputedTs = etaComputedTs;
       const track: VehicleTrack = { vehicle: state, anomalies };
       return track as unknown as Json;
     },
