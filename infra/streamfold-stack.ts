@@ -27,7 +27,13 @@ import { StreamfoldWebSocketApi } from './constructs/streamfold-websocket-api.js
 import { contractTopic, VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
 import { acknowledgeNag } from './nag.js';
 import { isTransitIngestRoute, pipelineIngestPath, REST_ROUTES, resolveRestAuth } from './rest-auth.js';
-import { assertValidStreamfoldProps, type KafkaProps, type StreamfoldStackProps, TRANSIT_SEED } from './stack-props.js';
+import {
+  assertValidStreamfoldProps,
+  type KafkaProps,
+  type StreamfoldStackProps,
+  TRANSIT_ENGINE_TABLE_ID,
+  TRANSIT_SEED,
+} from './stack-props.js';
 
 const NUMBER = dynamodb.AttributeType.NUMBER;
 
@@ -105,7 +111,7 @@ export class StreamfoldStack extends Stack {
     });
     // The engine's store beside transit's tables (docs/transit-on-engine.md, step 8): the entity items and
     // outputs TransitTablesStore does not keep in them. Bound to the processors ahead of step 9's handlers.
-    const transitEngineTable = new StreamfoldEngineTable(this, 'TransitEngineTable', { removalPolicy });
+    const transitEngineTable = new StreamfoldEngineTable(this, TRANSIT_ENGINE_TABLE_ID, { removalPolicy });
     const connectionsTable = new StreamfoldTable(this, 'ConnectionsTable', {
       partitionKey: { name: 'pk' },
       sortKey: { name: 'sk' },

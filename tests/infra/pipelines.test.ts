@@ -753,6 +753,14 @@ describe('pipelines props validation', () => {
     ]);
   });
 
+  it("rejects the constructId Transit, whose engine table and its output would be transit's", () => {
+    const buses = pipeline({ name: 'buses', constructId: 'Transit', routes: [] });
+
+    expect(validateStreamfoldProps({ kafka: { mode: 'none' }, pipelines: [buses] })).toEqual([
+      "pipelines[0] (buses): constructId Transit would name its engine table TransitEngineTable, transit's",
+    ]);
+  });
+
   it.each(['rate(1 minute)', 'rate(5 minutes)', 'rate(1 hour)', 'rate(2 days)'])(
     'accepts the tick rate %s',
     (tickRate) => {
