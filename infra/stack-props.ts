@@ -354,6 +354,9 @@ function restAuthProblems(props: StreamfoldStackProps): string[] {
 /** The seed name of transit's reference table (infra/streamfold-stack.ts). */
 export const TRANSIT_SEED = 'gtfs';
 
+/** Construct id of transit's engine table (infra/streamfold-stack.ts), also its output's prefix. */
+export const TRANSIT_ENGINE_TABLE_ID = 'TransitEngineTable';
+
 /** Where two entries share a value: `value` -> the labels of the entries. */
 function duplicates(entries: [value: string, label: string][]): [string, string[]][] {
   const byValue = new Map<string, string[]>();
@@ -382,6 +385,12 @@ function pipelineProblems(props: StreamfoldStackProps): string[] {
     const clashing = REST_ROUTES.filter((route) => `${route.split(' ')[1]}/`.startsWith(prefix));
     if (clashing.length > 0) {
       problems.push(`${label}: its routes under ${prefix} clash with transit's ${clashing.join(', ')}`);
+    }
+    // Its engine table would share transit's logical-id prefix, and its output would replace transit's.
+    if (`${pipeline.constructId}EngineTable` === TRANSIT_ENGINE_TABLE_ID) {
+      problems.push(
+        `${label}: constructId ${pipeline.constructId} would name its engine table ${TRANSIT_ENGINE_TABLE_ID}, transit's`,
+      );
     }
   });
   for (const [name, owners] of duplicates(pipelines.map((p, i) => [p.name, labels[i]!]))) {

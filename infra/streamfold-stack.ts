@@ -15,6 +15,7 @@ import { Observability } from './constructs/observability.js';
 import { RestApiWaf } from './constructs/rest-api-waf.js';
 import { ScopedInvokePermissions } from './constructs/scoped-invoke-permissions.js';
 import { StreamEventSource } from './constructs/stream-event-source.js';
+import { StreamfoldEngineTable } from './constructs/streamfold-engine-table.js';
 import { StreamfoldFunction } from './constructs/streamfold-function.js';
 import { StreamfoldKey } from './constructs/streamfold-key.js';
 import { type PipelineKafkaProps, StreamfoldPipeline } from './constructs/streamfold-pipeline.js';
@@ -26,7 +27,13 @@ import { StreamfoldWebSocketApi } from './constructs/streamfold-websocket-api.js
 import { contractTopic, VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
 import { acknowledgeNag } from './nag.js';
 import { isTransitIngestRoute, pipelineIngestPath, REST_ROUTES, resolveRestAuth } from './rest-auth.js';
-import { assertValidStreamfoldProps, type KafkaProps, type StreamfoldStackProps, TRANSIT_SEED } from './stack-props.js';
+import {
+  assertValidStreamfoldProps,
+  type KafkaProps,
+  type StreamfoldStackProps,
+  TRANSIT_ENGINE_TABLE_ID,
+  TRANSIT_SEED,
+} from './stack-props.js';
 
 const NUMBER = dynamodb.AttributeType.NUMBER;
 
@@ -102,6 +109,9 @@ export class StreamfoldStack extends Stack {
       sortKey: { name: 'sk' },
       removalPolicy,
     });
+    // The engine's store beside transit's tables (docs/transit-on-engine.md, step 8): the entity items and
+    // outputs TransitTablesStore does not keep in them. Bound to the processors ahead of step 9's handlers.
+    const transitEngineTable = new StreamfoldEngineTable(this, TRANSIT_ENGINE_TABLE_ID, { removalPolicy });
     const connectionsTable = new StreamfoldTable(this, 'ConnectionsTable', {
       partitionKey: { name: 'pk' },
       sortKey: { name: 'sk' },
@@ -143,6 +153,7 @@ export class StreamfoldStack extends Stack {
         .bindTable('ETA_TABLE', etaTable, 'readWrite')
         .bindTable('REFERENCE_TABLE', referenceTable, 'read')
         .bindTable('LATE_EVENTS_TABLE', lateEventsTable, 'readWrite')
+        .bindTable('TRANSIT_ENGINE_TABLE', transitEngineTable, 'readWrite')
         .bindStream('OUTPUT_STREAM_NAME', outputStream, 'write')
         .bindQueue('DEAD_LETTER_QUEUE_URL', deadLetterQueue);
 
@@ -292,6 +303,7 @@ export class StreamfoldStack extends Stack {
       EtaTableName: etaTable.tableName,
       ReferenceTableName: referenceTable.tableName,
       LateEventsTableName: lateEventsTable.tableName,
+      TransitEngineTableName: transitEngineTable.tableName,
       ConnectionsTableName: connectionsTable.tableName,
       ...(kafka
         ? {

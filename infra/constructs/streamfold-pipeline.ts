@@ -18,6 +18,7 @@ import type { KafkaClusterArn } from './kafka-cluster-arn.js';
 import { KafkaEventSource, type KafkaPollers } from './kafka-event-source.js';
 import { KafkaTopic, type KafkaTopicFunction } from './kafka-topic.js';
 import { StreamEventSource } from './stream-event-source.js';
+import { StreamfoldEngineTable } from './streamfold-engine-table.js';
 import { StreamfoldFunction } from './streamfold-function.js';
 import { StreamfoldQueue } from './streamfold-queue.js';
 import type { StreamfoldRestApi } from './streamfold-rest-api.js';
@@ -25,7 +26,6 @@ import { StreamfoldStream } from './streamfold-stream.js';
 import { StreamfoldTable } from './streamfold-table.js';
 
 const STRING = dynamodb.AttributeType.STRING;
-const NUMBER = dynamodb.AttributeType.NUMBER;
 
 /** The Kafka topic a {@link StreamfoldPipeline} consumes, and the cluster it is on. */
 export interface PipelineKafkaProps {
@@ -106,7 +106,7 @@ export class StreamfoldPipeline extends Construct {
   /** Where the processor sends the metadata of a batch it gave up on. */
   public readonly processorFailureQueue: StreamfoldQueue;
   /** Keyed state, windows, sessions and results of the engine (`pk`/`sk`, index `due`, TTL `ttl`). */
-  public readonly engineTable: StreamfoldTable;
+  public readonly engineTable: StreamfoldEngineTable;
   /** The reference data the processors enrich events with (`pk`), with `description.reference`. */
   public readonly referenceTable: StreamfoldTable | undefined;
   /** `POST /v1/<name>/events`: validates events onto the input stream. */
@@ -133,19 +133,7 @@ export class StreamfoldPipeline extends Construct {
 
     this.inputStream = new StreamfoldStream(this, 'InputStream', { shardCount: description.shards });
     this.processorFailureQueue = new StreamfoldQueue(this, 'ProcessorFailureQueue');
-    // The engine store's keys (shared/engine/dynamo-engine-store.ts): items by `pk`/`sk`, the sparse `due`
-    // index of open windows and sessions by close time, which the tick queries, and expiry by `ttl`.
-    this.engineTable = new StreamfoldTable(this, 'EngineTable', {
-      partitionKey: { name: 'pk', type: STRING },
-      sortKey: { name: 'sk', type: STRING },
-      globalSecondaryIndexes: [
-        {
-          indexName: 'due',
-          partitionKey: { name: 'dueShard', type: STRING },
-          sortKey: { name: 'closeAt', type: NUMBER },
-        },
-      ],
-      timeToLiveAttribute: 'ttl',
+    this.engineTable = new StreamfoldEngineTable(this, 'EngineTable', {
       ...(props.tableRemovalPolicy ? { removalPolicy: props.tableRemovalPolicy } : {}),
     });
     // Reference items by the string `pk` (shared/engine/dynamo-reference-source.ts), read-only to the

@@ -6,6 +6,7 @@ import { planLocalStack } from '../../local/runtime/plan.js';
 import type { CfnResource, CfnTemplate } from '../../local/runtime/template.js';
 import type { PipelineDescription } from '../../shared/engine/pipeline.js';
 import { sensorsDescription } from '../fixtures/pipelines/sensors/description.js';
+import { grants, type PolicyStatement, TABLE_READ, TABLE_READ_WRITE } from '../helpers/iam-grants.js';
 import { buildStack } from '../helpers/synth.js';
 
 const CLUSTER_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/shared-kafka/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab-3';
@@ -72,52 +73,6 @@ function boundEnvironment(all: Resources, logicalId: string): Record<string, unk
 const settingsOf = (all: Resources, logicalId: string) =>
   Object.fromEntries(Object.entries(environmentOf(all, logicalId)).filter(([name]) => name.startsWith('SENSORS_')));
 
-interface Statement {
-  Action: string | string[];
-  Resource: unknown;
-}
-
-/** What a resource ARN in a policy names: a logical id, `<id>/index/*`, or the raw value. */
-function arnName(arn: unknown): unknown {
-  const value = arn as { 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
-  if (value['Fn::GetAtt']) return value['Fn::GetAtt'][0];
-  const parts = value['Fn::Join']?.[1];
-  if (parts?.length === 2 && typeof parts[1] === 'string') return `${arnName(parts[0])}${parts[1]}`;
-  return arn;
-}
-
-/** The statements of a function role's policy, as [actions, resources named], without the logs and X-Ray ones every function has. */
-function grants(all: Resources, functionLogicalId: string): [string[], unknown[]][] {
-  const role = (all[functionLogicalId]!.Properties!['Role'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
-  const policy = ofType(all, 'AWS::IAM::Policy').find(
-    ([, resource]) => JSON.stringify(resource.Properties?.['Roles']) === JSON.stringify([{ Ref: role }]),
-  )?.[1];
-  const statements = (policy!.Properties!['PolicyDocument'] as { Statement: Statement[] }).Statement;
-  return statements
-    .map((statement): [string[], unknown[]] => [
-      [statement.Action].flat(),
-      [statement.Resource].flat().map((resource) => arnName(resource)),
-    ])
-    .filter(([actions]) => !actions[0]!.startsWith('logs:') && !actions[0]!.startsWith('xray:'));
-}
-
-const TABLE_READ = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-  'dynamodb:GetItem',
-  'dynamodb:GetRecords',
-  'dynamodb:GetShardIterator',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-];
-const TABLE_READ_WRITE = [
-  ...TABLE_READ,
-  'dynamodb:BatchWriteItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-].sort();
 const STREAM_WRITE = ['kinesis:ListShards', 'kinesis:PutRecord', 'kinesis:PutRecords'];
 const STREAM_READ = [
   'kinesis:DescribeStream',
@@ -700,7 +655,7 @@ describe.each([
     if (!('kafka' in settings)) {
       // The topic statement (merged by CDK, same actions) names the pipeline's topic besides transit's.
       const [policyBefore, policyAfter] = pair('KafkaTopicFunctionServiceRoleDefaultPolicy');
-      const { Statement: statements } = policyAfter.Properties!['PolicyDocument'] as { Statement: Statement[] };
+      const { Statement: statements } = policyAfter.Properties!['PolicyDocument'] as { Statement: PolicyStatement[] };
       const topicStatement = statements.find((statement) => JSON.stringify(statement).includes('/sensor.reading.v1'))!;
       const [transitTopic, ...others] = [topicStatement.Resource]
         .flat()
@@ -795,6 +750,14 @@ describe('pipelines props validation', () => {
       "pipelines[0] (vehicles): its routes under /v1/vehicles/ clash with transit's GET /v1/vehicles, GET /v1/vehicles/{vehicleId}",
       "pipelines[1] (events): its routes under /v1/events/ clash with transit's POST /v1/events",
       "pipelines[2] (transit): its routes under /v1/transit/ clash with transit's POST /v1/transit/events",
+    ]);
+  });
+
+  it("rejects the constructId Transit, whose engine table and its output would be transit's", () => {
+    const buses = pipeline({ name: 'buses', constructId: 'Transit', routes: [] });
+
+    expect(validateStreamfoldProps({ kafka: { mode: 'none' }, pipelines: [buses] })).toEqual([
+      "pipelines[0] (buses): constructId Transit would name its engine table TransitEngineTable, transit's",
     ]);
   });
 
