@@ -8,7 +8,8 @@ import type { DeadLetterMessage, DeadLetterSink } from '../events/dead-letters.j
 import type { ValidationOptions } from '../events/event-validator.js';
 import type { DecodedCandidate, SourceRecord } from '../events/source-records.js';
 import { triageRecords, type ValidEvent } from '../events/triage.js';
-import type { Accepted, EngineInput } from './operators/operator.js';
+import type { Detection } from './detectors.js';
+import type { Accepted, EngineInput, Update } from './operators/operator.js';
 import { type PipelineDefinition, type TopicMessage, topicMessages } from './pipeline.js';
 import { enrichEvents, type ReferenceData, ReferenceItemError, type ReferenceSource } from './reference.js';
 import {
@@ -121,7 +122,14 @@ export async function processRecords<E, V>(
     }),
   );
   const { reference } = definition;
-  const sinkPorts = sinkPortsOf(definition, ports);
+  // Published before the entities commit: a failed publish fails the attempt, whose retry replays.
+  let published = 0;
+  const beforeCommit = async ({ updates, detections }: { updates: Update[]; detections: Detection[] }) => {
+    const messages = topicMessages(definition, updates, detections);
+    if (messages.length > 0) await ports.publish(messages);
+    published = messages.length;
+  };
+  const sinkPorts = { ...sinkPortsOf(definition, ports), beforeCommit };
   const result = reference
     ? await runBatch(
         compiled,
@@ -137,9 +145,7 @@ export async function processRecords<E, V>(
     : // Without reference data the operators' events are the validated ones (PipelineDefinition says so).
       await runBatch(compiled, inputs as unknown as Array<EngineInput<E>>, ports.store, { now, ...sinkPorts }, stats);
   stats.detections += result.detections.length;
-  const messages = topicMessages(definition, result.updates, result.detections);
-  if (messages.length > 0) await ports.publish(messages);
-  stats.published += messages.length;
+  stats.published += published;
   return { failedItemIdentifiers, stats };
 }
 

@@ -334,6 +334,12 @@ export interface SinkPorts {
 export interface BatchOptions extends SinkPorts {
   /** The processing time of the attempt (epoch ms). */
   now: number;
+  /**
+   * Runs after every item and output is written and before the entities commit, with what the batch
+   * reports: where a processor publishes, so that a failed publish fails the attempt before its
+   * records are committed and its retry replays and publishes them again (at least once).
+   */
+  beforeCommit?: (result: Omit<BatchResult, 'stats'>) => Promise<void>;
 }
 
 /**
@@ -522,7 +528,7 @@ async function writeBatch<E>(
   store: EngineStore,
   ctx: ApplyContext,
   stats: EngineStats,
-  ports: SinkPorts,
+  ports: BatchOptions,
 ): Promise<BatchResult> {
   const { pipeline } = compiled.definition;
   // Route to every operator that reads the event's stream.
@@ -590,6 +596,7 @@ async function writeBatch<E>(
       })),
     );
   }
+  await ports.beforeCommit?.({ updates, detections, late: lateRecords });
   await forEachLimited(entities, WRITE_CONCURRENCY, async (entry) => {
     const { entity, key, before, watermark, committed } = entry;
     const body: EntityBody = { watermark, committed, seen: keptBuckets(entry, compiled.horizonMs) };

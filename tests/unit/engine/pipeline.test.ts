@@ -105,6 +105,26 @@ describe('a pipeline defined only by its definition', () => {
     expect(minute).toMatchObject({ key: 's1', windowStart: T0, readings: 4, minC: 21, maxC: 26, final: false });
   });
 
+  it('publishes before it commits: a batch whose publish failed publishes again when retried', async () => {
+    const { published, ports } = harness();
+    let failures = 1;
+    const flaky = {
+      ...ports,
+      publish: async (messages: typeof published) => {
+        if (failures-- > 0) throw new Error('output stream throttled');
+        await ports.publish(messages);
+      },
+    };
+    const records = [json(reading(1)), json(reading(2))];
+    await expect(processRecords(pipeline, records, flaky)).rejects.toThrow('output stream throttled');
+    const retry = await processRecords(pipeline, records, flaky);
+
+    // Nothing was committed, so nothing is redelivered: the retry replays the written items and publishes them.
+    expect(retry.stats).toMatchObject({ accepted: 2, redelivered: 0, published: published.length });
+    expect(published.length).toBeGreaterThan(0);
+    expect(published.filter((m) => m.topics.includes('sensor:s1')).map((m) => m.data.readings)).toEqual([2]);
+  });
+
   it('closes the minute at the tick, fires the overheat alert once and publishes it on sensors:alerts', async () => {
     const { published, ports } = harness();
     await processRecords(pipeline, [json(reading(1, { temperatureC: LIMIT_C + 2 })), json(reading(2))], ports);
