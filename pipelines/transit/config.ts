@@ -1,6 +1,6 @@
 /** Transit's configuration, read once: its tables and its windowing and anomaly settings. */
 import { type EventTimeSettings, eventTimeSettings, requireEnv } from '../../shared/config.js';
-import { readSetting } from '../../shared/settings.js';
+import { ConfigurationError, readSetting } from '../../shared/settings.js';
 import { TRANSIT_SETTINGS } from './settings.js';
 
 /** Transit's tables, by the variables the stack sets. */
@@ -23,7 +23,25 @@ export const transitTables = {
   get lateEvents() {
     return requireEnv('LATE_EVENTS_TABLE');
   },
+  /** The engine's table beside them (entity items, the engine's outputs), read by the engine path only. */
+  get engine() {
+    return requireEnv('TRANSIT_ENGINE_TABLE');
+  },
 };
+
+/** Which processor core runs transit's batches: today's `processBatch`, or the engine (docs/transit-on-engine.md). */
+export const TRANSIT_PROCESSORS = ['batch', 'engine'] as const;
+export type TransitProcessorCore = (typeof TRANSIT_PROCESSORS)[number];
+
+/** `TRANSIT_PROCESSOR`, `batch` when unset; anything else is a configuration error naming the variable. */
+export function transitProcessorCore(env: NodeJS.ProcessEnv = process.env): TransitProcessorCore {
+  const raw = env.TRANSIT_PROCESSOR;
+  if (raw === undefined || raw === '') return 'batch';
+  if ((TRANSIT_PROCESSORS as readonly string[]).includes(raw)) return raw as TransitProcessorCore;
+  throw new ConfigurationError(
+    `environment variable TRANSIT_PROCESSOR must be one of ${TRANSIT_PROCESSORS.join(', ')}, got "${raw}"`,
+  );
+}
 
 /** Windowing and anomaly settings; see docs/contracts.md for their meaning. */
 export interface ProcessingSettings extends EventTimeSettings {

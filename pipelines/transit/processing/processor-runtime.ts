@@ -4,29 +4,52 @@
  */
 import { dynamoDocumentClient, kinesisClient, sqsClient } from '../../../shared/aws-clients.js';
 import { queueUrls, streamNames } from '../../../shared/config.js';
+import { emptyPipelineStats, type PipelineBatchStats } from '../../../shared/engine/process-records.js';
 import { SqsDeadLetterSink } from '../../../shared/events/dead-letters.js';
 import type { SourceRecord } from '../../../shared/events/source-records.js';
 import { publishCounters } from '../../../shared/observability.js';
-import { processingSettings, transitTables } from '../config.js';
+import { processingSettings, transitProcessorCore, transitTables } from '../config.js';
+import { processTransitRecords, type TransitEngine, transitEngine } from '../engine/transit-pipeline.js';
 import { DynamoReferenceSource, KinesisPublisher } from './aws-adapters.js';
 import { DynamoStore } from './dynamo-store.js';
 import { type BatchStats, emptyBatchStats, type ProcessorDeps, processBatch } from './process-batch.js';
 
+/** The core a processor runs (`TRANSIT_PROCESSOR`), with its dependencies. */
+export type TransitProcessor = { core: 'batch'; deps: ProcessorDeps } | { core: 'engine'; engine: TransitEngine };
+
 /** The processing core's dependencies on DynamoDB, Kinesis and SQS, from the function's environment. */
-export function processorDeps(): ProcessorDeps {
+export function processorDeps(): TransitProcessor {
   const dynamo = dynamoDocumentClient();
-  return {
-    store: new DynamoStore(dynamo, {
+  const publisher = new KinesisPublisher(kinesisClient(), streamNames.output);
+  const deadLetters = new SqsDeadLetterSink(sqsClient(), queueUrls.deadLetter);
+  const settings = processingSettings();
+  if (transitProcessorCore() === 'engine') {
+    const tables = {
       vehicleState: transitTables.vehicleState,
       windows: transitTables.windows,
       anomalies: transitTables.anomalies,
       etas: transitTables.etas,
+      reference: transitTables.reference,
       lateEvents: transitTables.lateEvents,
-    }),
-    reference: new DynamoReferenceSource(dynamo, transitTables.reference),
-    publisher: new KinesisPublisher(kinesisClient(), streamNames.output),
-    deadLetters: new SqsDeadLetterSink(sqsClient(), queueUrls.deadLetter),
-    settings: processingSettings(),
+      engine: transitTables.engine,
+    };
+    return { core: 'engine', engine: transitEngine({ client: dynamo, tables, settings, publisher, deadLetters }) };
+  }
+  return {
+    core: 'batch',
+    deps: {
+      store: new DynamoStore(dynamo, {
+        vehicleState: transitTables.vehicleState,
+        windows: transitTables.windows,
+        anomalies: transitTables.anomalies,
+        etas: transitTables.etas,
+        lateEvents: transitTables.lateEvents,
+      }),
+      reference: new DynamoReferenceSource(dynamo, transitTables.reference),
+      publisher,
+      deadLetters,
+      settings,
+    },
   };
 }
 
@@ -46,7 +69,13 @@ const METRICS: Array<[keyof BatchStats, string]> = [
  * Runs the core on a batch and publishes its counters as metrics, also when it throws: what a failed
  * attempt folded is counted then, and its retry counts it as redelivered.
  */
-export async function processAndRecord(records: SourceRecord[], deps: ProcessorDeps, source: 'kinesis' | 'kafka') {
+export async function processAndRecord(
+  records: SourceRecord[],
+  processor: TransitProcessor,
+  source: 'kinesis' | 'kafka',
+) {
+  if (processor.core === 'engine') return processOnEngine(records, processor.engine, source);
+  const deps = processor.deps;
   const stats = emptyBatchStats();
   try {
     const outcome = await processBatch(records, deps, stats);
@@ -56,6 +85,39 @@ export async function processAndRecord(records: SourceRecord[], deps: ProcessorD
     // Only the folds of a failed attempt are final (its retry sees them as redelivered); its dead
     // letters, late events and duplicates are counted again by the retry, so they are counted there.
     recordBatch({ ...emptyBatchStats(), folded: stats.folded, redelivered: stats.redelivered }, source);
+    throw error;
+  }
+}
+
+/**
+ * Transit's counters of an engine batch, under the names `processBatch` publishes. `WindowsWritten`
+ * counts every item write (windows and vehicle states: the engine does not tell them apart), and
+ * `EtasWritten` counts ETA puts and deletes.
+ */
+export function transitCountersOf(stats: PipelineBatchStats): BatchStats {
+  return {
+    ...emptyBatchStats(),
+    folded: stats.accepted,
+    redelivered: stats.redelivered,
+    rejected: stats.rejected,
+    duplicates: stats.duplicates,
+    late: stats.late,
+    windowsWritten: stats.itemsWritten,
+    anomalies: stats.detections,
+    etasWritten: stats.sinkWrites,
+    conditionalRetries: stats.conditionalRetries,
+  };
+}
+
+async function processOnEngine(records: SourceRecord[], engine: TransitEngine, source: 'kinesis' | 'kafka') {
+  const stats = emptyPipelineStats();
+  try {
+    const outcome = await processTransitRecords(records, engine, stats);
+    recordBatch(transitCountersOf(stats), source);
+    return outcome;
+  } catch (error) {
+    // As for processBatch: only what the failed attempt committed is final.
+    recordBatch({ ...emptyBatchStats(), folded: stats.accepted, redelivered: stats.redelivered }, source);
     throw error;
   }
 }
