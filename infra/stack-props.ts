@@ -1,6 +1,6 @@
 import type { RemovalPolicy, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { TRANSIT_SETTINGS } from '../pipelines/transit/settings.js';
+import { TRANSIT_PROCESSORS, TRANSIT_SETTINGS, type TransitProcessorCore } from '../pipelines/transit/settings.js';
 import { descriptionProblems, type PipelineDescription } from '../shared/engine/pipeline.js';
 import { EVENT_TIME_SETTINGS, type Setting, settingProblem } from '../shared/settings.js';
 import { isMskClusterArn } from './constructs/kafka-cluster-arn.js';
@@ -97,6 +97,14 @@ export interface StreamfoldStackProps extends StackProps {
    * @default 150
    */
   readonly offRouteMeters?: number;
+  /**
+   * Which core transit's processors run (`TRANSIT_PROCESSOR`): `batch`, today's `processBatch`, or
+   * `engine`, transit as a pipeline on the engine, over the same tables plus `TransitEngineTable`
+   * (docs/transit-on-engine.md, steps 9 and 10). Moving back from `engine` to `batch` counts duplicates
+   * of events folded meanwhile again (the engine's vehicle windows keep no `eventIds`).
+   * @default 'batch'
+   */
+  readonly transitProcessor?: TransitProcessorCore;
   /**
    * Shards of the input stream.
    * @default 2
@@ -246,6 +254,10 @@ export function validateStreamfoldProps(props: StreamfoldStackProps): string[] {
   const skew = props.maxClockSkewSeconds;
   if (skew !== undefined && skew > lateness / 2) {
     problems.push(`maxClockSkewSeconds must be at most allowedLatenessSeconds / 2 = ${lateness / 2}, got ${skew}`);
+  }
+  const core = props.transitProcessor;
+  if (core !== undefined && !(TRANSIT_PROCESSORS as readonly string[]).includes(core)) {
+    problems.push(`transitProcessor must be one of ${TRANSIT_PROCESSORS.join(', ')}, got ${JSON.stringify(core)}`);
   }
   for (const [name, value] of [
     ['inputShardCount', props.inputShardCount],

@@ -145,6 +145,7 @@ export class StreamfoldStack extends Stack {
         environment: {
           ...eventTime,
           ...settingsEnvironment(Object.values(TRANSIT_SETTINGS), props),
+          TRANSIT_PROCESSOR: props.transitProcessor ?? 'batch',
         },
       })
         .bindTable('VEHICLE_STATE_TABLE', vehicleStateTable, 'readWrite')

@@ -1,7 +1,9 @@
 /** Transit's configuration, read once: its tables and its windowing and anomaly settings. */
 import { type EventTimeSettings, eventTimeSettings, requireEnv } from '../../shared/config.js';
 import { ConfigurationError, readSetting } from '../../shared/settings.js';
-import { TRANSIT_SETTINGS } from './settings.js';
+import { TRANSIT_PROCESSORS, TRANSIT_SETTINGS, type TransitProcessorCore } from './settings.js';
+
+export type { TransitProcessorCore };
 
 /** Transit's tables, by the variables the stack sets. */
 export const transitTables = {
@@ -28,10 +30,6 @@ export const transitTables = {
     return requireEnv('TRANSIT_ENGINE_TABLE');
   },
 };
-
-/** Which processor core runs transit's batches: today's `processBatch`, or the engine (docs/transit-on-engine.md). */
-export const TRANSIT_PROCESSORS = ['batch', 'engine'] as const;
-export type TransitProcessorCore = (typeof TRANSIT_PROCESSORS)[number];
 
 /** `TRANSIT_PROCESSOR`, `batch` when unset; anything else is a configuration error naming the variable. */
 export function transitProcessorCore(env: NodeJS.ProcessEnv = process.env): TransitProcessorCore {

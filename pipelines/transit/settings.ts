@@ -49,3 +49,10 @@ export const TRANSIT_SETTINGS = {
     max: 10_000,
   },
 } satisfies Record<string, Setting>;
+
+/**
+ * Which core runs transit's batches (`TRANSIT_PROCESSOR`, stack prop `transitProcessor`): `batch`, today's
+ * `processBatch`, or `engine`, transit as a pipeline on the engine (docs/transit-on-engine.md, step 9).
+ */
+export const TRANSIT_PROCESSORS = ['batch', 'engine'] as const;
+export type TransitProcessorCore = (typeof TRANSIT_PROCESSORS)[number];

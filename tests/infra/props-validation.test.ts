@@ -113,6 +113,13 @@ describe('stack props validation', () => {
     ]);
   });
 
+  it("takes transit's processor core by name only", () => {
+    expect(validateStreamfoldProps({ transitProcessor: 'engine' })).toEqual([]);
+    expect(validateStreamfoldProps({ transitProcessor: 'shadow' as never })).toEqual([
+      'transitProcessor must be one of batch, engine, got "shadow"',
+    ]);
+  });
+
   it('keeps the clock-skew tolerance within half the allowed lateness', () => {
     expect(validateStreamfoldProps({ allowedLatenessSeconds: 60, maxClockSkewSeconds: 31 })).toEqual([
       'maxClockSkewSeconds must be at most allowedLatenessSeconds / 2 = 30, got 31',

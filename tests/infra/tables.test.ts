@@ -164,6 +164,18 @@ describe('TransitEngineTable', () => {
     },
   );
 
+  it.each([
+    [{}, 'batch'],
+    [{ transitProcessor: 'engine' as const }, 'engine'],
+  ])('sets the core the processors run from transitProcessor (%j: %s)', (props, core) => {
+    const built = Template.fromStack(buildStack({ kafka: { mode: 'serverless' }, ...props })).toJSON() as TemplateJson;
+    for (const name of ['ProcessorFunction', 'KafkaProcessorFunction']) {
+      const fn = built.Resources[logicalId(built.Resources, 'AWS::Lambda::Function', name)];
+      const environment = fn?.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined;
+      expect(environment?.Variables?.['TRANSIT_PROCESSOR'], name).toBe(core);
+    }
+  });
+
   it('is bound to the two processors and no other function', () => {
     const functions = Object.keys(resources).filter((key) => resources[key]?.Type === 'AWS::Lambda::Function');
     const bound = functions.filter((fn) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { processingSettings } from '../../pipelines/transit/config.js';
+import { processingSettings, transitProcessorCore } from '../../pipelines/transit/config.js';
 import { TRANSIT_SETTINGS } from '../../pipelines/transit/settings.js';
 import { eventTimeSettings } from '../../shared/config.js';
 import {
@@ -85,5 +85,16 @@ describe('settings', () => {
       maxPlausibleSpeedKmh: 300,
       offRouteMeters: 75,
     });
+  });
+});
+
+describe('transitProcessorCore', () => {
+  it('runs processBatch unless TRANSIT_PROCESSOR names the engine, and names the variable for anything else', () => {
+    expect(transitProcessorCore({})).toBe('batch');
+    expect(transitProcessorCore({ TRANSIT_PROCESSOR: '' })).toBe('batch');
+    expect(transitProcessorCore({ TRANSIT_PROCESSOR: 'engine' })).toBe('engine');
+    expect(() => transitProcessorCore({ TRANSIT_PROCESSOR: 'Engine' })).toThrow(
+      new ConfigurationError('environment variable TRANSIT_PROCESSOR must be one of batch, engine, got "Engine"'),
+    );
   });
 });
