@@ -8,16 +8,19 @@
  *     "windows only";
  *   - engine windows: `processRecords` with `pipelines/transit/engine/`'s two windows operators;
  *   - engine windows + state: the same plus the route reference (in memory), the `vehicle-state` fold
- *     (shape choice, track) and its track-anomaly detector (`transitStatePart`);
- *   - engine windows + speed z-score: the windows with the speed z-score detector (`speed-score.ts`).
+ *     (shape choice, track, ETA refresh), its track-anomaly detector and the stop-ETA sink (`transitStatePart`);
+ *   - engine windows + speed z-score: the windows with the speed z-score detector (`speed-score.ts`);
+ *   - engine, all of transit: `transitDefinition`, what `TRANSIT_PROCESSOR=engine` runs (state, ETAs,
+ *     both detectors, the published records): the like-for-like comparison with processBatch.
  * Prints events per CPU-second (per core: the fold is single-threaded) and the engine/processBatch ratios.
- * Both stores are in memory and copy nothing.
+ * Both stores are in memory and copy nothing; the engine's ETA rows are built and discarded.
  */
 import { parseArgs } from 'node:util';
 import { TRANSIT_PIPELINE, transitStatePart, transitWindowsPart } from '../pipelines/transit/engine/definition.js';
 import type { PlacedPosition } from '../pipelines/transit/engine/route-reference.js';
 import { routeReferenceItems } from '../pipelines/transit/engine/route-reference.js';
 import { speedZScore } from '../pipelines/transit/engine/speed-score.js';
+import { transitDefinition } from '../pipelines/transit/engine/transit-pipeline.js';
 import { decodeCandidates } from '../pipelines/transit/events/formats.js';
 import type { VehiclePosition } from '../pipelines/transit/model.js';
 import { MemoryStore } from '../pipelines/transit/processing/memory-store.js';
@@ -63,6 +66,7 @@ const statePipeline = runnable<PlacedPosition, VehiclePosition>(
   { description: { ...description, reference: {} }, ...transitStatePart(settings) },
   decodeCandidates,
 );
+const fullPipeline = runnable(transitDefinition(settings, clock), decodeCandidates);
 const routeItems = routeReferenceItems(feed);
 const warmReferences: ReferenceSource = {
   load: async (keys) => new Map(keys.flatMap((key) => (routeItems.has(key) ? [[key, routeItems.get(key)!]] : []))),
@@ -85,9 +89,12 @@ async function transit(source: TransitReferenceSource) {
   });
 }
 
-async function engine(pipeline: typeof windowsPipeline | typeof statePipeline | typeof scoringPipeline) {
+async function engine(
+  pipeline: typeof windowsPipeline | typeof statePipeline | typeof scoringPipeline | typeof fullPipeline,
+) {
   const ports = {
     store: new MemoryEngineStore(),
+    sinks: { write: async () => undefined },
     deadLetters: { send: async () => [] },
     // A warm container: every route in its cache, handed out uncopied (as RouteReferenceSource does).
     references: warmReferences,
@@ -109,6 +116,7 @@ const runs = {
   'engine windows': () => engine(windowsPipeline),
   'engine windows + state': () => engine(statePipeline),
   'engine + speed z-score': () => engine(scoringPipeline),
+  'engine, all of transit': () => engine(fullPipeline),
 };
 type Label = keyof typeof runs;
 const rates: Record<Label, number[]> = {
@@ -117,6 +125,7 @@ const rates: Record<Label, number[]> = {
   'engine windows': [],
   'engine windows + state': [],
   'engine + speed z-score': [],
+  'engine, all of transit': [],
 };
 const labels = Object.keys(runs) as Label[];
 for (let round = 0; round < Number(args.rounds); round++) {
@@ -147,5 +156,6 @@ console.log(
   `ratios: engine windows / processBatch ${fmt(engineRate / median(rates.processBatch), 2)}x, ` +
     `/ processBatch without shapes ${fmt(engineRate / median(rates['processBatch, no shapes']), 2)}x; ` +
     `engine windows + state / processBatch ${fmt(stateRate / median(rates.processBatch), 2)}x; ` +
-    `engine + speed z-score / engine windows ${fmt(median(rates['engine + speed z-score']) / engineRate, 2)}x`,
+    `engine + speed z-score / engine windows ${fmt(median(rates['engine + speed z-score']) / engineRate, 2)}x; ` +
+    `engine, all of transit / processBatch ${fmt(median(rates['engine, all of transit']) / median(rates.processBatch), 2)}x`,
 );
