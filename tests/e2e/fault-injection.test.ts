@@ -2,6 +2,7 @@
  * Fault injection on the real pipeline: 5 % of the ingest and processor invocations crash (seeded),
  * before or after their handler ran. The REST client retries the 502s and the Kinesis event source
  * retries and bisects the failed batches, so the read models still end exactly as the events say.
+ * On both of transit's processor cores (`TRANSIT_PROCESSOR`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
@@ -14,22 +15,23 @@ import { resourceId } from '../helpers/read-models.js';
 
 const MINUTES = 3;
 
-let stack: TestStack;
+describe.each(['batch', 'engine'])('fault injection on the %s core', (core) => {
+  let stack: TestStack;
 
-beforeAll(async () => {
-  stack = await startTestStack({
-    seeds: { gtfs: DEFAULT_GTFS_DIR },
-    // Seed 86 crashes the processor's 2nd invocation after its handler ran and its 5th before, and 4 of
-    // the first 40 ingest invocations: this small run sees both kinds on the Kinesis path.
-    faultInjection: { rate: 0.05, seed: 86, functions: ['IngestFunction', 'ProcessorFunction'] },
+  beforeAll(async () => {
+    stack = await startTestStack({
+      seeds: { gtfs: DEFAULT_GTFS_DIR },
+      environment: { TRANSIT_PROCESSOR: core },
+      // Seed 86 crashes the processor's 2nd invocation after its handler ran and its 5th before, and 4 of
+      // the first 40 ingest invocations: this small run sees both kinds on the Kinesis path.
+      faultInjection: { rate: 0.05, seed: 86, functions: ['IngestFunction', 'ProcessorFunction'] },
+    });
   });
-});
 
-afterAll(async () => {
-  await stack?.stop();
-});
+  afterAll(async () => {
+    await stack?.stop();
+  });
 
-describe('fault injection', () => {
   it('ends with correct read models when 5 % of ingest and processor invocations crash', async () => {
     const { emissions } = generateWorkload({
       network: simNetworkFromFeed(await parseGtfsFeed(DEFAULT_GTFS_DIR)),
