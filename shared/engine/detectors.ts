@@ -30,6 +30,8 @@ export interface Detection {
 }
 
 export interface DetectorContext {
+  /** The processing time of the batch (or tick) attempt, epoch ms: when a detection made now was made. */
+  now: number;
   /** The presented windows of an operator's key with a start in [from, to], oldest first. */
   windows(operator: string, key: string, from: number, to: number): Promise<WindowValue[]>;
   /**
@@ -39,6 +41,8 @@ export interface DetectorContext {
   baseline(request: BaselineRequest): Promise<ClosedBaseline>;
   /** The detection stored under this detector, time and id, if one is. */
   detection(detector: string, ts: number, detectionId: string): Promise<Detection | undefined>;
+  /** The detections stored under this detector for a key with a time in [from, to]. */
+  detectionsBetween(detector: string, key: string, from: number, to: number): Promise<Detection[]>;
 }
 
 /** An event a write folded into an item, as a detector sees it. */
@@ -57,6 +61,13 @@ export interface Detector<E = unknown> {
   finalsOnly?: boolean;
   /** The baselines it reads through `ctx.baseline`, checked when the pipeline compiles. @default none */
   baselines?: ReadonlyArray<{ operator: string; field: string }>;
+  /**
+   * Its detections' `ts` is the time of the event whose fold made them (a keyed state's step). A retry
+   * that replays an item its failed attempt wrote (before publishing) then also reports the stored
+   * detections of the item's key at the times of the batch's events: a replay has no `steps`, so
+   * `detect` alone would find nothing and they would never be published. @default false
+   */
+  atEventTime?: boolean;
   /**
    * `events` are the ones this write folded into the update's item (the batch's contributions the item
    * did not hold yet), in partition order; none for the tick's finals. A retry of a write that failed
@@ -85,10 +96,12 @@ export function detectionOutput(pipeline: string, d: Detection): OutputItem {
 export function detectorContext<E>(
   compiled: CompiledPipeline<E>,
   store: EngineStore,
+  now: number,
   pending?: PendingContributions,
 ): DetectorContext {
   const { pipeline, operators, allowedLatenessMs } = compiled.definition;
   return {
+    now,
     windows: (operator, key, from, to) => queryWindows(store, pipeline, operators, operator, { key, from, to }),
     baseline: baselineReader(pipeline, operators, allowedLatenessMs, store, pending),
     async detection(detector, ts, detectionId) {
@@ -97,6 +110,28 @@ export function detectorContext<E>(
       const range = { from: sk, to: sk, limit: 1, consistent: true };
       const [found] = await store.queryOutputs(detectionPk(pipeline, detector), range);
       return found?.body as unknown as Detection | undefined;
+    },
+    async detectionsBetween(detector, key, from, to) {
+      const found: Detection[] = [];
+      const range = {
+        from: detectionSk({ ts: from, detectionId: '' }),
+        to: detectionSk({ ts: to, detectionId: '\uffff' }),
+      };
+      let after: string | undefined;
+      for (;;) {
+        const page = await store.queryOutputs(detectionPk(pipeline, detector), {
+          ...range,
+          limit: 100,
+          consistent: true,
+          ...(after === undefined ? {} : { after }),
+        });
+        for (const output of page) {
+          const detection = output.body as unknown as Detection;
+          if (detection.key === key) found.push(detection);
+        }
+        if (page.length < 100) return found;
+        after = page.at(-1)?.sk;
+      }
     },
   };
 }
@@ -228,6 +263,8 @@ export interface JudgedEvent<E> {
   /** The start of the item's window. */
   windowStart: number;
   baseline: ClosedBaseline;
+  /** The processing time of the attempt that judged it (epoch ms); a stored detection keeps its first. */
+  now: number;
 }
 
 /**
@@ -317,6 +354,7 @@ export function eventZScore<E>(options: {
           z,
           windowStart,
           baseline,
+          now: ctx.now,
         };
         return [
           {

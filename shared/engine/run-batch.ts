@@ -83,6 +83,8 @@ export interface EngineStats {
   redelivered: number;
   /** Accepted events that missed at least one of their windows. */
   late: number;
+  /** Of those, the ones behind the horizon: late for every window, skipped by keyed state (`Accepted.expired`). */
+  expired: number;
   itemsWritten: number;
   outputsWritten: number;
   conditionalRetries: number;
@@ -298,6 +300,7 @@ export const emptyEngineStats = (): EngineStats => ({
   duplicates: 0,
   redelivered: 0,
   late: 0,
+  expired: 0,
   itemsWritten: 0,
   outputsWritten: 0,
   conditionalRetries: 0,
@@ -403,6 +406,7 @@ export async function runBatch<E, V>(
   const accepted = enrich ? await enriched(sorted, next, entities, compiled.horizonMs, classified, enrich) : classified;
   stats.redelivered += accepted.redelivered;
   stats.duplicates += accepted.duplicates;
+  stats.expired += accepted.expired;
   stats.referenceMissing += accepted.excluded;
   return writeBatch(compiled, accepted.accepted as unknown as Array<Accepted<E>>, entities, store, ctx, stats, options);
 }
@@ -425,6 +429,8 @@ interface Classified<T> {
   duplicates: number;
   /** Dead-lettered by the enrichment: committed, not folded. */
   excluded: number;
+  /** Accepted, but behind the horizon. */
+  expired: number;
 }
 
 /**
@@ -446,7 +452,7 @@ function classify<T>(
     entry.added = [];
     entry.accepted = 0;
   }
-  const out: Classified<T> = { accepted: [], redelivered: 0, duplicates: 0, excluded: 0 };
+  const out: Classified<T> = { accepted: [], redelivered: 0, duplicates: 0, excluded: 0, expired: 0 };
   for (const input of sorted) {
     const entry = next.get(input.entity) as EntityCommit;
     const committed = entry.committed[input.partition];
@@ -464,6 +470,7 @@ function classify<T>(
       // Older than the event-id memory reaches, so it may be a duplicate: late for every window it
       // falls in (that is what the horizon is), and kept from keyed state, which would count it again.
       out.accepted.push({ ...input, watermark, expired: true });
+      out.expired++;
       continue;
     }
     const bucket = bucketOf(input.ts);
@@ -561,7 +568,7 @@ async function writeBatch<E>(
   if (watched.size > 0 || sinks.length > 0 || compiled.foldsReadBaselines) {
     // A baseline the batch adds to is read with the batch's contributions, written yet or not.
     const pending = new Map(work.map((w) => [w.id, w.contributions as Array<Accepted<unknown>>]));
-    detecting = detectorContext(compiled, store, (id) => pending.get(id));
+    detecting = detectorContext(compiled, store, ctx.now, (id) => pending.get(id));
   }
   const writing: ItemWrite<E> = {
     compiled,
@@ -752,6 +759,27 @@ async function replayItem<E>(
     const stored = await ctx?.detection(d.detector, d.ts, d.detectionId);
     if (stored) reported.push(stored);
   }
+  if (ctx && contributions.length > 0) {
+    // Detectors whose detections carry their event's time: what is stored at the batch's events' times.
+    let from = Number.POSITIVE_INFINITY;
+    let to = Number.NEGATIVE_INFINITY;
+    for (const c of contributions) {
+      from = Math.min(from, c.ts);
+      to = Math.max(to, c.ts);
+    }
+    const ids = new Set(reported.map((d) => `${d.detector}\u0000${d.detectionId}`));
+    for (const detector of batch.compiled.definition.detectors ?? []) {
+      if (!detector.atEventTime || detector.on !== runtime.name) continue;
+      for (const update of updates) {
+        for (const stored of await ctx.detectionsBetween(detector.name, update.key, from, to)) {
+          const id = `${stored.detector}\u0000${stored.detectionId}`;
+          if (ids.has(id)) continue;
+          ids.add(id);
+          reported.push(stored);
+        }
+      }
+    }
+  }
   for (const update of updates) batch.updates.push(update);
   for (const detection of reported) batch.detections.push(detection);
 }
@@ -807,7 +835,7 @@ export async function tick<E>(
   let closed = 0;
   let outputsWritten = 0;
   let sinkWrites = 0;
-  const detecting = detectorContext(compiled, store);
+  const detecting = detectorContext(compiled, store, now);
   const sinking = sinkingOf(compiled, options, now, detecting);
   await forEachLimited(due, WRITE_CONCURRENCY, async (item) => {
     const applied = compiled.runtimes.get(operatorOfPk(pipeline, item.pk))?.close?.(item, ctx);

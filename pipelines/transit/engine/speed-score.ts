@@ -27,6 +27,8 @@ interface SpeedDetails {
   ts: number;
   z: number;
   evidence: Anomaly['evidence'];
+  /** When it was first detected: the store keeps the first attempt's, so every reader sees the same. */
+  detectedAt?: string;
 }
 
 /** The speed z-score detector, with transit's evidence. */
@@ -40,7 +42,8 @@ export function speedZScore(settings: Pick<ProcessingSettings, 'speedZThreshold'
     minStd: MIN_BASELINE_STD_KMH,
     threshold: settings.speedZThreshold,
     value: (e) => e.speedKmh,
-    details: ({ event, eventId, z, baseline }): Record<string, unknown> & SpeedDetails => ({
+    details: ({ event, eventId, z, baseline, now }): Record<string, unknown> & SpeedDetails => ({
+      detectedAt: new Date(now).toISOString(),
       vehicleId: event.vehicleId,
       routeId: event.routeId,
       ts: event.ts,
@@ -61,14 +64,17 @@ export function speedZScore(settings: Pick<ProcessingSettings, 'speedZThreshold'
 
 /**
  * A speed detection as transit's `Anomaly`, with `makeAnomaly`'s id (`speed-zscore:<vehicle>:<window
- * start>`) and rounded score. `detectedAt` is the processing time of the batch that reports it.
+ * start>`) and rounded score. Its `detectedAt` is the processing time of the attempt that first found it,
+ * kept in the detection, so `AnomaliesTable` and what is published agree, replays too; `detectedAt` is
+ * only for a detection stored without one.
  */
 export function speedAnomalyOf(
   detection: Detection,
   settings: Pick<ProcessingSettings, 'windowSizeMs'>,
   detectedAt: string,
 ): Anomaly {
-  const { vehicleId, routeId, ts, z, evidence } = detection.details as unknown as SpeedDetails;
+  const details = detection.details as unknown as SpeedDetails;
+  const { vehicleId, routeId, ts, z, evidence } = details;
   return {
     anomalyId: `${SPEED_ZSCORE}:${vehicleId}:${detection.ts}`,
     type: SPEED_ZSCORE,
@@ -81,6 +87,6 @@ export function speedAnomalyOf(
     windowEnd: detection.ts + settings.windowSizeMs,
     ts,
     evidence,
-    detectedAt,
+    detectedAt: details.detectedAt ?? detectedAt,
   };
 }

@@ -59,8 +59,9 @@ function binding(
 }
 
 /**
- * Transit's whole definition. `clock` stamps a speed anomaly's `detectedAt` in what is published (the
- * stored row gets its adapter's clock: the two may differ by the milliseconds between them).
+ * Transit's whole definition. An anomaly's `detectedAt` is in its detection (the fold's or the
+ * detector's processing time, kept by the store), so what is published and stored agree; `clock` only
+ * stamps a detection stored without one.
  */
 export function transitDefinition(
   settings: ProcessingSettings,

@@ -84,6 +84,8 @@ export function trackAnomaliesOf(update: Update): Anomaly[] {
 export const trackAnomalyDetector: Detector = {
   name: TRACK_ANOMALIES,
   on: VEHICLE_STATE,
+  // An anomaly's time is its fix's: a replayed state (no steps) reports the stored ones of the batch's fixes.
+  atEventTime: true,
   detect: (update) =>
     trackAnomaliesOf(update).map(
       (anomaly): Detection => ({

@@ -91,13 +91,16 @@ export async function processAndRecord(
 
 /**
  * Transit's counters of an engine batch, under the names `processBatch` publishes. `WindowsWritten`
- * counts every item write (windows and vehicle states: the engine does not tell them apart), and
- * `EtasWritten` counts ETA puts and deletes.
+ * counts every item write (windows and vehicle states: the engine does not tell them apart),
+ * `EtasWritten` counts ETA puts and deletes, and `AnomaliesDetected` counts what the batch reports,
+ * which on a retry includes the anomalies its failed attempt stored (processBatch counts its writes).
  */
 export function transitCountersOf(stats: PipelineBatchStats): BatchStats {
   return {
     ...emptyBatchStats(),
-    folded: stats.accepted,
+    // processBatch's folded events are those in their windows: accepted ones that were not late (an
+    // expired one is late but was never counted as accepted).
+    folded: stats.accepted - (stats.late - stats.expired),
     redelivered: stats.redelivered,
     rejected: stats.rejected,
     duplicates: stats.duplicates,

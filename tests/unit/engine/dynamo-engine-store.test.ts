@@ -43,7 +43,7 @@ describe('DynamoEngineStore outputs', () => {
       ],
     });
 
-    await detectorContext(compiled, new DynamoEngineStore(client, 'table', 'test')).detection('d', 5, 'id');
+    await detectorContext(compiled, new DynamoEngineStore(client, 'table', 'test'), 0).detection('d', 5, 'id');
 
     expect(inputs).toEqual([expect.objectContaining({ ConsistentRead: true, Limit: 1 })]);
   });

@@ -4,7 +4,7 @@
  * published by the retry: at least once, not at most once.
  */
 import { describe, expect, it } from 'vitest';
-import { sequence, threshold } from '../../../shared/engine/detectors.js';
+import { type Detector, sequence, threshold } from '../../../shared/engine/detectors.js';
 import type { WindowedAggregate } from '../../../shared/engine/operators/windows.js';
 import { compile, runBatch } from '../../../shared/engine/run-batch.js';
 import { MemoryEngineStore } from '../../../shared/engine/store.js';
@@ -121,5 +121,41 @@ describe('a retry after its attempt wrote an item and failed', () => {
 
     expect(retry.updates.map((u) => u.replayed)).toEqual([true]);
     expect(retry.detections).toEqual([]);
+  });
+
+  it("reports a state's stored detections made at the batch's events' times, when its detector says they carry them", async () => {
+    // Each event of value 9 or more is an alarm, found from the fold's steps (as transit's track anomalies
+    // are), which a replayed update does not have: so it finds none there.
+    const alarms = (atEventTime: boolean): Detector<TestEvent> => ({
+      name: 'alarm',
+      on: 'profile',
+      ...(atEventTime ? { atEventTime } : {}),
+      detect: (update, _ctx, events) =>
+        events
+          .filter((e) => !update.replayed && e.event.value >= 9)
+          .map((e) => ({ detectionId: e.eventId, detector: 'alarm', key: update.key, ts: e.ts, details: {} })),
+    });
+    const run = async (atEventTime: boolean) => {
+      const c = compile({
+        pipeline: 'test',
+        allowedLatenessMs: ALLOWED_LATENESS_MS,
+        operators: [profileOperator],
+        detectors: [alarms(atEventTime)],
+      });
+      const store = new FaultyStore(new MemoryEngineStore());
+      await runBatch(c, [record(0, 1_000, 9)], store, { now: 5_000 });
+      const batch = [record(1, 2_000, 9), record(2, 3_000, 1), record(3, 4_000, 12)];
+      store.failAfterWrites = 3; // two detections and the state item; then the entity commit fails
+      await expect(runBatch(c, batch, store, { now: 5_000 })).rejects.toThrow(InjectedWriteFailure);
+      store.failAfterWrites = undefined;
+      return runBatch(c, batch, store, { now: 5_000 });
+    };
+
+    const retry = await run(true);
+    expect(retry.updates.map((u) => u.replayed)).toEqual([true]);
+    // This batch's two, not the earlier batch's u1-0.
+    expect(retry.detections.map((d) => d.detectionId)).toEqual(['u1-1', 'u1-3']);
+    expect(retry.stats.outputsWritten).toBe(0);
+    expect((await run(false)).detections).toEqual([]);
   });
 });

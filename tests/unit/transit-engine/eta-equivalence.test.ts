@@ -117,6 +117,22 @@ describe('stop ETAs on the engine, against processBatch', () => {
     });
   }
 
+  it('writes nothing for an older fix that keeps the state, though the route average became usable since', async () => {
+    // V1 stands at 7:00 before the route has history (no ETA), the history arrives, then an older fix of V1.
+    const events = [
+      position({ eventId: 'still', ts: T0 + 7 * MINUTE, speedKmh: 0, lon: lonAt(300) }),
+      ...closedHistory(),
+      position({ eventId: 'older', ts: T0 + 7 * MINUTE - 10_000, speedKmh: 0, lon: lonAt(290) }),
+    ];
+    // One record per batch, on both sides: the route average depends on what was processed before.
+    const attempts = partitionsOf(events)
+      .flat()
+      .map((r) => ({ records: [r] }));
+    const transit = transitStates((await runTransit(attempts, NOW, transitReference)).store);
+    expect(transit.etas.filter((row) => row.vehicleId === 'V1')).toEqual([]);
+    expectSameStates(await runEngineStates(attempts, NOW, engineReference()), transit);
+  });
+
   it('deletes the rows of a vehicle that left for a route without shapes', async () => {
     const records = partitionsOf(CASES['a vehicle that leaves for a route nobody knows']!()).flat();
     const before = await runEngineStates([{ records: records.slice(0, 3) }], NOW, engineReference());
