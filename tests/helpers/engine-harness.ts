@@ -69,6 +69,17 @@ export type Workload = typeof workload extends fc.Arbitrary<infer W> ? W : never
 /** A record in a partition, as a source would deliver it. */
 export type TestRecord = EngineInput<TestEvent>;
 
+/** The `i`th record of partition `p0` (its position), a click of `entity` on item `i0`. */
+export const testRecord = (i: number, ts: number, value = 1, entity = 'u1'): TestRecord => ({
+  event: { entity, item: 'i0', value, stream: 'click', ts },
+  eventId: `${entity}-${i}`,
+  ts,
+  entity,
+  stream: 'click',
+  partition: 'p0',
+  position: String(i).padStart(8, '0'),
+});
+
 /** Lays the workload out in partitions: an entity's events, duplicates included, in its partition's order. */
 export function partitionsOf(w: Workload): TestRecord[][] {
   const partitions: Array<Array<Omit<TestRecord, 'position'>>> = Array.from({ length: w.partitions }, () => []);

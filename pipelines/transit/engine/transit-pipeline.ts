@@ -29,6 +29,7 @@ import { TRANSIT_TOPIC_FORMS } from '../description.js';
 import { decodeCandidates } from '../events/formats.js';
 import type { OutputRecord, VehiclePosition } from '../model.js';
 import type { Publisher } from '../processing/ports.js';
+import type { ReadModelTables } from '../queries/dynamo-read-models.js';
 import { projectAnomaly } from '../queries/projections.js';
 import { topicsForRecord } from '../topics.js';
 import { transitAnomalyOf } from './anomalies.js';
@@ -127,14 +128,8 @@ export class EtaTableTarget implements SinkTarget {
   }
 }
 
-/** Where transit's engine path reads and writes. */
-export interface TransitEngineTables {
-  vehicleState: string;
-  windows: string;
-  anomalies: string;
-  etas: string;
-  reference: string;
-  lateEvents: string;
+/** Where transit's engine path reads and writes: the read models' tables, and the engine's beside them. */
+export interface TransitEngineTables extends ReadModelTables {
   /** `TransitEngineTable`: entity items and the engine's own outputs. */
   engine: string;
 }

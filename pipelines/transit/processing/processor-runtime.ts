@@ -24,15 +24,8 @@ export function processorDeps(): TransitProcessor {
   const deadLetters = new SqsDeadLetterSink(sqsClient(), queueUrls.deadLetter);
   const settings = processingSettings();
   if (transitProcessorCore() === 'engine') {
-    const tables = {
-      vehicleState: transitTables.vehicleState,
-      windows: transitTables.windows,
-      anomalies: transitTables.anomalies,
-      etas: transitTables.etas,
-      reference: transitTables.reference,
-      lateEvents: transitTables.lateEvents,
-      engine: transitTables.engine,
-    };
+    // Every table, each read through its getter (a missing variable names itself).
+    const tables = { ...transitTables };
     return { core: 'engine', engine: transitEngine({ client: dynamo, tables, settings, publisher, deadLetters }) };
   }
   return {

@@ -15,19 +15,12 @@ import {
   partitionsOf,
   type TestEvent,
   type TestRecord,
+  testRecord,
   workload,
 } from '../../helpers/engine-harness.js';
 import { acceptedEvents, isLate } from '../../helpers/engine-oracle.js';
 
-const record = (i: number, ts: number, value = 1, entity = 'u1'): TestRecord => ({
-  event: { entity, item: 'i0', value, stream: 'click', ts },
-  eventId: `${entity}-${i}`,
-  ts,
-  entity,
-  stream: 'click',
-  partition: 'p0',
-  position: String(i).padStart(4, '0'),
-});
+const record = testRecord;
 
 const perMinute: WindowedAggregate<TestEvent> = {
   kind: 'windows',

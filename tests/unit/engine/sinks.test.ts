@@ -24,6 +24,7 @@ import {
   partitionsOf,
   type TestEvent,
   type TestRecord,
+  testRecord,
   workload,
 } from '../../helpers/engine-harness.js';
 
@@ -64,15 +65,7 @@ const tallies: Sink<TestEvent> = {
 const pipeline = (sinks: Array<Sink<TestEvent>> = [tallies]) =>
   compile({ pipeline: 'test', allowedLatenessMs: ALLOWED_LATENESS_MS, operators: [tally], sinks });
 
-const record = (entity: string, i: number, value = 1, ts = T + i * 1000): TestRecord => ({
-  event: { entity, item: 'i0', value, stream: 'click', ts },
-  eventId: `${entity}-${i}`,
-  ts,
-  entity,
-  stream: 'click',
-  partition: 'p0',
-  position: String(i).padStart(8, '0'),
-});
+const record = (entity: string, i: number, value = 1, ts = T + i * 1000) => testRecord(i, ts, value, entity);
 
 const target = () => new MemorySinkTarget({ tallies: ['entity', 'row'] });
 
