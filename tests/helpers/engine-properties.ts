@@ -28,8 +28,11 @@ import { acceptedEvents, isLate, joinPairs, naiveVariance, sessionContents, wind
 export interface OperatorProperty {
   name: string;
   compiled: CompiledPipeline<TestEvent>;
-  /** Asserts the delivery's store contents against the oracle for these partitions. */
-  check(partitions: TestRecord[][], delivery: Delivery): void;
+  /**
+   * Asserts the delivery's store contents against the oracle for these partitions; `validated` are
+   * the partitions before an enrichment changed their events (what late records keep).
+   */
+  check(partitions: TestRecord[][], delivery: Delivery, validated?: TestRecord[][]): void;
 }
 
 export const testPipeline = (op: Operator<TestEvent>) =>
@@ -93,9 +96,10 @@ function windowsProperty(
   return {
     name,
     compiled,
-    check(partitions, { contents, stats: counted }) {
+    check(partitions, { contents, stats: counted }, validated = partitions) {
       const events = acceptedEvents(partitions, compiled.horizonMs);
       const oracle = windowContents(events, windows, op.key, ALLOWED_LATENESS_MS);
+      const validatedEvents = new Map(validated.flat().map((r) => [r.eventId, r.event]));
       const items = contents.items.filter((i) => i.pk.startsWith('test#per-item#'));
       expect(items.map((i) => `${i.body.key}|${i.body.start}`).sort()).toEqual([...oracle.contents.keys()].sort());
       for (const item of items) {
@@ -107,7 +111,10 @@ function windowsProperty(
       expect(late.map((l) => l.eventId).sort()).toEqual([...oracle.late.keys()].sort());
       for (const l of late) {
         const missed = (l.missed as Array<{ start: number }>).map((m) => m.start);
-        expect(missed).toEqual(oracle.late.get(l.eventId as string));
+        const want = oracle.late.get(l.eventId as string);
+        expect(missed).toEqual(want?.missed);
+        expect(l.event).toEqual(validatedEvents.get(l.eventId as string));
+        expect(l.expired).toBe(want?.expired ? true : undefined);
       }
       expect(counted.accepted).toBe(events.filter((e) => !e.expired).length);
     },
