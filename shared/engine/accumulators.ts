@@ -158,6 +158,14 @@ export const distinctCount = (): Accumulator<string, string[], number> => ({
   present: (set) => set.length,
 });
 
+/** The distinct values themselves, sorted: `distinctCount`'s state, presented as it is (e.g. a window's event ids). */
+export const distinctValues = (): Accumulator<string, string[], string[]> => ({
+  empty: () => [],
+  add: (set, v) => insertSorted(set, v),
+  merge: (a, b) => mergeSorted(a, b),
+  present: (set) => set,
+});
+
 function insertSorted(set: string[], v: string): string[] {
   let lo = 0;
   let hi = set.length;

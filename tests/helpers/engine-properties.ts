@@ -7,6 +7,7 @@ import { expect } from 'vitest';
 import {
   count,
   distinctCount,
+  distinctValues,
   max,
   mean,
   min,
@@ -47,6 +48,7 @@ export const everyAccumulator: AggregateSpec<TestEvent> = {
   average: field(mean(), (e) => e.value),
   spread: field(stats(), (e) => e.value),
   entities: field(distinctCount(), (e) => e.entity),
+  items: field(distinctValues(), (e) => e.item),
   topItems: field(topN(2), (e) => ({ member: e.item, weight: e.value })),
   quantiles: field(percentiles([0.5, 0.9]), (e) => e.value),
 };
@@ -63,6 +65,7 @@ function expectAggregate(got: Record<string, unknown>, events: TestEvent[]) {
     lowest: Math.min(...values),
     highest: Math.max(...values),
     entities: new Set(events.map((e) => e.entity)).size,
+    items: [...new Set(events.map((e) => e.item))].sort(),
     topItems: [...totals]
       .map(([member, weight]) => ({ member, weight }))
       .sort((a, b) => b.weight - a.weight || a.member.localeCompare(b.member))
