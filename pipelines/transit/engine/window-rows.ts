@@ -105,7 +105,7 @@ function legacyAggregate(row: StoredWindow): Record<string, Json> {
     speed,
     ...(row.entityType === 'route'
       ? { vehicles: [...(row.vehicleIds ?? [])].sort() }
-      : { routeId: row.routeId, eventIds: Object.keys(row.eventIds ?? {}).sort() }),
+      : { routeId: row.routeId, eventIds: Object.keys(row.eventIds ?? {}) }),
   };
 }
 

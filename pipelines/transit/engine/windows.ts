@@ -10,13 +10,13 @@
  * - route windows' `vehicleIds` and `distinctVehicles`: `distinctCount` (its state is the sorted ids);
  * - vehicle windows' `routeId`: the route of the first event folded, as transit keeps the route of the
  *   item's first contribution (`firstValue`);
- * - vehicle windows' `eventIds`: the ids of the fixes folded (`distinctValues`). The engine tells
+ * - vehicle windows' `eventIds`: the ids of the fixes folded (`collect`, each once). The engine tells
  *   duplicates and redeliveries by its entity items and item positions (docs/engine.md); these ids
  *   are for the store adapter, which takes a copy re-sent after the entity forgot its id for a
  *   duplicate when the copy's window holds it, as today's processor does.
  */
 import type { Accumulator } from '../../../shared/engine/accumulators.js';
-import { count, distinctCount, distinctValues, max, min, stats } from '../../../shared/engine/accumulators.js';
+import { collect, count, distinctCount, max, min, stats } from '../../../shared/engine/accumulators.js';
 import { type AggregateSpec, field } from '../../../shared/engine/aggregate.js';
 import type { Update } from '../../../shared/engine/operators/operator.js';
 import type { WindowedAggregate, WindowValue } from '../../../shared/engine/operators/windows.js';
@@ -77,7 +77,7 @@ export function transitWindowOperators(
         routeId: field(firstValue(), (e) => e.routeId),
         // A copy re-sent beyond the entity's memory of ids is a duplicate for transit when its window
         // holds it (transit-tables-store.ts).
-        eventIds: field(distinctValues(), (e) => e.eventId),
+        eventIds: field(collect(), (e) => e.eventId),
       },
     },
   ];
