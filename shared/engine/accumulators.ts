@@ -192,6 +192,21 @@ function mergeSorted(a: string[], b: string[]): string[] {
   return out;
 }
 
+/**
+ * Every value added, in fold order, repeats included. The engine folds an event into an item once, so
+ * a value unique to the event (its id) appears once: for those, this is the set `distinctCount` keeps,
+ * for an append instead of a sorted insert and merge (which took a tenth of transit's window throughput).
+ */
+export const collect = <T extends Json>(): Accumulator<T, T[], T[]> => ({
+  empty: () => [],
+  add: (list, v) => {
+    list.push(v);
+    return list;
+  },
+  merge: (a, b) => a.concat(b),
+  present: (list) => list,
+});
+
 /** A value contributed to a top-N: a member and how much it adds to that member's total. */
 export interface Weighted {
   member: string;

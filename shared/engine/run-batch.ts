@@ -65,13 +65,21 @@ export interface EngineDefinition<E> {
 }
 
 /** An event that came too late for some of its windows: kept once per event id. */
-export interface LateRecord {
+export interface LateRecord<V = unknown> {
   eventId: string;
   entity: string;
   ts: number;
   /** How far behind the entity's watermark it was (ms). */
   lateByMs: number;
   missed: Lateness[];
+  /** The event as validated, before any enrichment: reference data is not kept with it. */
+  event: V;
+  /**
+   * Present when the event was older than the entity's memory of event ids (the horizon): the engine
+   * could not tell whether it was a copy of an event it folded, so a pipeline that remembers longer
+   * may take it for a duplicate.
+   */
+  expired?: true;
 }
 
 export interface EngineStats {
@@ -507,7 +515,8 @@ async function enriched<V, E>(
   enrich: BatchEnricher<V, E>,
 ): Promise<Classified<E>> {
   const events = await enrich(classified.accepted);
-  const withEvent = (c: Accepted<V>, event: E): Accepted<E> => ({ ...c, event });
+  // The copy made here anyway keeps the validated event too, for a late record: nothing more per event.
+  const withEvent = (c: Accepted<V>, event: E): Accepted<E> => ({ ...c, event, validated: c.event });
   if (!events.includes(undefined)) {
     return { ...classified, accepted: classified.accepted.map((c, i) => withEvent(c, events[i] as E)) };
   }
@@ -593,6 +602,8 @@ async function writeBatch<E>(
     ts: c.ts,
     lateByMs: Math.max(0, c.watermark - c.ts),
     missed,
+    event: c.validated ?? c.event,
+    ...(c.expired ? { expired: true as const } : {}),
   }));
   stats.late += lateRecords.length;
   if (lateRecords.length > 0) {

@@ -39,7 +39,10 @@ export function acceptedEvents(partitions: TestRecord[][], horizonMs: number): O
 
 export const isLate = (e: OracleEvent, lateness: number) => e.ts + lateness <= e.watermark;
 
-/** Per `key|windowStart`, the events of each window in arrival order; and the (event, window) pairs that were late. */
+/**
+ * Per `key|windowStart`, the events of each window in arrival order; and per event id that was late, the
+ * starts of the windows it missed and whether it was expired (of its first late delivery).
+ */
 export function windowContents(
   events: OracleEvent[],
   windows: FixedWindows,
@@ -47,7 +50,7 @@ export function windowContents(
   lateness: number,
 ) {
   const contents = new Map<string, { key: string; start: number; events: TestEvent[] }>();
-  const late = new Map<string, number[]>();
+  const late = new Map<string, { missed: number[]; expired: boolean }>();
   for (const e of events) {
     const missed: number[] = [];
     for (const w of windowsOf(windows, e.ts)) {
@@ -61,7 +64,7 @@ export function windowContents(
       contents.set(id, entry);
     }
     // Late records are written once per event id: the first late delivery is the one kept.
-    if (missed.length > 0 && !late.has(e.eventId)) late.set(e.eventId, missed);
+    if (missed.length > 0 && !late.has(e.eventId)) late.set(e.eventId, { missed, expired: e.expired });
   }
   return { contents, late };
 }

@@ -28,7 +28,7 @@ import {
   type StoredItem,
   windowStartOfSk,
 } from '../../../shared/engine/store.js';
-import type { Anomaly, VehicleState } from '../model.js';
+import type { Anomaly, VehiclePosition, VehicleState } from '../model.js';
 import { anomalyDay, anomalyKey, lateEventSortKey } from '../processing/keys.js';
 import type { StoredWindow } from '../processing/ports.js';
 import { vehicleWindowPk } from '../processing/windows.js';
@@ -69,17 +69,30 @@ const WRITE_CONCURRENCY = 16;
 
 /**
  * Today's `LateEventsTable` rows of an engine late record: one per route window it missed, late by the
- * vehicle's watermark past the window's end (the engine measures from the event's time). The rows have
- * no `event`: the engine keeps none in a late record (docs/transit-on-engine.md, difference 3).
+ * vehicle's watermark past the window's end (the engine measures from the event's time), with the fix
+ * as validated (docs/transit-on-engine.md, difference 3).
  */
-export function lateEventRows(record: LateRecord, receivedAt: string): Array<Record<string, unknown>> {
+export function lateEventRows(record: LateRecord<VehiclePosition>, receivedAt: string): Array<Record<string, unknown>> {
   const watermark = record.ts + record.lateByMs;
   return record.missed
     .filter((m) => m.operator === ROUTE_WINDOWS)
     .map((m) => {
       const row = { routeId: m.key, windowStart: m.start, eventId: record.eventId, vehicleId: record.entity };
-      return { ...row, sk: lateEventSortKey(row), ts: record.ts, lateByMs: watermark - m.end, receivedAt };
+      return {
+        ...row,
+        sk: lateEventSortKey(row),
+        ts: record.ts,
+        lateByMs: watermark - m.end,
+        event: record.event,
+        receivedAt,
+      };
     });
+}
+
+/** The `WindowsTable` key of the vehicle window a late record missed, if it names one. */
+function missedVehicleWindow(record: LateRecord): { pk: string; windowStart: number } | undefined {
+  const missed = record.missed.find((m) => m.operator === VEHICLE_WINDOWS);
+  return missed && { pk: vehicleWindowPk(missed.key), windowStart: missed.start };
 }
 
 export class TransitTablesStore implements EngineStore {
@@ -227,8 +240,9 @@ export class TransitTablesStore implements EngineStore {
 
   /**
    * Late records become `LateEventsTable` rows, one per route window the event missed, as today's
-   * processor writes them (route, window, vehicle, event id; late by the time past the window's end),
-   * each written once; every other output goes to the engine's store.
+   * processor writes them (route, window, vehicle, event id, the fix; late by the time past the window's
+   * end), each written once, except copies of folded fixes (`unlessFolded`); every other output goes to
+   * the engine's store.
    */
   async putOutputs(outputs: OutputItem[]) {
     const late = outputs.filter((o) => o.pk.startsWith(LATE_PK));
@@ -241,8 +255,9 @@ export class TransitTablesStore implements EngineStore {
       receivedAt,
     );
     let written = others.length > 0 ? await this.rest.putOutputs(others) : 0;
-    await forEachLimited(late, WRITE_CONCURRENCY, async (output) => {
-      const rows = lateEventRows(output.body as unknown as LateRecord, receivedAt);
+    const records = await this.unlessFolded(late.map((o) => o.body as unknown as LateRecord<VehiclePosition>));
+    await forEachLimited(records, WRITE_CONCURRENCY, async (record) => {
+      const rows = lateEventRows(record, receivedAt);
       let any = false;
       for (const row of rows) {
         if (await putIfAbsent(this.client, this.options.lateEventsTable, row, 'routeId')) any = true;
@@ -250,6 +265,36 @@ export class TransitTablesStore implements EngineStore {
       if (any) written++;
     });
     return written;
+  }
+
+  /**
+   * The late records transit keeps. An expired record is older than the vehicle's memory of event ids,
+   * so the engine could not tell it from a copy of a fix it folded. Today's processor can, by its
+   * vehicle window's ids, and skips such a copy as a duplicate, so it is left out here too
+   * (docs/transit-on-engine.md, difference 1). The record's vehicle window is one it missed, so the
+   * batch did not load it: one consistent read of those windows, only for a batch with expired records.
+   */
+  private async unlessFolded(records: Array<LateRecord<VehiclePosition>>) {
+    const keys = new Map<string, { pk: string; windowStart: number }>();
+    for (const record of records) {
+      const key = record.expired ? missedVehicleWindow(record) : undefined;
+      if (key) keys.set(`${key.pk}|${key.windowStart}`, key);
+    }
+    if (keys.size === 0) return records;
+    const rows = await batchGetAll(this.client, this.options.windowsTable, [...keys.values()], {
+      consistentRead: true,
+    });
+    const folded = new Map(
+      rows.map((row) => {
+        const item = windowItem(row as unknown as WindowRow | StoredWindow);
+        const ids = (item.body.agg as { eventIds?: string[] }).eventIds ?? [];
+        return [`${row.pk}|${row.windowStart}`, new Set(ids)];
+      }),
+    );
+    return records.filter((record) => {
+      const key = record.expired ? missedVehicleWindow(record) : undefined;
+      return !key || !folded.get(`${key.pk}|${key.windowStart}`)?.has(record.eventId);
+    });
   }
 
   /** Each detection that is an anomaly as today's `AnomaliesTable` row, written once. */

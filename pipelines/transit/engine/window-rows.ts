@@ -91,7 +91,8 @@ export function windowRow(item: StoredItem, updatedAt: string): WindowRow {
 
 /**
  * The aggregate state of a row today's processor wrote, from its sums: mean = Σx / n and
- * M2 = Σx² − (Σx)² / n (never below 0, which rounding could make it).
+ * M2 = Σx² − (Σx)² / n (never below 0, which rounding could make it); a vehicle window's ids from its
+ * `eventIds`.
  */
 function legacyAggregate(row: StoredWindow): Record<string, Json> {
   const n = row.count;
@@ -102,7 +103,9 @@ function legacyAggregate(row: StoredWindow): Record<string, Json> {
     minSpeedKmh: row.minSpeedKmh,
     maxSpeedKmh: row.maxSpeedKmh,
     speed,
-    ...(row.entityType === 'route' ? { vehicles: [...(row.vehicleIds ?? [])].sort() } : { routeId: row.routeId }),
+    ...(row.entityType === 'route'
+      ? { vehicles: [...(row.vehicleIds ?? [])].sort() }
+      : { routeId: row.routeId, eventIds: Object.keys(row.eventIds ?? {}) }),
   };
 }
 

@@ -9,11 +9,14 @@
  *   mean, variance), which also merge across windows for a baseline without cancellation;
  * - route windows' `vehicleIds` and `distinctVehicles`: `distinctCount` (its state is the sorted ids);
  * - vehicle windows' `routeId`: the route of the first event folded, as transit keeps the route of the
- *   item's first contribution (`firstValue`).
- * `eventIds` and `positions` are the engine's entity item and item positions (docs/engine.md).
+ *   item's first contribution (`firstValue`);
+ * - vehicle windows' `eventIds`: the ids of the fixes folded (`collect`, each once). The engine tells
+ *   duplicates and redeliveries by its entity items and item positions (docs/engine.md); these ids
+ *   are for the store adapter, which takes a copy re-sent after the entity forgot its id for a
+ *   duplicate when the copy's window holds it, as today's processor does.
  */
 import type { Accumulator } from '../../../shared/engine/accumulators.js';
-import { count, distinctCount, max, min, stats } from '../../../shared/engine/accumulators.js';
+import { collect, count, distinctCount, max, min, stats } from '../../../shared/engine/accumulators.js';
 import { type AggregateSpec, field } from '../../../shared/engine/aggregate.js';
 import type { Update } from '../../../shared/engine/operators/operator.js';
 import type { WindowedAggregate, WindowValue } from '../../../shared/engine/operators/windows.js';
@@ -69,7 +72,13 @@ export function transitWindowOperators(
       key: (e) => e.vehicleId,
       windows,
       closeBy: 'watermark',
-      aggregate: { ...speedFields, routeId: field(firstValue(), (e) => e.routeId) },
+      aggregate: {
+        ...speedFields,
+        routeId: field(firstValue(), (e) => e.routeId),
+        // A copy re-sent beyond the entity's memory of ids is a duplicate for transit when its window
+        // holds it (transit-tables-store.ts).
+        eventIds: field(collect(), (e) => e.eventId),
+      },
     },
   ];
 }

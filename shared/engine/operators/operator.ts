@@ -31,6 +31,11 @@ export interface Accepted<E> extends EngineInput<E> {
    * late for every window. Keyed state skips it.
    */
   expired?: boolean;
+  /**
+   * The event as validated, when the enrichment replaced `event` with the enriched one: what a late
+   * record keeps (reference data is not the event's, and may be large).
+   */
+  validated?: unknown;
 }
 
 /** An operator's share of a late event: which of its windows the event came too late for. */

@@ -67,7 +67,8 @@ describe.each(operatorProperties)('$name, enriched from reference data', (proper
           };
           const delivery = await deliver(property.compiled, partitions, w.schedule, { enrich });
 
-          property.check(enriched(partitions), delivery);
+          // Late records keep the events as validated, before the enrichment added the bonus.
+          property.check(enriched(partitions), delivery, partitions);
           // One load per batch attempt at most (none when every event of it was committed or a duplicate).
           expect(source.loads.length).toBeLessThanOrEqual(delivery.attempts);
           expect(calls).toBe(delivery.attempts);

@@ -295,6 +295,23 @@ describe('a pipeline with reference data', () => {
     ]);
   });
 
+  it('keeps a late reading in its late record as validated, without its reference, expired when beyond the horizon', async () => {
+    // At 5:00, a reading of 3:40 is late for its minute (3:00 to 4:00, plus 30 s of lateness) and
+    // within the 90 s the entity remembers ids for; one of 0:30 is beyond them.
+    const { store, ports } = harness(undefined, T0 + 300_000);
+    await processRecords(pipeline, [json(reading(300, 's1'))], ports);
+
+    const { stats } = await processRecords(pipeline, [json(reading(220, 's1')), json(reading(30, 's1'))], ports);
+
+    const late = [...store.outputs.values()].filter((o) => o.pk === 'sensors#@late#s1').map((o) => o.body);
+    expect(stats).toMatchObject({ late: 2 });
+    expect(late).toEqual([
+      expect.objectContaining({ eventId: 's1-220', event: reading(220, 's1') }),
+      expect.objectContaining({ eventId: 's1-30', event: reading(30, 's1'), expired: true }),
+    ]);
+    expect(late[0]).not.toHaveProperty('expired');
+  });
+
   it('leaves a dead-lettered event out of its entity: it moves no watermark, so a later event is not late', async () => {
     // Past the end of the first minute plus the lateness: an event of that minute is late behind this one.
     const { ports, reader } = harness(undefined, T0 + 100_000);

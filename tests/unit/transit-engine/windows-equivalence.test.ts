@@ -201,7 +201,9 @@ describe('where the engine differs from processBatch', () => {
 
     expectSameWindows(engine, transit);
     expect(transit.lateEvents).toEqual([]);
-    expect(engine.lateRecords).toEqual([expect.objectContaining({ eventId: 'V1-20000', lateByMs: 280_000 })]);
+    expect(engine.lateRecords).toEqual([
+      expect.objectContaining({ eventId: 'V1-20000', lateByMs: 280_000, expired: true }),
+    ]);
   });
 
   it('folds what a vehicle sends long after the processing clock passed its windows, as transit does', async () => {
@@ -242,6 +244,7 @@ describe('where the engine differs from processBatch', () => {
           { operator: ROUTE_WINDOWS, key: 'R1', start: T0 + 2 * MINUTE, end: T0 + 3 * MINUTE },
           { operator: VEHICLE_WINDOWS, key: 'V1', start: T0 + 2 * MINUTE, end: T0 + 3 * MINUTE },
         ],
+        event: late,
       },
     ]);
   });
