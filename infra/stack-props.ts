@@ -98,11 +98,13 @@ export interface StreamfoldStackProps extends StackProps {
    */
   readonly offRouteMeters?: number;
   /**
-   * Which core transit's processors run (`TRANSIT_PROCESSOR`): `batch`, today's `processBatch`, or
-   * `engine`, transit as a pipeline on the engine, over the same tables plus `TransitEngineTable`
-   * (docs/transit-on-engine.md, steps 9 and 10). Moving back from `engine` to `batch` counts duplicates
-   * of events folded meanwhile again (the engine's vehicle windows keep no `eventIds`).
-   * @default 'batch'
+   * Which core transit's processors run (`TRANSIT_PROCESSOR`): `engine`, transit as a pipeline on the
+   * engine (over transit's tables plus `TransitEngineTable`), or `batch`, the processor it replaced,
+   * kept for one release so that a stack deployed before can stage the switch (docs/transit-on-engine.md,
+   * step 10). Going back from `engine` to `batch` is lossy: `batch` does not read the ids the engine
+   * keeps in a vehicle window, so a copy of a fix the engine folded, re-sent into the same window, is
+   * counted again there.
+   * @default 'engine'
    */
   readonly transitProcessor?: TransitProcessorCore;
   /**

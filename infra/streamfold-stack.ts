@@ -145,7 +145,7 @@ export class StreamfoldStack extends Stack {
         environment: {
           ...eventTime,
           ...settingsEnvironment(Object.values(TRANSIT_SETTINGS), props),
-          TRANSIT_PROCESSOR: props.transitProcessor ?? 'batch',
+          TRANSIT_PROCESSOR: props.transitProcessor ?? 'engine',
         },
       })
         .bindTable('VEHICLE_STATE_TABLE', vehicleStateTable, 'readWrite')

@@ -31,10 +31,10 @@ export const transitTables = {
   },
 };
 
-/** `TRANSIT_PROCESSOR`, `batch` when unset; anything else is a configuration error naming the variable. */
+/** `TRANSIT_PROCESSOR`, `engine` when unset; anything else is a configuration error naming the variable. */
 export function transitProcessorCore(env: NodeJS.ProcessEnv = process.env): TransitProcessorCore {
   const raw = env.TRANSIT_PROCESSOR;
-  if (raw === undefined || raw === '') return 'batch';
+  if (raw === undefined || raw === '') return 'engine';
   if ((TRANSIT_PROCESSORS as readonly string[]).includes(raw)) return raw as TransitProcessorCore;
   throw new ConfigurationError(
     `environment variable TRANSIT_PROCESSOR must be one of ${TRANSIT_PROCESSORS.join(', ')}, got "${raw}"`,

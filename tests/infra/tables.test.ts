@@ -165,8 +165,8 @@ describe('TransitEngineTable', () => {
   );
 
   it.each([
-    [{}, 'batch'],
-    [{ transitProcessor: 'engine' as const }, 'engine'],
+    [{}, 'engine'],
+    [{ transitProcessor: 'batch' as const }, 'batch'],
   ])('sets the core the processors run from transitProcessor (%j: %s)', (props, core) => {
     const built = Template.fromStack(buildStack({ kafka: { mode: 'serverless' }, ...props })).toJSON() as TemplateJson;
     for (const name of ['ProcessorFunction', 'KafkaProcessorFunction']) {

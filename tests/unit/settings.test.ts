@@ -89,10 +89,10 @@ describe('settings', () => {
 });
 
 describe('transitProcessorCore', () => {
-  it('runs processBatch unless TRANSIT_PROCESSOR names the engine, and names the variable for anything else', () => {
-    expect(transitProcessorCore({})).toBe('batch');
-    expect(transitProcessorCore({ TRANSIT_PROCESSOR: '' })).toBe('batch');
-    expect(transitProcessorCore({ TRANSIT_PROCESSOR: 'engine' })).toBe('engine');
+  it('runs the engine unless TRANSIT_PROCESSOR names processBatch, and names the variable for anything else', () => {
+    expect(transitProcessorCore({})).toBe('engine');
+    expect(transitProcessorCore({ TRANSIT_PROCESSOR: '' })).toBe('engine');
+    expect(transitProcessorCore({ TRANSIT_PROCESSOR: 'batch' })).toBe('batch');
     expect(() => transitProcessorCore({ TRANSIT_PROCESSOR: 'Engine' })).toThrow(
       new ConfigurationError('environment variable TRANSIT_PROCESSOR must be one of batch, engine, got "Engine"'),
     );
