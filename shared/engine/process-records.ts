@@ -199,12 +199,18 @@ function referenceEnricher<E, V>(
   };
 }
 
-/** The sinks' target and their reference reader, from the ports. */
+/**
+ * The sinks' target and their reference reader, from the ports: only for a definition with sinks, so a
+ * function without them (the tick) needs no target and reads no reference source (handlers' ports read
+ * their tables' names from the environment when asked).
+ */
 function sinkPortsOf<E, V>(definition: PipelineDefinition<E, V>, ports: PipelinePorts): SinkPorts {
+  if (!definition.sinks?.length) return {};
   const { reference } = definition;
+  const source = reference && ports.references;
   return {
     ...(ports.sinks ? { sinks: ports.sinks } : {}),
-    ...(reference && ports.references ? { reference: referenceReader(reference, ports.references) } : {}),
+    ...(reference && source ? { reference: referenceReader(reference, source) } : {}),
   };
 }
 

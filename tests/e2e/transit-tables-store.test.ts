@@ -11,6 +11,7 @@ import { DEFAULT_GTFS_DIR } from '../../local/simulate.js';
 import { generateWorkload, simNetworkFromFeed } from '../../local/simulator/workload.js';
 import { transitAnomalyOf } from '../../pipelines/transit/engine/anomalies.js';
 import { speedZScore } from '../../pipelines/transit/engine/speed-score.js';
+import { EtaTableTarget } from '../../pipelines/transit/engine/transit-pipeline.js';
 import { TransitTablesStore } from '../../pipelines/transit/engine/transit-tables-store.js';
 import { decodeCandidates } from '../../pipelines/transit/events/formats.js';
 import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
@@ -26,6 +27,7 @@ import {
 import { DynamoEngineStore } from '../../shared/engine/dynamo-engine-store.js';
 import { processRecords, type RunnablePipeline, runnable } from '../../shared/engine/process-records.js';
 import type { ReferenceSource as EngineReferenceSource } from '../../shared/engine/reference.js';
+import type { SinkTarget } from '../../shared/engine/sinks.js';
 import type { SourceRecord } from '../../shared/events/source-records.js';
 import { FaultyStore, InjectedWriteFailure } from '../helpers/engine-harness.js';
 import { createEngineTable } from '../helpers/engine-table.js';
@@ -80,8 +82,10 @@ async function freshTables() {
   const late = `late-${n}`;
   const anomalies = `anomalies-${n}`;
   const engine = `engine-${n}`;
+  const etas = `etas-${n}`;
   // Transit's tables with the stack's keys (their indexes are not read here).
   await Promise.all([
+    createTable(emulators.dynamodb, keyedTable(etas, ['stopId', 'S'], ['vehicleId', 'S'])),
     createTable(emulators.dynamodb, keyedTable(states, ['vehicleId', 'S'])),
     createTable(emulators.dynamodb, keyedTable(windows, ['pk', 'S'], ['windowStart', 'N'])),
     createTable(emulators.dynamodb, keyedTable(late, ['routeId', 'S'], ['sk', 'S'])),
@@ -99,7 +103,7 @@ async function freshTables() {
     horizonMs: transitWindowsPipeline().compiled.horizonMs,
     clock: () => NOW,
   });
-  return { windows, states, late, anomalies, store };
+  return { windows, states, late, anomalies, etas, store, sinks: new EtaTableTarget(documents, etas) };
 }
 
 async function scanRows(table: string): Promise<Record<string, unknown>[]> {
@@ -115,7 +119,7 @@ async function scanRows(table: string): Promise<Record<string, unknown>[]> {
 
 /** The engine over `store`; a failing attempt throws after `failAfterWrites` writes and is delivered again later. */
 async function runOnEngine<E, V>(
-  store: TransitTablesStore,
+  { store, sinks }: { store: TransitTablesStore; sinks: SinkTarget },
   attempts: Attempt[],
   pipeline: RunnablePipeline<E, V> = transitWindowsPipeline() as unknown as RunnablePipeline<E, V>,
   references?: EngineReferenceSource,
@@ -124,6 +128,8 @@ async function runOnEngine<E, V>(
   const faulty = new FaultyStore(store);
   const ports = {
     store: faulty,
+    // ETA writes fail with the store's, as a batch stopping between them would.
+    sinks: faulty.faultySinks(sinks),
     deadLetters: new CapturingDeadLetters(),
     publish: async () => {},
     clock: () => now,
@@ -186,9 +192,9 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
     const random = seededRandom(5);
     const draw = (n: number) => Math.floor(random() * n);
     const attempts = delivery(partitions, draw, { maxBatch: 150, failures: true });
-    const { windows, late, store } = await freshTables();
+    const { windows, late, store, sinks } = await freshTables();
 
-    await runOnEngine(store, attempts);
+    await runOnEngine({ store, sinks }, attempts);
 
     const transit = await runTransit(attempts, NOW);
     const rows = await scanRows(windows);
@@ -204,9 +210,9 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
   it('measures how late a late event was as processBatch does, when no attempt fails', async () => {
     const random = seededRandom(6);
     const attempts = delivery(partitions, (n) => Math.floor(random() * n), { maxBatch: 150, rewinds: false });
-    const { late, store } = await freshTables();
+    const { late, store, sinks } = await freshTables();
 
-    await runOnEngine(store, attempts);
+    await runOnEngine({ store, sinks }, attempts);
 
     // A failed attempt writes its late records (once) before it fails, measured against that attempt's
     // watermark, which a retry cut otherwise may not reach: then only lateByMs differs.
@@ -238,9 +244,9 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
     );
     const random = seededRandom(10);
     const attempts = delivery(resent, (n) => Math.floor(random() * n), { maxBatch: 150, failures: true });
-    const { late, store } = await freshTables();
+    const { late, store, sinks } = await freshTables();
 
-    await runOnEngine(store, attempts);
+    await runOnEngine({ store, sinks }, attempts);
 
     const transit = await runTransit(attempts, NOW);
     expect(transit.lateEvents.length).toBeGreaterThan(0);
@@ -256,7 +262,7 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
       parts.flat().map((r) => (JSON.parse(r.data.toString()) as { eventId: string }).eventId);
     const firstIds = new Set(idsOf(first));
     expect(idsOf(second).filter((id) => firstIds.has(id)).length).toBeGreaterThan(0);
-    const { windows, states, store } = await freshTables();
+    const { windows, states, store, sinks } = await freshTables();
 
     // Today's processor: its rows, put as its DynamoStore puts them.
     const before = await runTransit(asAttempts(first), NOW);
@@ -266,7 +272,7 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
     for (const state of before.store.states.values()) {
       await documents.send(new PutCommand({ TableName: states, Item: state as unknown as Record<string, unknown> }));
     }
-    await runOnEngine(store, asAttempts(second));
+    await runOnEngine({ store, sinks }, asAttempts(second));
 
     const throughout = await runTransit(asAttempts(partitions), NOW);
     const rows = (await scanRows(windows)) as unknown as StoredWindow[];
@@ -282,23 +288,29 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
     const city = await cityReference();
     const random = seededRandom(8);
     const attempts = delivery(partitions, (n) => Math.floor(random() * n), { maxBatch: 150, failures: true });
-    const { states, store } = await freshTables();
+    const tables = await freshTables();
 
-    await runOnEngine(store, attempts, transitStatePipeline(), city.engine());
+    await runOnEngine(tables, attempts, transitStatePipeline(), city.engine());
 
     const transit = await runTransit(attempts, NOW, city.transit);
     const byVehicle = (list: VehicleState[]) =>
       list.map(projectVehicleState).sort((a, b) => a.vehicleId.localeCompare(b.vehicleId));
-    const rows = (await scanRows(states)) as unknown as VehicleState[];
+    const rows = (await scanRows(tables.states)) as unknown as VehicleState[];
     expect(rows.length).toBe(transit.store.states.size);
     expect(byVehicle(rows)).toEqual(byVehicle([...transit.store.states.values()]));
+    // And EtaTable, through the sink's target, row for row.
+    const byStop = (list: Array<Record<string, unknown>>) =>
+      [...list].sort((a, b) => `${a.stopId}|${a.vehicleId}`.localeCompare(`${b.stopId}|${b.vehicleId}`));
+    const etas = await scanRows(tables.etas);
+    expect(etas.length).toBeGreaterThan(0);
+    expect(byStop(etas)).toEqual(byStop([...transit.store.etas.values()] as unknown as Array<Record<string, unknown>>));
   });
 
   it("overwrites a state row today's processor wrote only while it still has no version", async () => {
     const city = await cityReference();
     const half = (p: SourceRecord[]) => Math.floor(p.length / 2);
     const asAttempts = (parts: SourceRecord[][]) => parts.map((records) => ({ records }));
-    const { windows, states, store } = await freshTables();
+    const { windows, states, store, sinks } = await freshTables();
     const before = await runTransit(asAttempts(partitions.map((p) => p.slice(0, half(p)))), NOW, city.transit);
     for (const row of before.store.windows.values()) {
       await documents.send(new PutCommand({ TableName: windows, Item: row as unknown as Record<string, unknown> }));
@@ -308,7 +320,7 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
     }
 
     await runOnEngine(
-      store,
+      { store, sinks },
       asAttempts(partitions.map((p) => p.slice(half(p)))),
       transitStatePipeline(),
       city.engine(),
@@ -342,7 +354,7 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
     );
     const random = seededRandom(9);
     const attempts = delivery(busy, (n) => Math.floor(random() * n), { maxBatch: 200, failures: true });
-    const { anomalies, store } = await freshTables();
+    const { anomalies, store, sinks } = await freshTables();
     const part = transitStatePipeline();
     const scoring = runnable(
       { ...part.definition, detectors: [...(part.definition.detectors ?? []), speedZScore(settings)] },
@@ -351,7 +363,7 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
 
     // Nine minutes of fixes, judged at 10:00 (no fix ahead of the clock).
     const now = T0 + 10 * MINUTE;
-    await runOnEngine(store, attempts, scoring, city.engine(), now);
+    await runOnEngine({ store, sinks }, attempts, scoring, city.engine(), now);
 
     const transit = await runTransit(attempts, now, city.transit);
     const rows = (await scanRows(anomalies)) as unknown as Anomaly[];

@@ -125,6 +125,21 @@ describe('a pipeline defined only by its definition', () => {
     expect(published.filter((m) => m.topics.includes('sensor:s1')).map((m) => m.data.readings)).toEqual([2]);
   });
 
+  it('ticks without a reference source or sink target when it has no sinks (the tick function has neither)', async () => {
+    const { ports } = harness();
+    await processRecords(pipeline, [json(reading(1))], ports);
+    const { references: _references, ...rest } = ports;
+    const tickPorts = {
+      ...rest,
+      clock: () => T0 + 60_000 + sensors.allowedLatenessMs,
+      get references(): never {
+        throw new Error('the tick read the reference source');
+      },
+    };
+    const due = await runTick(pipeline, tickPorts);
+    expect(due.closed).toBe(2);
+  });
+
   it('closes the minute at the tick, fires the overheat alert once and publishes it on sensors:alerts', async () => {
     const { published, ports } = harness();
     await processRecords(pipeline, [json(reading(1, { temperatureC: LIMIT_C + 2 })), json(reading(2))], ports);
