@@ -24,6 +24,12 @@ export const KAFKA_CONTEXT_KEY = 'streamfold:kafka';
 export const MSK_CLUSTER_ARN_CONTEXT_KEY = 'streamfold:mskClusterArn';
 
 /**
+ * Context key choosing the core transit's processors run (stack prop `transitProcessor`):
+ * `cdk deploy -c streamfold:transitProcessor=batch` keeps a stack deployed before on `processBatch`.
+ */
+export const TRANSIT_PROCESSOR_CONTEXT_KEY = 'streamfold:transitProcessor';
+
+/**
  * The `kafka` stack prop the context asks for, or `undefined` when it asks nothing. Values are passed on
  * as given (the CLI only has strings); the stack's props validation reports what does not fit.
  */
@@ -70,12 +76,15 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Stre
   const app = new App(options.context ? { context: options.context } : {});
   // Props given in code win over the CLI's context.
   const kafka = options.props?.kafka ?? kafkaPropsFromContext(app);
+  const core: unknown = options.props?.transitProcessor ?? app.node.tryGetContext(TRANSIT_PROCESSOR_CONTEXT_KEY);
   // Environment-agnostic on purpose: synth needs no credentials and no lookups.
   const stack = new StreamfoldStack(app, 'Streamfold', {
     stackName: 'Streamfold',
     description: 'Streamfold: real-time vehicle telemetry analytics',
     ...options.props,
     ...(kafka ? { kafka } : {}),
+    // As given (the CLI has strings only): the props validation names a wrong one.
+    ...(core === undefined ? {} : { transitProcessor: String(core) as StreamfoldStackProps['transitProcessor'] }),
   });
   const nag = app.node.tryGetContext(NAG_CONTEXT_KEY);
   // cdk-nag v3 is a CDK validation plugin: any unacknowledged finding fails the synth.

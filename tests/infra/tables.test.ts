@@ -1,6 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import {
+  buildApp,
+  cdkJsonContext,
+  NO_BUNDLING_CONTEXT,
+  TRANSIT_PROCESSOR_CONTEXT_KEY,
+} from '../../infra/streamfold-app.js';
 import { planLocalStack } from '../../local/runtime/plan.js';
 import { sensorsDescription } from '../fixtures/pipelines/sensors/description.js';
 import { grants, TABLE_READ_WRITE } from '../helpers/iam-grants.js';
@@ -174,6 +180,17 @@ describe('TransitEngineTable', () => {
       const environment = fn?.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined;
       expect(environment?.Variables?.['TRANSIT_PROCESSOR'], name).toBe(core);
     }
+  });
+
+  it('takes the core from the context too (cdk deploy -c streamfold:transitProcessor=batch), and refuses another', () => {
+    const fromContext = (core: string) =>
+      buildApp({ context: { ...cdkJsonContext(), ...NO_BUNDLING_CONTEXT, [TRANSIT_PROCESSOR_CONTEXT_KEY]: core } })
+        .stack;
+    const built = Template.fromStack(fromContext('batch')).toJSON() as TemplateJson;
+    const fn = built.Resources[logicalId(built.Resources, 'AWS::Lambda::Function', 'ProcessorFunction')];
+    const environment = fn?.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined;
+    expect(environment?.Variables?.['TRANSIT_PROCESSOR']).toBe('batch');
+    expect(() => fromContext('shadow')).toThrow('transitProcessor must be one of batch, engine, got "shadow"');
   });
 
   it('is bound to the two processors and no other function', () => {
