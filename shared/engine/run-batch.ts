@@ -849,12 +849,13 @@ export async function tick<E>(
   const detecting = detectorContext(compiled, store, now);
   const sinking = sinkingOf(compiled, options, now, detecting);
   await forEachLimited(due, WRITE_CONCURRENCY, async (item) => {
-    const applied = compiled.runtimes.get(operatorOfPk(pipeline, item.pk))?.close?.(item, ctx);
+    const operator = operatorOfPk(pipeline, item.pk);
+    const applied = compiled.runtimes.get(operator)?.close?.(item, ctx);
     if (!applied) return;
     const found = await runDetectors(compiled, detecting, applied.updates);
     const outputs: OutputItem[] = [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];
     if (outputs.length > 0) outputsWritten += await store.putOutputs(outputs);
-    if (sinking) sinkWrites += await writeSinks(sinking, operatorOfPk(pipeline, item.pk), applied.updates, []);
+    if (sinking) sinkWrites += await writeSinks(sinking, operator, applied.updates, []);
     const { closeAt: _closeAt, ...rest } = item;
     const next: StoredItem = {
       ...rest,

@@ -12,7 +12,7 @@
  */
 import type { ClosedBaseline } from '../../../shared/engine/baselines.js';
 import type { FoldedEvent } from '../../../shared/engine/detectors.js';
-import type { StateBaseline } from '../../../shared/engine/operators/keyed-state.js';
+import { type StateBaseline, stateBaselineRequest } from '../../../shared/engine/operators/keyed-state.js';
 import type { Sink, SinkContext, SinkWrites } from '../../../shared/engine/sinks.js';
 import type { ProcessingSettings } from '../config.js';
 import type { VehiclePosition, VehicleState } from '../model.js';
@@ -100,7 +100,8 @@ export function stopEtasSink(settings: Pick<ProcessingSettings, 'windowSizeMs'>)
           state: step.vehicle,
           shape: shapeId ? event.routeShapes?.shapes.get(shapeId) : undefined,
           routeAverageKmh: routeAverageKmh(
-            await ctx.baseline({ ...baseline, key: baseline.key(event), before: baseline.before(event) }),
+            // The fold's own request, so the reader's cache answers it.
+            await ctx.baseline(stateBaselineRequest(baseline, event)),
           ),
         });
       }

@@ -62,22 +62,37 @@ const METRICS: Array<[keyof BatchStats, string]> = [
  * Runs the core on a batch and publishes its counters as metrics, also when it throws: what a failed
  * attempt folded is counted then, and its retry counts it as redelivered.
  */
-export async function processAndRecord(
-  records: SourceRecord[],
-  processor: TransitProcessor,
-  source: 'kinesis' | 'kafka',
-) {
-  if (processor.core === 'engine') return processOnEngine(records, processor.engine, source);
-  const deps = processor.deps;
+export function processAndRecord(records: SourceRecord[], processor: TransitProcessor, source: 'kinesis' | 'kafka') {
+  if (processor.core === 'engine') {
+    const stats = emptyPipelineStats();
+    return recorded(() => processTransitRecords(records, processor.engine, stats), source, {
+      done: () => transitCountersOf(stats),
+      committed: () => ({ folded: stats.accepted, redelivered: stats.redelivered }),
+    });
+  }
   const stats = emptyBatchStats();
+  return recorded(() => processBatch(records, processor.deps, stats), source, {
+    done: () => stats,
+    committed: () => ({ folded: stats.folded, redelivered: stats.redelivered }),
+  });
+}
+
+/**
+ * Runs one attempt and records its counters: all of them when it succeeds; when it throws, only what it
+ * committed (its retry sees those as redelivered), because its dead letters, late events and duplicates
+ * are counted again by the retry.
+ */
+async function recorded<T>(
+  run: () => Promise<T>,
+  source: 'kinesis' | 'kafka',
+  counters: { done: () => BatchStats; committed: () => Pick<BatchStats, 'folded' | 'redelivered'> },
+): Promise<T> {
   try {
-    const outcome = await processBatch(records, deps, stats);
-    recordBatch(stats, source);
+    const outcome = await run();
+    recordBatch(counters.done(), source);
     return outcome;
   } catch (error) {
-    // Only the folds of a failed attempt are final (its retry sees them as redelivered); its dead
-    // letters, late events and duplicates are counted again by the retry, so they are counted there.
-    recordBatch({ ...emptyBatchStats(), folded: stats.folded, redelivered: stats.redelivered }, source);
+    recordBatch({ ...emptyBatchStats(), ...counters.committed() }, source);
     throw error;
   }
 }
@@ -103,19 +118,6 @@ export function transitCountersOf(stats: PipelineBatchStats): BatchStats {
     etasWritten: stats.sinkWrites,
     conditionalRetries: stats.conditionalRetries,
   };
-}
-
-async function processOnEngine(records: SourceRecord[], engine: TransitEngine, source: 'kinesis' | 'kafka') {
-  const stats = emptyPipelineStats();
-  try {
-    const outcome = await processTransitRecords(records, engine, stats);
-    recordBatch(transitCountersOf(stats), source);
-    return outcome;
-  } catch (error) {
-    // As for processBatch: only what the failed attempt committed is final.
-    recordBatch({ ...emptyBatchStats(), folded: stats.accepted, redelivered: stats.redelivered }, source);
-    throw error;
-  }
 }
 
 /** Publishes a batch's counters as metrics and logs them. */

@@ -65,15 +65,21 @@ export interface KeyedState<E, S extends Json> {
 
 const NO_BASELINES: Readonly<Record<string, ClosedBaseline>> = Object.freeze({});
 
+/** The request a declared baseline makes for one event. */
+export const stateBaselineRequest = <E>(b: StateBaseline<E>, event: E): BaselineRequest => ({
+  operator: b.operator,
+  field: b.field,
+  windows: b.windows,
+  key: b.key(event),
+  before: b.before(event),
+});
+
 /** The baseline requests of a state's declared baselines for one event. */
 export function stateBaselineRequests<E>(
   baselines: Record<string, StateBaseline<E>>,
   event: E,
 ): Array<[string, BaselineRequest]> {
-  return Object.entries(baselines).map(([name, b]) => [
-    name,
-    { operator: b.operator, field: b.field, windows: b.windows, key: b.key(event), before: b.before(event) },
-  ]);
+  return Object.entries(baselines).map(([name, b]) => [name, stateBaselineRequest(b, event)]);
 }
 
 export const STATE_SK = 'state';
