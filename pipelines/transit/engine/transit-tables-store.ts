@@ -31,7 +31,7 @@ import {
 import type { Anomaly, VehiclePosition, VehicleState } from '../model.js';
 import { anomalyDay, anomalyKey, lateEventSortKey } from '../processing/keys.js';
 import type { StoredWindow } from '../processing/ports.js';
-import { vehicleWindowPk } from '../processing/windows.js';
+import { vehicleWindowPk, windowKey } from '../processing/windows.js';
 import { TRANSIT_PIPELINE } from './definition.js';
 import { isStateKey, type StateRow, stateItem, stateRow, stateRowKey } from './state-rows.js';
 import { type WindowRow, windowItem, windowRow, windowRowKey } from './window-rows.js';
@@ -275,11 +275,9 @@ export class TransitTablesStore implements EngineStore {
    * batch did not load it: one consistent read of those windows, only for a batch with expired records.
    */
   private async unlessFolded(records: Array<LateRecord<VehiclePosition>>) {
+    const missed = records.map((record) => (record.expired ? missedVehicleWindow(record) : undefined));
     const keys = new Map<string, { pk: string; windowStart: number }>();
-    for (const record of records) {
-      const key = record.expired ? missedVehicleWindow(record) : undefined;
-      if (key) keys.set(`${key.pk}|${key.windowStart}`, key);
-    }
+    for (const key of missed) if (key) keys.set(windowKey(key), key);
     if (keys.size === 0) return records;
     const rows = await batchGetAll(this.client, this.options.windowsTable, [...keys.values()], {
       consistentRead: true,
@@ -288,12 +286,12 @@ export class TransitTablesStore implements EngineStore {
       rows.map((row) => {
         const item = windowItem(row as unknown as WindowRow | StoredWindow);
         const ids = (item.body.agg as { eventIds?: string[] }).eventIds ?? [];
-        return [`${row.pk}|${row.windowStart}`, new Set(ids)];
+        return [windowKey(row as { pk: string; windowStart: number }), new Set(ids)];
       }),
     );
-    return records.filter((record) => {
-      const key = record.expired ? missedVehicleWindow(record) : undefined;
-      return !key || !folded.get(`${key.pk}|${key.windowStart}`)?.has(record.eventId);
+    return records.filter((record, i) => {
+      const key = missed[i];
+      return !key || !folded.get(windowKey(key))?.has(record.eventId);
     });
   }
 
