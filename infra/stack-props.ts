@@ -1,5 +1,6 @@
 import type { RemovalPolicy, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { TRANSIT_ENGINE_TABLE_ID, TRANSIT_SEED } from '../pipelines/transit/description.js';
 import { TRANSIT_PROCESSORS, TRANSIT_SETTINGS, type TransitProcessorCore } from '../pipelines/transit/settings.js';
 import { descriptionProblems, type PipelineDescription } from '../shared/engine/pipeline.js';
 import { EVENT_TIME_SETTINGS, type Setting, settingProblem } from '../shared/settings.js';
@@ -193,8 +194,8 @@ export interface StreamfoldStackProps extends StackProps {
    * The engine's pipelines (`PipelineDescription` of shared/engine/pipeline.ts, plain data), each built by
    * a `StreamfoldPipeline` under its `constructId`: its own input stream, engine table, functions, tick
    * schedule, routes under `/v1/<name>/` on the REST API, and, unless `kafka` is `none`, a consumer of its
-   * Kafka topic. Their messages share the output stream, the broadcaster and the WebSocket API with
-   * transit, whose resources are not a pipeline and stay as they are.
+   * Kafka topic. Transit is built the same way, first, from its own deployment; its props are the stack's
+   * top-level ones. All share the output stream, the broadcaster and the WebSocket API.
    * @default none
    */
   readonly pipelines?: readonly PipelineDescription[];
@@ -364,12 +365,6 @@ function restAuthProblems(props: StreamfoldStackProps): string[] {
   }
   return problems;
 }
-
-/** The seed name of transit's reference table (infra/streamfold-stack.ts). */
-export const TRANSIT_SEED = 'gtfs';
-
-/** Construct id of transit's engine table (infra/streamfold-stack.ts), also its output's prefix. */
-export const TRANSIT_ENGINE_TABLE_ID = 'TransitEngineTable';
 
 /** Where two entries share a value: `value` -> the labels of the entries. */
 function duplicates(entries: [value: string, label: string][]): [string, string[]][] {

@@ -25,14 +25,13 @@ export interface ObservabilityProps {
   readonly dashboardName?: string;
   /** Functions to chart errors, duration and throttles of, by display name. */
   readonly functions: Record<string, lambda.IFunction>;
-  /** Stream consumers: their iterator age is charted, and the processor's is alarmed on. */
-  readonly consumers: { readonly processor: lambda.IFunction; readonly broadcaster: lambda.IFunction };
+  /** Consumers of the output stream: their iterator age is charted. */
+  readonly consumers: { readonly broadcaster: lambda.IFunction };
   /**
-   * Further processors on Kinesis streams (the engine pipelines'), by display name: charted and alarmed on
-   * like the processor, each with its own alarm.
-   * @default none
+   * The pipelines' processors on their input streams, by display name: their iterator age is charted, and
+   * each has its alarm (`<name>IteratorAgeAlarm`: transit's is `ProcessorIteratorAgeAlarm`, as it always was).
    */
-  readonly streamProcessors?: Record<string, lambda.IFunction>;
+  readonly streamProcessors: Record<string, lambda.IFunction>;
   /**
    * Kafka consumers (functions on MSK event sources): their `OffsetLag` is charted and alarmed on.
    * @default none
@@ -108,7 +107,7 @@ export class Observability extends Construct {
       ),
     );
 
-    const consumers = Object.entries({ ...props.consumers, ...props.streamProcessors });
+    const consumers = Object.entries({ ...props.streamProcessors, ...props.consumers });
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Kinesis iterator age (ms)',
@@ -175,8 +174,7 @@ export class Observability extends Construct {
     }
 
     const threshold = props.iteratorAgeThreshold ?? Duration.minutes(2);
-    // The processor's alarm keeps the id it always had; each further processor's is named after it.
-    for (const [name, fn] of Object.entries({ Processor: props.consumers.processor, ...props.streamProcessors })) {
+    for (const [name, fn] of Object.entries(props.streamProcessors)) {
       this.alarms[`${name}IteratorAge`] = fn
         .metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) })
         .createAlarm(this, `${name}IteratorAgeAlarm`, {

@@ -25,7 +25,7 @@ import type { SinkTarget, SinkWrites } from '../../../shared/engine/sinks.js';
 import type { DeadLetterSink } from '../../../shared/events/dead-letters.js';
 import type { SourceRecord } from '../../../shared/events/source-records.js';
 import type { ProcessingSettings } from '../config.js';
-import { TRANSIT_TOPIC_FORMS } from '../description.js';
+import { TRANSIT_DEPLOYMENT, TRANSIT_TOPIC_FORMS } from '../description.js';
 import { decodeCandidates } from '../events/formats.js';
 import type { OutputRecord, VehiclePosition } from '../model.js';
 import type { Publisher } from '../processing/ports.js';
@@ -81,14 +81,14 @@ export function transitDefinition(
       name: TRANSIT_PIPELINE,
       constructId: 'Transit',
       description: 'transit telemetry: vehicle positions, route metrics, stop ETAs, anomalies',
-      // Transit's functions are its own (functions/processor.ts, kafka-processor.ts), not a pipeline's handlers module.
-      handlers: 'functions/processor.ts',
-      topic: 'vehicle.position.v1',
+      // Transit's functions are a module each (TRANSIT_DEPLOYMENT), not a pipeline's handlers module.
+      handlers: TRANSIT_DEPLOYMENT.functions.processor.entry,
+      topic: TRANSIT_DEPLOYMENT.kafka.topic,
       partitionKeyField: 'vehicleId',
       routes: [],
       topics: [...TRANSIT_TOPIC_FORMS],
       tickRate: 'rate(1 minute)',
-      shards: 2,
+      shards: TRANSIT_DEPLOYMENT.shards,
       reference: {},
     },
     ...part,
