@@ -123,13 +123,8 @@ export async function processRecords<E, V>(
   );
   const { reference } = definition;
   // Published before the entities commit: a failed publish fails the attempt, whose retry replays.
-  let published = 0;
-  const beforeCommit = async ({ updates, detections }: { updates: Update[]; detections: Detection[] }) => {
-    const messages = topicMessages(definition, updates, detections);
-    if (messages.length > 0) await ports.publish(messages);
-    published = messages.length;
-  };
-  const sinkPorts = { ...sinkPortsOf(definition, ports), beforeCommit };
+  const publishing = publisher(definition, ports);
+  const sinkPorts = { ...sinkPortsOf(definition, ports), beforeCommit: publishing.beforeCommit };
   const result = reference
     ? await runBatch(
         compiled,
@@ -145,7 +140,7 @@ export async function processRecords<E, V>(
     : // Without reference data the operators' events are the validated ones (PipelineDefinition says so).
       await runBatch(compiled, inputs as unknown as Array<EngineInput<E>>, ports.store, { now, ...sinkPorts }, stats);
   stats.detections += result.detections.length;
-  stats.published += published;
+  stats.published += publishing.published;
   return { failedItemIdentifiers, stats };
 }
 
@@ -232,11 +227,30 @@ function referenceReader<V, E, R>(reference: ReferenceData<V, E, R>, source: Ref
   };
 }
 
-/** The scheduled tick: closes what is due, runs detectors on the finals and publishes them. */
+/**
+ * The scheduled tick: closes what is due, runs detectors on the finals and publishes them, before the
+ * items close, so a failed publish leaves them due for the next tick (finals go out at least once).
+ */
 export async function runTick<E, V>(pipeline: RunnablePipeline<E, V>, ports: PipelinePorts) {
   const now = (ports.clock ?? Date.now)();
-  const result = await tick(pipeline.compiled, ports.store, { now, ...sinkPortsOf(pipeline.definition, ports) });
-  const messages = topicMessages(pipeline.definition, result.updates, result.detections);
-  if (messages.length > 0) await ports.publish(messages);
-  return { closed: result.closed, detections: result.detections.length, published: messages.length };
+  const publishing = publisher(pipeline.definition, ports);
+  const result = await tick(pipeline.compiled, ports.store, {
+    now,
+    ...sinkPortsOf(pipeline.definition, ports),
+    beforeCommit: publishing.beforeCommit,
+  });
+  return { closed: result.closed, detections: result.detections.length, published: publishing.published };
+}
+
+/** Publishes what an attempt reports, as its `beforeCommit`, and counts the messages it sent. */
+function publisher<E, V>(definition: PipelineDefinition<E, V>, ports: Pick<PipelinePorts, 'publish'>) {
+  const publishing = {
+    published: 0,
+    async beforeCommit({ updates, detections }: { updates: Update[]; detections: Detection[] }) {
+      const messages = topicMessages(definition, updates, detections);
+      if (messages.length > 0) await ports.publish(messages);
+      publishing.published = messages.length;
+    },
+  };
+  return publishing;
 }

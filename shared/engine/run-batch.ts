@@ -830,24 +830,32 @@ function nextItem<E>(
   return item;
 }
 
-/** Closes what is due at `now` (windows past end + lateness, sessions of quiet keys); returns the finals. */
+/**
+ * Closes what is due at `now` (windows past end + lateness, sessions of quiet keys); returns the finals.
+ * Every due item's outputs and sink writes are written first, then `beforeCommit` gets all the finals
+ * (where the tick publishes), and only then are the items closed. A failed write or publish leaves
+ * every item due, so the next tick closes and publishes them again: finals go out at least once. A
+ * final whose item a batch wrote in between is published and not closed; the next tick closes it.
+ */
 export async function tick<E>(
   compiled: CompiledPipeline<E>,
   store: EngineStore,
-  options: SinkPorts & { now: number; limit?: number },
+  options: SinkPorts & {
+    now: number;
+    limit?: number;
+    beforeCommit?: (finals: { updates: Update[]; detections: Detection[] }) => Promise<void>;
+  },
 ): Promise<{ updates: Update[]; detections: Detection[]; closed: number; outputsWritten: number; sinkWrites: number }> {
   const { now, limit = 1000 } = options;
   const { pipeline, allowedLatenessMs } = compiled.definition;
   const ctx: ApplyContext = { now, allowedLatenessMs };
   checkSinkTarget(compiled, options);
   const due = await store.due(pipeline, now, limit);
-  const updates: Update[] = [];
-  const detections: Detection[] = [];
-  let closed = 0;
   let outputsWritten = 0;
   let sinkWrites = 0;
   const detecting = detectorContext(compiled, store, now);
   const sinking = sinkingOf(compiled, options, now, detecting);
+  const closing: { item: StoredItem; next: StoredItem; updates: Update[]; detections: Detection[] }[] = [];
   await forEachLimited(due, WRITE_CONCURRENCY, async (item) => {
     const operator = operatorOfPk(pipeline, item.pk);
     const applied = compiled.runtimes.get(operator)?.close?.(item, ctx);
@@ -863,11 +871,21 @@ export async function tick<E>(
       body: applied.body,
       ...(applied.closeAt === undefined ? {} : { closeAt: applied.closeAt }),
     };
+    closing.push({ item, next, updates: applied.updates, detections: found });
+  });
+  await options.beforeCommit?.({
+    updates: closing.flatMap((c) => c.updates),
+    detections: closing.flatMap((c) => c.detections),
+  });
+  const updates: Update[] = [];
+  const detections: Detection[] = [];
+  let closed = 0;
+  await forEachLimited(closing, WRITE_CONCURRENCY, async (c) => {
     // A batch that wrote the item since it was listed wins; the next tick sees its version.
-    if (await store.put(next, item.version)) {
+    if (await store.put(c.next, c.item.version)) {
       closed++;
-      updates.push(...applied.updates);
-      detections.push(...found);
+      updates.push(...c.updates);
+      detections.push(...c.detections);
     }
   });
   return { updates, detections, closed, outputsWritten, sinkWrites };

@@ -125,6 +125,29 @@ describe('a pipeline defined only by its definition', () => {
     expect(published.filter((m) => m.topics.includes('sensor:s1')).map((m) => m.data.readings)).toEqual([2]);
   });
 
+  it('publishes finals before it closes: a tick whose publish failed leaves them due, and the next publishes them', async () => {
+    const { published, ports } = harness();
+    await processRecords(pipeline, [json(reading(1, { temperatureC: LIMIT_C + 2 }))], ports);
+    const sent = published.length;
+    const closing = { ...ports, clock: () => T0 + 60_000 + sensors.allowedLatenessMs };
+    const failing = {
+      ...closing,
+      publish: async () => {
+        throw new Error('output stream throttled');
+      },
+    };
+
+    await expect(runTick(pipeline, failing)).rejects.toThrow('output stream throttled');
+    const retried = await runTick(pipeline, closing);
+    const after = await runTick(pipeline, closing);
+
+    // The sensor's minute and its site's, and the overheat alert on the sensor's final.
+    expect([retried.closed, retried.detections, after.closed]).toEqual([2, 1, 0]);
+    const finals = published.slice(sent);
+    expect(finals.filter((m) => m.type === 'alert').map((m) => m.data.alertId)).toEqual([`overheat|s1|${T0}`]);
+    expect(finals.filter((m) => m.topics.includes('sensor:s1')).map((m) => m.data.final)).toEqual([true]);
+  });
+
   it('ticks without a reference source or sink target when it has no sinks (the tick function has neither)', async () => {
     const { ports } = harness();
     await processRecords(pipeline, [json(reading(1))], ports);
