@@ -1,11 +1,11 @@
 /**
  * Delivery of simulator emissions onto a Kafka topic (MSK or the local broker) through an idempotent
- * producer, keyed by vehicleId so each vehicle's positions stay in order on one partition.
+ * producer, keyed by each delivery's key so an entity's events (a vehicle's positions) stay in order on one partition.
  */
 import type { Producer } from 'kafkajs';
 import { vehiclePositionFamily } from '../../pipelines/transit/events/formats.js';
+import type { SchemaFamily } from '../../shared/avro/schema-registry.js';
 import { encodeEvent, type WireFormat } from '../../shared/events/wire-format.js';
-import type { VehiclePosition } from '../../shared/generated/schemas.js';
 import { backoff, type RetryOptions, type Sender, type SendResult, sleep } from './senders.js';
 
 /** Longest pause between two sends of a batch. */
@@ -19,6 +19,8 @@ export interface KafkaSenderOptions extends Pick<RetryOptions, 'baseDelayMs'> {
   topic: string;
   /** How values are written: JSON text, or Avro in the Confluent wire format. */
   format: WireFormat;
+  /** The event's schema family, for Avro. @default transit's `vehicle.position` */
+  family?: SchemaFamily;
 }
 
 /** Records per produce request; kafkajs splits by partition itself. */
@@ -29,10 +31,10 @@ const KAFKA_MAX_BATCH = 500;
  * (a missing field, a string where a number belongs) is written as JSON instead, since both formats
  * share the topic: it still reaches the processor, which dead-letters it with its reasons.
  */
-export function encodeEmission(event: unknown, format: WireFormat): Buffer {
+export function encodeEmission(event: unknown, format: WireFormat, family = vehiclePositionFamily): Buffer {
   if (format === 'avro') {
     try {
-      return encodeEvent(event as VehiclePosition, 'avro', vehiclePositionFamily);
+      return encodeEvent(event as object, 'avro', family);
     } catch {
       // falls through to JSON: see above
     }
@@ -59,7 +61,7 @@ function transient(error: unknown): boolean {
 }
 
 /**
- * Produces batches to `topic`, keyed by vehicleId. kafkajs retries inside a send; when a broker outage
+ * Produces batches to `topic`, keyed by each delivery's key. kafkajs retries inside a send; when a broker outage
  * outlasts those retries, the batch is sent again, with backoff, for up to `retryForMs`. A re-sent
  * batch may repeat records that did reach the log: the processor counts an event id once.
  */
@@ -70,8 +72,8 @@ export function kafkaSender(options: KafkaSenderOptions): Sender {
     maxBatch: KAFKA_MAX_BATCH,
     async send(batch): Promise<SendResult> {
       const messages = batch.map((emission) => ({
-        key: emission.vehicleId,
-        value: encodeEmission(emission.event, options.format),
+        key: emission.key,
+        value: encodeEmission(emission.event, options.format, options.family),
       }));
       const started = Date.now();
       for (let attempt = 0; ; attempt++) {

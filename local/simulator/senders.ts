@@ -3,7 +3,6 @@
  * Kinesis stream, paced by each emission's `sendAtMs` scaled by a speedup factor.
  */
 import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import type { Emission } from './workload.js';
 
 /** What happened to one batch. */
 export interface SendResult {
@@ -17,10 +16,20 @@ export interface SendResult {
   rejections: unknown[];
 }
 
+/**
+ * What a sender delivers: an event (as sent: invalid ones too), when to send it (`sendAtMs` after the
+ * start of the run), and the partition key that keeps its entity's events in order (Kinesis, Kafka).
+ */
+export interface Delivery {
+  sendAtMs: number;
+  event: unknown;
+  key: string;
+}
+
 export interface Sender {
   /** Largest batch one `send` call accepts. */
   readonly maxBatch: number;
-  send(batch: Emission[]): Promise<SendResult>;
+  send(batch: Delivery[]): Promise<SendResult>;
 }
 
 export interface RetryOptions {
@@ -35,8 +44,8 @@ export interface RestSenderOptions extends RetryOptions {
   target: string;
   /** Sent as `x-api-key`. */
   apiKey: string;
-  /** The ingest path: transit takes its events at both. @default '/v1/events' */
-  path?: '/v1/events' | '/v1/transit/events';
+  /** The ingest path: `/v1/<pipeline>/events` (transit also takes its events at `/v1/events`). @default '/v1/events' */
+  path?: string;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
 }
@@ -102,7 +111,7 @@ function rejectionsOf(body: unknown, sent: number): { count: number; details: un
 }
 
 /**
- * Posts batches to `{target}/v1/events`. Retries 429 and 5xx (and network errors) with exponential
+ * Posts batches to `{target}{path}`. Retries 429 and 5xx (and network errors) with exponential
  * backoff; a 207 or 400 is final and its rejections are reported, since retrying an invalid event
  * cannot make it valid.
  */
@@ -171,7 +180,7 @@ export function restSender(options: RestSenderOptions): Sender {
 }
 
 /**
- * PutRecords straight onto the input stream (partition key = vehicleId), retrying only the entries
+ * PutRecords straight onto the input stream (partition key = the delivery's key), retrying only the entries
  * that failed. Invalid events go on the stream too: the processor must dead-letter them itself.
  */
 export function kinesisSender(options: KinesisSenderOptions): Sender {
@@ -185,7 +194,7 @@ export function kinesisSender(options: KinesisSenderOptions): Sender {
       for (let i = 0; i < batch.length; i += KINESIS_MAX_RECORDS) {
         let entries: PutRecordsRequestEntry[] = batch.slice(i, i + KINESIS_MAX_RECORDS).map((e) => ({
           Data: Buffer.from(JSON.stringify(e.event) ?? 'null'),
-          PartitionKey: e.vehicleId,
+          PartitionKey: e.key,
         }));
         let lastProblem = '';
         for (let attempt = 0; attempt < maxAttempts && entries.length > 0; attempt++) {
@@ -250,7 +259,7 @@ export function newSendCounters(): SendCounters {
  * those that fall due together. With a large speedup this simply runs as fast as the sender allows.
  */
 export async function paceAndSend(
-  emissions: Iterable<Emission>,
+  emissions: Iterable<Delivery>,
   sender: Sender,
   options: PaceOptions = {},
 ): Promise<SendCounters> {
@@ -264,7 +273,7 @@ export async function paceAndSend(
   const iterator = emissions[Symbol.iterator]();
   let next = iterator.next();
 
-  const dispatch = (batch: Emission[], dueAt: number) => {
+  const dispatch = (batch: Delivery[], dueAt: number) => {
     counters.sent += batch.length;
     counters.batches++;
     counters.lagMs = Math.max(0, performance.now() - dueAt);
@@ -292,7 +301,7 @@ export async function paceAndSend(
       await sleep(wait, options.signal);
       continue;
     }
-    const batch: Emission[] = [];
+    const batch: Delivery[] = [];
     const cutoff = performance.now() + windowMs;
     while (!next.done && batch.length < sender.maxBatch && started + next.value.sendAtMs / speedup <= cutoff) {
       batch.push(next.value);

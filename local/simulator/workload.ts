@@ -20,6 +20,7 @@ import type { AnomalyType } from '../../pipelines/transit/model.js';
 import { TRANSIT_SETTINGS } from '../../pipelines/transit/settings.js';
 import { EVENT_TIME_SETTINGS } from '../../shared/settings.js';
 import { SeededRandom } from './random.js';
+import type { Delivery } from './senders.js';
 
 export type AnomalyKind = 'speeding' | 'stall' | 'jump' | 'off-route';
 
@@ -69,9 +70,8 @@ export const INVALID_REASONS: readonly InvalidReason[] = [
   'not-an-object',
 ];
 
-/** One event to send, `sendAtMs` after the start of the run. */
-export interface Emission {
-  sendAtMs: number;
+/** One event to send, `sendAtMs` after the start of the run, keyed (`key`) by its vehicle. */
+export interface Emission extends Delivery {
   /** The event as sent: a `VehiclePosition` object, except for some `invalid` ones. */
   event: unknown;
   kind: EmissionKind;
@@ -508,8 +508,8 @@ export function createWorkload(options: WorkloadOptions): WorkloadStream {
   // --- emissions --------------------------------------------------------------------------------
   let seq = 0;
   const pending: { e: Emission; seq: number }[] = [];
-  const push = (e: Emission) => {
-    pending.push({ e, seq: seq++ });
+  const push = (e: Omit<Emission, 'key'>) => {
+    pending.push({ e: { ...e, key: e.vehicleId }, seq: seq++ });
   };
 
   function snapshot(v: Vehicle, ts: number): Snapshot {

@@ -14,6 +14,7 @@ import type { ReferenceData } from './reference.js';
 import type { Operator } from './run-batch.js';
 import type { JsonSchema, PipelineRoute } from './serving.js';
 import type { Sink } from './sinks.js';
+import type { PipelineWorkload } from './workload.js';
 
 /** What the CDK app and the docs know of a pipeline: plain data, no code. */
 export interface PipelineDescription {
@@ -116,6 +117,11 @@ interface PipelineParts<E, V> {
   publish?: TopicBinding[];
   /** The query routes; their `GET <resource>` keys are the description's `routes`. */
   routes?: PipelineRoute[];
+  /**
+   * What its producers send, for `npm run simulate` and tests (`workload.ts`, which adds the faults).
+   * @default none: the pipeline is not simulated
+   */
+  workload?: PipelineWorkload<V>;
 }
 
 /** A definition whose parts do not fit together: the message lists every problem. */

@@ -165,7 +165,7 @@ describe('Kafka ingest on a real broker', () => {
     // The junk record shares its key, so its partition and batch, with a good one.
     await kcat(['-k', kcatJson.vehicleId], `this is not an event\n${JSON.stringify(kcatJson)}\n`);
     await kcat(['-k', kcatAvro.vehicleId, avroFile]);
-    const emit = (e: VehiclePosition) => ({ sendAtMs: 0, event: e, kind: 'normal' as const, vehicleId: e.vehicleId });
+    const emit = (e: VehiclePosition) => ({ sendAtMs: 0, event: e, key: e.vehicleId });
     for (const [e, format] of [
       [oursJson, 'json'],
       [oursAvro, 'avro'],

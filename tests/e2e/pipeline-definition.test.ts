@@ -11,9 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp, cdkJsonContext, NO_BUNDLING_CONTEXT } from '../../infra/streamfold-app.js';
 import type { CfnTemplate } from '../../local/runtime/template.js';
+import { pipelineEmissions, runPipelineSimulator } from '../../local/simulator/pipeline-simulator.js';
 import { encodeConfluentAvro } from '../../shared/events/wire-format.js';
 import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
-import { type SensorReading, sensorFamily, sensors } from '../fixtures/pipelines/sensors/definition.js';
+import {
+  type SensorReading,
+  SIMULATED_SENSORS,
+  sensorFamily,
+  sensors,
+} from '../fixtures/pipelines/sensors/definition.js';
 import { sensorsDescription } from '../fixtures/pipelines/sensors/description.js';
 import { SENSOR_REFERENCE_DIR } from '../fixtures/pipelines/sensors/reference.js';
 import { eventually, startTestStack, type TestStack, webSocketUrl } from '../helpers/local-stack.js';
@@ -282,5 +288,58 @@ describe('a pipeline added only as a definition', () => {
         payload: expect.objectContaining({ sensorId: 'ghost-1', temperatureC: 20 }),
       }),
     ]);
+  });
+
+  it("takes its simulator's workload through REST, copies, overtaken and refused events included, and folds each reading once", async () => {
+    // Event times from 20 s ago to now, ten times faster: each minute closes 30 s after its end, after all is in.
+    const options = {
+      minutes: 1 / 3,
+      rate: 15,
+      seed: 5,
+      startTime: Date.now() - 20_000,
+      speedup: 10,
+      faults: { duplicates: 0.1, outOfOrder: 0.1, invalid: 0.05 },
+    };
+    const simulator = await runPipelineSimulator(sensors, { ...options, target: stack.restUrl, apiKey: stack.apiKey });
+    const counters = await simulator.done;
+
+    // The recomputation: each valid reading once, per sensor and minute.
+    const expected = new Map<string, { readings: number; minC: number; maxC: number }>();
+    const seen = new Set<string>();
+    for (const sent of pipelineEmissions(sensors, options)) {
+      const r = sent.event as SensorReading;
+      if (sent.kind === 'invalid' || seen.has(r.eventId)) continue;
+      seen.add(r.eventId);
+      const key = `${r.sensorId}@${Math.floor(r.ts / MINUTE) * MINUTE}`;
+      const w = expected.get(key) ?? { readings: 0, minC: Infinity, maxC: -Infinity };
+      expected.set(key, {
+        readings: w.readings + 1,
+        minC: Math.min(w.minC, r.temperatureC),
+        maxC: Math.max(w.maxC, r.temperatureC),
+      });
+    }
+    expect(simulator.byKind.duplicate).toBeGreaterThan(0);
+    expect(simulator.byKind['out-of-order']).toBeGreaterThan(0);
+    expect(counters).toMatchObject({
+      failed: 0,
+      rejected: simulator.byKind.invalid,
+      sent: seen.size + simulator.byKind.duplicate + simulator.byKind.invalid,
+    });
+    expect(seen.size).toBe(300);
+    const from = Math.floor(options.startTime / MINUTE) * MINUTE;
+    await eventually(
+      async () => {
+        const folded = new Map<string, unknown>();
+        for (const sensorId of SIMULATED_SENSORS) {
+          const { body } = await get(`/v1/sensors/${sensorId}/metrics?from=${from}&to=${from + MINUTE}`);
+          for (const w of body.items as Array<{ windowStart: number; readings: number; minC: number; maxC: number }>) {
+            folded.set(`${sensorId}@${w.windowStart}`, { readings: w.readings, minC: w.minC, maxC: w.maxC });
+          }
+        }
+        expect(folded).toEqual(expected);
+      },
+      60_000,
+      500,
+    );
   });
 });

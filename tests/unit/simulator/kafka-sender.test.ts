@@ -32,6 +32,7 @@ const emission = (vehicleId: string): Emission => ({
   event: position({ vehicleId }),
   kind: 'normal',
   vehicleId,
+  key: vehicleId,
 });
 
 describe('kafkaSender', () => {

@@ -9,6 +9,7 @@ const emission = (i: number, overrides: Partial<Emission> = {}): Emission => ({
   event: vehiclePosition({ eventId: `e-${i}`, vehicleId: `V${i % 3}`, ts: 1_736_150_400_000 + i }),
   kind: 'normal',
   vehicleId: `V${i % 3}`,
+  key: `V${i % 3}`,
   ...overrides,
 });
 
@@ -84,7 +85,7 @@ describe('restSender', () => {
 });
 
 describe('kinesisSender', () => {
-  it('partitions by vehicleId and retries only the failed entries', async () => {
+  it('partitions by each delivery key (transit: the vehicle) and retries only the failed entries', async () => {
     const calls: PutRecordsCommand[] = [];
     const client = {
       send: async (command: PutRecordsCommand) => {
