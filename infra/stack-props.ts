@@ -3,7 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { TRANSIT_ENGINE_TABLE_ID, TRANSIT_SEED } from '../pipelines/transit/description.js';
 import { TRANSIT_PROCESSORS, TRANSIT_SETTINGS, type TransitProcessorCore } from '../pipelines/transit/settings.js';
 import { descriptionProblems, type PipelineDescription } from '../shared/engine/pipeline.js';
-import { EVENT_TIME_SETTINGS, type Setting, settingProblem } from '../shared/settings.js';
+import { EVENT_TIME_SETTINGS, type Setting, settingProblem, settingsRelationProblems } from '../shared/settings.js';
 import { isMskClusterArn } from './constructs/kafka-cluster-arn.js';
 import type { KafkaPollers } from './constructs/kafka-event-source.js';
 import type { Throttle } from './constructs/streamfold-rest-api.js';
@@ -453,6 +453,10 @@ function pipelineSettingsProblems(props: StreamfoldStackProps): string[] {
       const problem = settingProblem(setting, value);
       if (problem) problems.push(`pipelineSettings.${name}.${problem}`);
     }
+    // Its definition would refuse them at every function's cold start: refuse them at synth instead.
+    problems.push(
+      ...settingsRelationProblems(settings, values).map((problem) => `pipelineSettings.${name}.${problem}`),
+    );
   }
   return problems;
 }

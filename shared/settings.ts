@@ -28,6 +28,11 @@ export interface Setting {
   integer?: boolean;
   /** A rule across settings the table cannot state, for the docs (the code that enforces it says where). */
   note?: string;
+  /**
+   * Another setting of the same table this one may not exceed a share of, e.g. a clock skew of at most
+   * half the lateness: `{ prop: 'allowedLatenessSeconds', times: 0.5 }`. Checked by `settingsRelationProblems`.
+   */
+  atMost?: { prop: string; times: number };
 }
 
 /** The bounds in words, e.g. `a whole number from 1 to 86400` or `a number above 0, at most 100`. */
@@ -46,6 +51,25 @@ const within = (s: Setting, value: number) =>
 export function settingProblem(s: Setting, value: number | undefined): string | undefined {
   if (value === undefined || within(s, value)) return undefined;
   return `${s.prop} must be ${describeBounds(s)}, got ${value}`;
+}
+
+/**
+ * Why the values of `settings` break one's `atMost` rule, each set value or else the default: e.g. a
+ * skew of 20 against a lateness of 30 (at most 15). Empty when none does.
+ */
+export function settingsRelationProblems(
+  settings: readonly Setting[],
+  values: Readonly<Record<string, number | undefined>>,
+): string[] {
+  const valueOf = (s: Setting) => values[s.prop] ?? s.default;
+  return settings.flatMap((s) => {
+    const other = s.atMost && settings.find((candidate) => candidate.prop === s.atMost?.prop);
+    if (!(s.atMost && other)) return [];
+    const limit = valueOf(other) * s.atMost.times;
+    return valueOf(s) > limit
+      ? [`${s.prop} must be at most ${other.prop} × ${s.atMost.times} = ${limit}, got ${valueOf(s)}`]
+      : [];
+  });
 }
 
 /** The setting's value from the environment, or its default when the variable is unset or empty. */

@@ -306,8 +306,24 @@ describe('a pipeline of the stack', () => {
     ).toEqual([
       'pipelineSettings.sensors.allowedLatenessSeconds must be a whole number from 0 to 3600, got 2.5',
       'pipelineSettings.sensors.windowSeconds: sensors has no such setting; its settings are allowedLatenessSeconds, maxClockSkewSeconds',
+      'pipelineSettings.sensors.maxClockSkewSeconds must be at most allowedLatenessSeconds × 0.5 = 1.25, got 5',
       'pipelineSettings.donations: no pipeline of the stack is named "donations"',
     ]);
+  });
+
+  it('refuses at synth the settings its definition would refuse at every cold start: a skew above half the lateness', () => {
+    const check = (values: Record<string, number>) =>
+      validateStreamfoldProps({ pipelines: [sensorsDescription], pipelineSettings: { sensors: values } });
+
+    // The default skew (15 s) against a shorter lateness, and a set skew against the default lateness (30 s).
+    expect(check({ allowedLatenessSeconds: 20 })).toEqual([
+      'pipelineSettings.sensors.maxClockSkewSeconds must be at most allowedLatenessSeconds × 0.5 = 10, got 15',
+    ]);
+    expect(check({ maxClockSkewSeconds: 16 })).toEqual([
+      'pipelineSettings.sensors.maxClockSkewSeconds must be at most allowedLatenessSeconds × 0.5 = 15, got 16',
+    ]);
+    expect(check({ allowedLatenessSeconds: 30, maxClockSkewSeconds: 15 })).toEqual([]);
+    expect(check({ allowedLatenessSeconds: 20, maxClockSkewSeconds: 10 })).toEqual([]);
   });
 
   it('gives the Kafka processor the processor’s bindings, its failure queue and the pipeline topic and group', () => {
