@@ -61,13 +61,13 @@ export function settingsRelationProblems(
   settings: readonly Setting[],
   values: Readonly<Record<string, number | undefined>>,
 ): string[] {
-  const valueOf = (s: Setting) => values[s.prop] ?? s.default;
+  const current = (s: Setting) => values[s.prop] ?? s.default;
   return settings.flatMap((s) => {
     const other = s.atMost && settings.find((candidate) => candidate.prop === s.atMost?.prop);
     if (!(s.atMost && other)) return [];
-    const limit = valueOf(other) * s.atMost.times;
-    return valueOf(s) > limit
-      ? [`${s.prop} must be at most ${other.prop} × ${s.atMost.times} = ${limit}, got ${valueOf(s)}`]
+    const limit = current(other) * s.atMost.times;
+    return current(s) > limit
+      ? [`${s.prop} must be at most ${other.prop} × ${s.atMost.times} = ${limit}, got ${current(s)}`]
       : [];
   });
 }

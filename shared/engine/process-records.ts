@@ -11,7 +11,7 @@ import { triageRecords, type ValidEvent } from '../events/triage.js';
 import type { Detection } from './detectors.js';
 import type { Accepted, EngineInput, Update } from './operators/operator.js';
 import { type PipelineDefinition, type TopicMessage, topicMessages } from './pipeline.js';
-import { enrichEvents, type ReferenceData, ReferenceItemError, type ReferenceSource } from './reference.js';
+import { enrichEvents, type ReferenceData, type ReferenceSource } from './reference.js';
 import {
   type BatchEnricher,
   type CompiledPipeline,
@@ -211,8 +211,8 @@ function sinkPortsOf<E, V>(definition: PipelineDefinition<E, V>, ports: Pipeline
 
 /**
  * One reference as a sink reads it (`SinkContext.reference`): loaded through the enrichment's source
- * (so its cache) and read as the enrichment reads it; undefined when missing or unusable. A failed
- * load throws, failing the batch.
+ * (so its cache) and read as the enrichment reads it; undefined when missing or unusable (a `read`
+ * that throws, as the enrichment takes it). A failed load throws, failing the batch.
  */
 function referenceReader<V, E, R>(reference: ReferenceData<V, E, R>, source: ReferenceSource) {
   return async (key: string): Promise<R | undefined> => {
@@ -220,9 +220,8 @@ function referenceReader<V, E, R>(reference: ReferenceData<V, E, R>, source: Ref
     if (!item) return undefined;
     try {
       return reference.read(item, key);
-    } catch (error) {
-      if (error instanceof ReferenceItemError) return undefined;
-      throw error;
+    } catch {
+      return undefined;
     }
   };
 }

@@ -24,7 +24,7 @@ export interface ReferenceSource {
   load(keys: readonly string[]): Promise<Map<string, ReferenceItem>>;
 }
 
-/** A stored reference the pipeline cannot use (a missing or mistyped attribute): the event is dead-lettered. */
+/** A stored reference the pipeline cannot use (a missing or mistyped attribute): its events are dead-lettered. */
 export class ReferenceItemError extends Error {
   override name = 'ReferenceItemError';
 }
@@ -64,7 +64,10 @@ export interface ReferenceLookup<V, R> {
   field: string;
   /** The event's key in the reference table; `undefined` when the event refers to nothing. */
   key: (event: V) => string | undefined;
-  /** The stored item as the pipeline reads it; throws `ReferenceItemError` for an item it cannot use. */
+  /**
+   * The stored item as the pipeline reads it; throws for an item it cannot use (`ReferenceItemError`
+   * names the problem; any other error counts too): its events are dead-lettered with the error.
+   */
   read: (item: ReferenceItem, key: string) => R;
 }
 
@@ -121,23 +124,34 @@ export async function enrichEvents<V, E, R>(
         read.set(key, found);
       }
     }
-    if ('value' in found) out.push(reference.combine(event, found.value));
-    else if (reference.required === false && (key === undefined || !items.has(key))) {
-      out.push(reference.combine(event, undefined));
-    } else {
+    const optional = reference.required === false && (key === undefined || !items.has(key));
+    const enriched =
+      'value' in found
+        ? combined(reference, event, found.value)
+        : optional
+          ? combined(reference, event, undefined)
+          : found;
+    if ('event' in enriched) out.push(enriched.event);
+    else {
       out.push(undefined);
       const what = key === undefined ? reference.name : `${reference.name} "${key}"`;
       missing.push({
         index,
         key,
-        reason: `missing reference: ${what} (${reference.field}) ${found.problem}`,
-        error: { field: reference.field, reason: `${what} ${found.problem}` },
+        reason: `missing reference: ${what} (${reference.field}) ${enriched.problem}`,
+        error: { field: reference.field, reason: `${what} ${enriched.problem}` },
       });
     }
   });
   return { events: out, missing, keys: distinct.length };
 }
 
+/**
+ * The stored item as the pipeline reads it. A `read` that throws anything (a `ReferenceItemError`, or a
+ * `TypeError` on an attribute it did not expect) makes the item unusable: its events are dead-lettered
+ * with the error, and the rest of the batch goes on. Were it to fail the batch, every batch with that
+ * key would fail until the item is fixed, and hold up the good events beside it.
+ */
 function readItem<V, R>(
   reference: ReferenceLookup<V, R>,
   item: ReferenceItem,
@@ -146,10 +160,29 @@ function readItem<V, R>(
   try {
     return { value: reference.read(item, key) };
   } catch (error) {
-    if (error instanceof ReferenceItemError) return { problem: `is unusable: ${error.message}` };
-    throw error;
+    return { problem: `is unusable: ${errorText(error)}` };
   }
 }
+
+/** The event with its reference, or, when `combine` throws, why not (the event is dead-lettered). */
+function combined<V, E, R>(
+  reference: ReferenceData<V, E, R>,
+  event: V,
+  value: R | undefined,
+): { event: E } | { problem: string } {
+  try {
+    return { event: (reference.combine as (event: V, reference: R | undefined) => E)(event, value) };
+  } catch (error) {
+    return { problem: `could not be combined with the event: ${errorText(error)}` };
+  }
+}
+
+const errorText = (error: unknown) =>
+  error instanceof ReferenceItemError
+    ? error.message
+    : error instanceof Error
+      ? `${error.name}: ${error.message}`
+      : String(error);
 
 /** Reference items in memory, for tests and for small fixed tables; records each `load`'s keys. */
 export class MemoryReferenceSource implements ReferenceSource {

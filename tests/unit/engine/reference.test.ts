@@ -115,6 +115,38 @@ describe('the enrichment step', () => {
     expect(result.missing.map((m) => m.index)).toEqual([1]);
   });
 
+  it('dead-letters the events of an item its read chokes on, or that its combine throws for, and enriches the rest', async () => {
+    // A read written for the good items only: `item.tags.length` is a TypeError on an item without tags.
+    const tagged: ReferenceData<Order, PricedOrder, number> = {
+      ...required,
+      read: (item) => (item.tags as string[]).length,
+      combine: (o, tags) => {
+        if (o.id === 'boom') throw new RangeError('no price for boom');
+        return { ...o, price: tags };
+      },
+    };
+    const source = new MemoryReferenceSource({ a: { tags: ['x', 'y'] }, legacy: { price: 3 } });
+    const result = await enrichEvents(tagged, source, [
+      { id: '1', sku: 'a' },
+      { id: '2', sku: 'legacy' },
+      { id: 'boom', sku: 'a' },
+      { id: '3', sku: 'legacy' },
+    ]);
+
+    expect(result.events).toEqual([{ id: '1', sku: 'a', price: 2 }, undefined, undefined, undefined]);
+    expect(result.missing.map(({ index, reason }) => [index, reason])).toEqual([
+      [
+        1,
+        'missing reference: product "legacy" (sku) is unusable: TypeError: Cannot read properties of undefined (reading \'length\')',
+      ],
+      [2, 'missing reference: product "a" (sku) could not be combined with the event: RangeError: no price for boom'],
+      [
+        3,
+        'missing reference: product "legacy" (sku) is unusable: TypeError: Cannot read properties of undefined (reading \'length\')',
+      ],
+    ]);
+  });
+
   it('throws when the source fails, and does not call it for a batch without keys', async () => {
     const outage: ReferenceSource = {
       load: async () => {
