@@ -16,8 +16,10 @@ import { TransitTablesStore } from '../../pipelines/transit/engine/transit-table
 import { decodeCandidates } from '../../pipelines/transit/events/formats.js';
 import { parseGtfsFeed } from '../../pipelines/transit/gtfs/parse-feed.js';
 import type { Anomaly, VehicleState } from '../../pipelines/transit/model.js';
+import { DynamoStore } from '../../pipelines/transit/processing/dynamo-store.js';
 import { lateEventSortKey } from '../../pipelines/transit/processing/keys.js';
 import type { StoredWindow } from '../../pipelines/transit/processing/ports.js';
+import { processBatch } from '../../pipelines/transit/processing/process-batch.js';
 import {
   type PublicWindow,
   projectAnomaly,
@@ -37,6 +39,7 @@ import {
   cityReference,
   closeWindows,
   delivery,
+  NO_REFERENCE,
   partitionRecords,
   runTransit,
   transitStatePipeline,
@@ -282,6 +285,40 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
       (row) => versions.has(windowId(row)) && row.version > (versions.get(windowId(row)) ?? 0),
     );
     expect(carried.length).toBeGreaterThan(0);
+  });
+
+  it('goes back to processBatch from the rows the engine wrote: copies across the cut still duplicates', async () => {
+    const half = (p: SourceRecord[]) => Math.floor(p.length / 2);
+    const first = partitions.map((p) => p.slice(0, half(p)));
+    const second = partitions.map((p) => p.slice(half(p)));
+    const asAttempts = (parts: SourceRecord[][]) => parts.map((records) => ({ records }));
+    const { windows, states, late, anomalies, etas, store, sinks } = await freshTables();
+
+    await runOnEngine({ store, sinks }, asAttempts(first));
+    const engineRows = (await scanRows(windows)) as unknown as Array<StoredWindow & { agg?: unknown }>;
+    expect(engineRows.every((row) => row.agg !== undefined && row.eventIds === undefined)).toBe(true);
+    const engineVersions = new Map(engineRows.map((row) => [windowId(row), row.version]));
+    // Today's processor on the same tables, as a stack deployed with transitProcessor: 'batch' runs it.
+    const deps = {
+      store: new DynamoStore(documents, { vehicleState: states, windows, anomalies, etas, lateEvents: late }),
+      reference: NO_REFERENCE,
+      publisher: { publish: async () => {} },
+      deadLetters: new CapturingDeadLetters(),
+      settings,
+      clock: () => NOW,
+    };
+    let duplicates = 0;
+    for (const records of second) duplicates += (await processBatch(records, deps)).stats.duplicates;
+
+    const throughout = await runTransit(asAttempts(partitions), NOW);
+    const rows = (await scanRows(windows)) as unknown as StoredWindow[];
+    expect(byId(rows.map(projectWindow))).toEqual(closeWindows(byId([...throughout.windows.values()])));
+    // The copies of first-half fixes in the second half were found in the engine's rows.
+    expect(duplicates).toBeGreaterThan(0);
+    // The rows processBatch wrote again keep no engine state, which would be stale on a switch back.
+    const rewritten = rows.filter((row) => row.version > (engineVersions.get(windowId(row)) ?? 0));
+    expect(rewritten.filter((row) => engineVersions.has(windowId(row))).length).toBeGreaterThan(0);
+    expect(rewritten.filter((row) => 'agg' in row)).toEqual([]);
   });
 
   it('keeps the vehicle states in VehicleStateTable as processBatch does, under cuts, failed attempts and rewinds', async () => {

@@ -32,8 +32,8 @@ export class DynamoStore implements ReadModelStore {
 
   async getWindows(refs: WindowRef[]) {
     const keys = [...new Map(refs.map((r) => [windowKey(r), { pk: r.pk, windowStart: r.windowStart }])).values()];
-    const items = (await batchGetAll(this.client, this.tables.windows, keys)) as unknown as StoredWindow[];
-    return new Map(items.map((item) => [windowKey(item), item]));
+    const items = (await batchGetAll(this.client, this.tables.windows, keys)) as unknown as EngineWindowRow[];
+    return new Map(items.map((item) => [windowKey(item), fromEngineRow(item)]));
   }
 
   putWindow(window: StoredWindow, expectedVersion: number | undefined) {
@@ -106,4 +106,21 @@ export class DynamoStore implements ReadModelStore {
       })),
     );
   }
+}
+
+/** A `WindowsTable` row, which the engine (pipelines/transit/engine/window-rows.ts) may have written. */
+type EngineWindowRow = StoredWindow & { agg?: { eventIds?: string[] } };
+
+/**
+ * A window row as `processBatch` folds into it, for a stack going back from the engine to `batch`: the
+ * engine's aggregate state is dropped (`processBatch` would write it back unchanged, stale), and a
+ * vehicle window it wrote, which keeps its fixes' ids in that state rather than in `eventIds`, gets
+ * them as `eventIds` at no known position, so a copy of one of them is a duplicate (a redelivery of
+ * its record, too: skipped either way), not counted again.
+ */
+export function fromEngineRow(row: EngineWindowRow): StoredWindow {
+  if (!row.agg) return row;
+  const { agg, ...window } = row;
+  if (window.entityType !== 'vehicle' || window.eventIds) return window;
+  return { ...window, eventIds: Object.fromEntries((agg.eventIds ?? []).map((id) => [id, ''])) };
 }
