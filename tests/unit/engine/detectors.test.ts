@@ -14,7 +14,6 @@ import {
   outputsOf,
   partitionsOf,
   type TestEvent,
-  type TestRecord,
   testRecord,
   workload,
 } from '../../helpers/engine-harness.js';

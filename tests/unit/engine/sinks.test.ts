@@ -23,7 +23,6 @@ import {
   InjectedWriteFailure,
   partitionsOf,
   type TestEvent,
-  type TestRecord,
   testRecord,
   workload,
 } from '../../helpers/engine-harness.js';
