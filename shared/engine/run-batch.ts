@@ -827,15 +827,39 @@ function nextItem<E>(
   };
   if (applied.closeAt !== undefined) item.closeAt = applied.closeAt;
   if (applied.expiresAt !== undefined) item.expiresAt = applied.expiresAt;
+  const pending = current?.body[TICK_OUTBOX] as unknown as TickOutbox | undefined;
+  if (pending && !(TICK_OUTBOX in applied.body)) {
+    // A tick closed this item and its finals are not out yet (a session key active again): they stay
+    // in it, and it stays due, until a tick publishes them; then it gets the close time computed here.
+    item.body = { ...applied.body, [TICK_OUTBOX]: { ...pending, closeAt: item.closeAt ?? null } as unknown as Json };
+    if (current?.closeAt !== undefined) item.closeAt = current.closeAt;
+  }
   return item;
+}
+
+/** The body field where a closed item keeps the finals it has yet to publish: the item is its own outbox. */
+export const TICK_OUTBOX = '@tickOutbox';
+
+/** What a tick closed and has yet to see published, with the close time the item gets once it is. */
+interface TickOutbox {
+  updates: Update[];
+  detections: Detection[];
+  outputs: OutputItem[];
+  closeAt: number | null;
 }
 
 /**
  * Closes what is due at `now` (windows past end + lateness, sessions of quiet keys); returns the finals.
- * Every due item's outputs and sink writes are written first, then `beforeCommit` gets all the finals
- * (where the tick publishes), and only then are the items closed. A failed write or publish leaves
- * every item due, so the next tick closes and publishes them again: finals go out at least once. A
- * final whose item a batch wrote in between is published and not closed; the next tick closes it.
+ * In three steps, so that a final goes out at least once and never stale:
+ * 1. each due item is closed, conditionally on the version listed, with its finals kept in it (the
+ *    outbox) and its `closeAt` kept, so it stays due: from then on a batch finds it closed (a window
+ *    takes no more events: they are late), and a batch that wrote it first wins (its final, with that
+ *    batch's events, comes at the next tick);
+ * 2. the finals' outputs and sink writes are written, then `beforeCommit` gets them all (where the
+ *    tick publishes);
+ * 3. the outbox is emptied and the item gets its next `closeAt` (none for a closed window).
+ * A tick that fails after step 1 leaves its items due with their outboxes: the next tick writes and
+ * publishes those finals again, as they were, and ends them.
  */
 export async function tick<E>(
   compiled: CompiledPipeline<E>,
@@ -851,42 +875,52 @@ export async function tick<E>(
   const ctx: ApplyContext = { now, allowedLatenessMs };
   checkSinkTarget(compiled, options);
   const due = await store.due(pipeline, now, limit);
-  let outputsWritten = 0;
-  let sinkWrites = 0;
   const detecting = detectorContext(compiled, store, now);
   const sinking = sinkingOf(compiled, options, now, detecting);
-  const closing: { item: StoredItem; next: StoredItem; updates: Update[]; detections: Detection[] }[] = [];
+  const closing: { item: StoredItem; operator: string; outbox: TickOutbox }[] = [];
   await forEachLimited(due, WRITE_CONCURRENCY, async (item) => {
     const operator = operatorOfPk(pipeline, item.pk);
+    const pending = item.body[TICK_OUTBOX] as unknown as TickOutbox | undefined;
+    // An earlier tick closed it and failed before its finals were out.
+    if (pending) return void closing.push({ item, operator, outbox: pending });
     const applied = compiled.runtimes.get(operator)?.close?.(item, ctx);
     if (!applied) return;
     const found = await runDetectors(compiled, detecting, applied.updates);
-    const outputs: OutputItem[] = [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];
-    if (outputs.length > 0) outputsWritten += await store.putOutputs(outputs);
-    if (sinking) sinkWrites += await writeSinks(sinking, operator, applied.updates, []);
-    const { closeAt: _closeAt, ...rest } = item;
+    const outbox: TickOutbox = {
+      updates: applied.updates,
+      detections: found,
+      outputs: [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))],
+      closeAt: applied.closeAt ?? null,
+    };
+    const closed: StoredItem = {
+      ...item,
+      version: item.version + 1,
+      body: { ...applied.body, [TICK_OUTBOX]: outbox as unknown as Json },
+    };
+    // A batch that wrote the item since it was listed wins; the next tick closes what it wrote.
+    if (await store.put(closed, item.version)) closing.push({ item: closed, operator, outbox });
+  });
+  let outputsWritten = 0;
+  let sinkWrites = 0;
+  await forEachLimited(closing, WRITE_CONCURRENCY, async ({ operator, outbox }) => {
+    if (outbox.outputs.length > 0) outputsWritten += await store.putOutputs(outbox.outputs);
+    if (sinking) sinkWrites += await writeSinks(sinking, operator, outbox.updates, []);
+  });
+  const updates = closing.flatMap((c) => c.outbox.updates);
+  const detections = closing.flatMap((c) => c.outbox.detections);
+  await options.beforeCommit?.({ updates, detections });
+  await forEachLimited(closing, WRITE_CONCURRENCY, async ({ item, outbox }) => {
+    const { [TICK_OUTBOX]: _sent, ...body } = item.body;
+    const { closeAt: _due, ...rest } = item;
     const next: StoredItem = {
       ...rest,
       version: item.version + 1,
-      body: applied.body,
-      ...(applied.closeAt === undefined ? {} : { closeAt: applied.closeAt }),
+      body,
+      ...(outbox.closeAt === null ? {} : { closeAt: outbox.closeAt }),
     };
-    closing.push({ item, next, updates: applied.updates, detections: found });
+    // Lost only to a batch that wrote it since (a session key that became active again): its write
+    // dropped the outbox and set its own close time.
+    await store.put(next, item.version);
   });
-  await options.beforeCommit?.({
-    updates: closing.flatMap((c) => c.updates),
-    detections: closing.flatMap((c) => c.detections),
-  });
-  const updates: Update[] = [];
-  const detections: Detection[] = [];
-  let closed = 0;
-  await forEachLimited(closing, WRITE_CONCURRENCY, async (c) => {
-    // A batch that wrote the item since it was listed wins; the next tick sees its version.
-    if (await store.put(c.next, c.item.version)) {
-      closed++;
-      updates.push(...c.updates);
-      detections.push(...c.detections);
-    }
-  });
-  return { updates, detections, closed, outputsWritten, sinkWrites };
+  return { updates, detections, closed: closing.length, outputsWritten, sinkWrites };
 }

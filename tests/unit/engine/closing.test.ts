@@ -137,6 +137,33 @@ describe('session closing', () => {
     expect(late.late.map((l) => l.eventId)).toEqual(['u1-2']);
     expect([...store.outputs.keys()].filter((k) => k.includes('|s#'))).toHaveLength(1);
   });
+
+  it('keeps the finals of a tick whose publish failed in the closed item, and the next tick publishes them as they were', async () => {
+    const store = new MemoryEngineStore();
+    await runBatch(compiled, [record(0, 1_000), record(1, 4_000)], store, { now: 5_000 });
+    const failing = async () => {
+      throw new Error('output stream throttled');
+    };
+    const sent: unknown[] = [];
+
+    await expect(tick(compiled, store, { now: closesAt, beforeCommit: failing })).rejects.toThrow('throttled');
+    // Closed already: an event of the session now is late, and the item is still due, its finals kept.
+    const meanwhile = await runBatch(compiled, [record(2, 4_500)], store, { now: closesAt });
+    const retried = await tick(compiled, store, {
+      now: closesAt + 1,
+      beforeCommit: async ({ updates }) => void sent.push(...updates),
+    });
+    const after = await tick(compiled, store, { now: 100_000 });
+
+    expect(meanwhile.late.map((l) => l.eventId)).toEqual(['u1-2']);
+    expect(sent).toEqual([
+      expect.objectContaining({ final: true, value: expect.objectContaining({ start: 1_000, end: 4_000, events: 2 }) }),
+    ]);
+    expect([retried.closed, after.closed]).toEqual([1, 0]);
+    expect(
+      [...store.items.values()].filter((item) => item.closeAt !== undefined || '@tickOutbox' in item.body),
+    ).toEqual([]);
+  });
 });
 
 describe('keyed state TTL', () => {

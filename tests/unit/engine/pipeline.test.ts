@@ -148,6 +148,29 @@ describe('a pipeline defined only by its definition', () => {
     expect(finals.filter((m) => m.topics.includes('sensor:s1')).map((m) => m.data.final)).toEqual([true]);
   });
 
+  it('closes before it publishes: a batch that reaches the minute meanwhile finds it closed, and one final goes out', async () => {
+    const { published, ports } = harness();
+    await processRecords(pipeline, [json(reading(1))], ports);
+    const closing = { ...ports, clock: () => T0 + 60_000 + sensors.allowedLatenessMs };
+    let late: Awaited<ReturnType<typeof processRecords>> | undefined;
+    const racing = {
+      ...closing,
+      // Another processor folds a reading of the same minute while the tick's finals are going out.
+      publish: async (messages: typeof published) => {
+        late ??= await processRecords(pipeline, [json(reading(2))], closing);
+        await ports.publish(messages);
+      },
+    };
+
+    const first = await runTick(pipeline, racing);
+    const second = await runTick(pipeline, closing);
+
+    const finals = published.filter((m) => m.topics.includes('sensor:s1') && m.data.final === true);
+    expect(finals.map((m) => m.data.readings)).toEqual([1]);
+    expect(late?.stats).toMatchObject({ accepted: 1, late: 1 });
+    expect([first.closed, second.closed, second.published]).toEqual([2, 0, 0]);
+  });
+
   it('ticks without a reference source or sink target when it has no sinks (the tick function has neither)', async () => {
     const { ports } = harness();
     await processRecords(pipeline, [json(reading(1))], ports);
