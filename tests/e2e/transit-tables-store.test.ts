@@ -287,14 +287,16 @@ describe('transit windows on the engine in WindowsTable, on DynamoDB', () => {
     expect(carried.length).toBeGreaterThan(0);
   });
 
-  it('goes back to processBatch from the rows the engine wrote: copies across the cut still duplicates', async () => {
+  it('goes back to processBatch from the rows the engine wrote: copies across the cut still duplicates, a failed attempt redelivered', async () => {
     const half = (p: SourceRecord[]) => Math.floor(p.length / 2);
     const first = partitions.map((p) => p.slice(0, half(p)));
     const second = partitions.map((p) => p.slice(half(p)));
     const asAttempts = (parts: SourceRecord[][]) => parts.map((records) => ({ records }));
     const { windows, states, late, anomalies, etas, store, sinks } = await freshTables();
 
-    await runOnEngine({ store, sinks }, asAttempts(first));
+    // The engine's last attempt fails half way, some vehicle windows written and their route windows not.
+    const failed = { records: second.flat().slice(0, 60), failAfterWrites: 6 };
+    await runOnEngine({ store, sinks }, [...asAttempts(first), failed]);
     const engineRows = (await scanRows(windows)) as unknown as Array<StoredWindow & { agg?: unknown }>;
     expect(engineRows.every((row) => row.agg !== undefined && row.eventIds === undefined)).toBe(true);
     const engineVersions = new Map(engineRows.map((row) => [windowId(row), row.version]));

@@ -5,7 +5,7 @@ import { conditional, putIfAbsent, putIfVersion } from '../../../shared/dynamo/c
 import type { Anomaly, StopEta, VehicleState } from '../model.js';
 import { anomalyDay, anomalyKey, lateEventSortKey } from './keys.js';
 import type { LateEvent, ReadModelStore, StoredWindow, WindowRef } from './ports.js';
-import { routeWindowPk, windowKey } from './windows.js';
+import { FOLDED_AT_UNKNOWN_POSITION, routeWindowPk, windowKey } from './windows.js';
 
 export interface DynamoTables {
   vehicleState: string;
@@ -115,12 +115,16 @@ type EngineWindowRow = StoredWindow & { agg?: { eventIds?: string[] } };
  * A window row as `processBatch` folds into it, for a stack going back from the engine to `batch`: the
  * engine's aggregate state is dropped (`processBatch` would write it back unchanged, stale), and a
  * vehicle window it wrote, which keeps its fixes' ids in that state rather than in `eventIds`, gets
- * them as `eventIds` at no known position, so a copy of one of them is a duplicate (a redelivery of
- * its record, too: skipped either way), not counted again.
+ * them as `eventIds` at no known position: a copy of one of them is a duplicate, not counted again, and
+ * a record the window holds its partition beyond is a redelivery (an engine attempt that wrote the
+ * vehicle window and failed before the route window), folded where it is not yet.
  */
 export function fromEngineRow(row: EngineWindowRow): StoredWindow {
   if (!row.agg) return row;
   const { agg, ...window } = row;
   if (window.entityType !== 'vehicle' || window.eventIds) return window;
-  return { ...window, eventIds: Object.fromEntries((agg.eventIds ?? []).map((id) => [id, ''])) };
+  return {
+    ...window,
+    eventIds: Object.fromEntries((agg.eventIds ?? []).map((id) => [id, FOLDED_AT_UNKNOWN_POSITION])),
+  };
 }

@@ -28,6 +28,7 @@ import { advanceTrack, makeAnomaly } from './vehicle-track.js';
 import {
   type Contribution,
   closedWindowsBefore,
+  FOLDED_AT_UNKNOWN_POSITION,
   mergeWindow,
   routeWindowPk,
   speedBaseline,
@@ -178,13 +179,18 @@ export async function processBatch(
     for (const { event, record, position } of items) {
       const windowStart = windowStartOf(event.ts, size);
       const vehicleKey = windowKey({ pk: vehicleWindowPk(vehicleId), windowStart });
-      const foldedAt = vehicleWindows.get(vehicleKey)?.eventIds?.[event.eventId];
-      if (seen.has(event.eventId) || (foldedAt !== undefined && foldedAt !== position)) {
+      const vehicleWindow = vehicleWindows.get(vehicleKey);
+      const foldedAt = vehicleWindow?.eventIds?.[event.eventId];
+      // An id the engine folded has no known position (going back from the engine, `fromEngineRow`): the
+      // record is a redelivery when the window holds its partition up to it or beyond.
+      const redelivered =
+        foldedAt === position ||
+        (foldedAt === FOLDED_AT_UNKNOWN_POSITION && position <= (vehicleWindow?.positions[record.partition] ?? ''));
+      if (seen.has(event.eventId) || (foldedAt !== undefined && !redelivered)) {
         stats.duplicates++;
         continue;
       }
       seen.add(event.eventId);
-      const redelivered = foldedAt === position;
       if (!redelivered && windowStart + size + settings.allowedLatenessMs <= watermark) {
         lateEvents.push({
           routeId: event.routeId,

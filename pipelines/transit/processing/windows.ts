@@ -23,6 +23,9 @@ export interface WindowIdentity extends WindowRef {
   windowEnd: number;
 }
 
+/** The position of a fix id in a vehicle window the engine wrote, as `processBatch` reads it: not known. */
+export const FOLDED_AT_UNKNOWN_POSITION = '';
+
 function emptyWindow(id: WindowIdentity): StoredWindow {
   return {
     ...id,
