@@ -111,10 +111,10 @@ export async function enrichEvents<V, E, R>(
   const out: Array<E | undefined> = [];
   const missing: MissingReference[] = [];
   // One read per key, not per event: most events of a batch share their references.
-  const read = new Map<string, { value: R } | { problem: string }>();
+  const read = new Map<string, { value: R } | Problem>();
   events.forEach((event, index) => {
     const key = keys[index];
-    let found: { value: R } | { problem: string } | undefined;
+    let found: { value: R } | Problem | undefined;
     if (key === undefined) found = { problem: 'has no key' };
     else {
       found = read.get(key);
@@ -138,7 +138,8 @@ export async function enrichEvents<V, E, R>(
       missing.push({
         index,
         key,
-        reason: `missing reference: ${what} (${reference.field}) ${enriched.problem}`,
+        // A read or combine that threw something else than ReferenceItemError may be a bug of the pipeline's.
+        reason: `${'thrown' in enriched ? 'reference error' : 'missing reference'}: ${what} (${reference.field}) ${enriched.problem}`,
         error: { field: reference.field, reason: `${what} ${enriched.problem}` },
       });
     }
@@ -152,30 +153,26 @@ export async function enrichEvents<V, E, R>(
  * with the error, and the rest of the batch goes on. Were it to fail the batch, every batch with that
  * key would fail until the item is fixed, and hold up the good events beside it.
  */
-function readItem<V, R>(
-  reference: ReferenceLookup<V, R>,
-  item: ReferenceItem,
-  key: string,
-): { value: R } | { problem: string } {
+function readItem<V, R>(reference: ReferenceLookup<V, R>, item: ReferenceItem, key: string): { value: R } | Problem {
   try {
     return { value: reference.read(item, key) };
   } catch (error) {
-    return { problem: `is unusable: ${errorText(error)}` };
+    return { problem: `is unusable: ${errorText(error)}`, ...thrown(error) };
   }
 }
 
 /** The event with its reference, or, when `combine` throws, why not (the event is dead-lettered). */
-function combined<V, E, R>(
-  reference: ReferenceData<V, E, R>,
-  event: V,
-  value: R | undefined,
-): { event: E } | { problem: string } {
+function combined<V, E, R>(reference: ReferenceData<V, E, R>, event: V, value: R | undefined): { event: E } | Problem {
   try {
     return { event: (reference.combine as (event: V, reference: R | undefined) => E)(event, value) };
   } catch (error) {
-    return { problem: `could not be combined with the event: ${errorText(error)}` };
+    return { problem: `could not be combined with the event: ${errorText(error)}`, ...thrown(error) };
   }
 }
+
+/** Why an event has no usable reference; `thrown` when a read or combine threw other than `ReferenceItemError`. */
+type Problem = { problem: string; thrown?: true };
+const thrown = (error: unknown): { thrown?: true } => (error instanceof ReferenceItemError ? {} : { thrown: true });
 
 const errorText = (error: unknown) =>
   error instanceof ReferenceItemError

@@ -137,12 +137,12 @@ describe('the enrichment step', () => {
     expect(result.missing.map(({ index, reason }) => [index, reason])).toEqual([
       [
         1,
-        'missing reference: product "legacy" (sku) is unusable: TypeError: Cannot read properties of undefined (reading \'length\')',
+        'reference error: product "legacy" (sku) is unusable: TypeError: Cannot read properties of undefined (reading \'length\')',
       ],
-      [2, 'missing reference: product "a" (sku) could not be combined with the event: RangeError: no price for boom'],
+      [2, 'reference error: product "a" (sku) could not be combined with the event: RangeError: no price for boom'],
       [
         3,
-        'missing reference: product "legacy" (sku) is unusable: TypeError: Cannot read properties of undefined (reading \'length\')',
+        'reference error: product "legacy" (sku) is unusable: TypeError: Cannot read properties of undefined (reading \'length\')',
       ],
     ]);
   });
