@@ -1,7 +1,8 @@
 import type { RemovalPolicy, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { TRANSIT_ENGINE_TABLE_ID, TRANSIT_SEED } from '../pipelines/transit/description.js';
+import { TRANSIT_DEPLOYMENT, TRANSIT_SEED } from '../pipelines/transit/description.js';
 import { TRANSIT_PROCESSORS, TRANSIT_SETTINGS, type TransitProcessorCore } from '../pipelines/transit/settings.js';
+import { deploymentNames, engineDeployment } from '../shared/engine/deployment.js';
 import { descriptionProblems, type PipelineDescription } from '../shared/engine/pipeline.js';
 import { EVENT_TIME_SETTINGS, type Setting, settingProblem, settingsRelationProblems } from '../shared/settings.js';
 import { isMskClusterArn } from './constructs/kafka-cluster-arn.js';
@@ -395,10 +396,12 @@ function pipelineProblems(props: StreamfoldStackProps): string[] {
     if (clashing.length > 0) {
       problems.push(`${label}: its routes under ${prefix} clash with transit's ${clashing.join(', ')}`);
     }
-    // Its engine table would share transit's logical-id prefix, and its output would replace transit's.
-    if (`${pipeline.constructId}EngineTable` === TRANSIT_ENGINE_TABLE_ID) {
+    // Transit's names have no prefix: a construct id can make a pipeline's names end up as transit's.
+    const transit = new Set(deploymentNames(TRANSIT_DEPLOYMENT));
+    const taken = deploymentNames(engineDeployment(pipeline)).filter((n) => transit.has(n));
+    if (taken.length > 0) {
       problems.push(
-        `${label}: constructId ${pipeline.constructId} would name its engine table ${TRANSIT_ENGINE_TABLE_ID}, transit's`,
+        `${label}: constructId ${pipeline.constructId} would give its outputs and alarms names of transit's: ${taken.join(', ')}`,
       );
     }
   });

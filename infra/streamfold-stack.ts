@@ -181,7 +181,7 @@ export class StreamfoldStack extends Stack {
       DeadLetterQueueUrl: deadLetterQueue.queueUrl,
       BroadcasterFailureQueueUrl: broadcasterFailureQueue.queueUrl,
       ConnectionsTableName: connectionsTable.tableName,
-      ...Object.assign({}, ...all.map((pipeline) => pipeline.outputs)),
+      ...distinctOutputs(all),
       ...(kafka ? { KafkaClusterArn: kafka.clusterArn, KafkaTopicName: transit.deployment.kafka.topic } : {}),
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
@@ -226,6 +226,18 @@ function transitSettings(props: StreamfoldStackProps): Record<string, unknown> {
 }
 
 const routePath = (route: string) => route.split(' ')[1] ?? '';
+
+/** Every pipeline's outputs; the props check keeps their names apart, and this refuses to let one replace another's. */
+function distinctOutputs(pipelines: readonly StreamfoldPipeline[]): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const pipeline of pipelines) {
+    for (const [name, value] of Object.entries(pipeline.outputs)) {
+      if (name in outputs) throw new Error(`pipeline ${pipeline.deployment.name}: its output ${name} is another's`);
+      outputs[name] = value;
+    }
+  }
+  return outputs;
+}
 
 /**
  * What the dashboard charts and alarms on for the pipelines, by display name: each name starts with the

@@ -101,6 +101,25 @@ export function engineTable(id: string, variable: string, access: TableDeploymen
   };
 }
 
+/**
+ * The names a pipeline's resources give the stack's outputs, alarms and dashboard series, its prefix
+ * first: two pipelines must not share one (transit's have no prefix, so a pipeline whose construct id
+ * is `Kafka` would take over transit's `KafkaProcessorFailureQueueUrl`).
+ */
+export function deploymentNames(d: PipelineDeployment): string[] {
+  const p = d.constructId ?? '';
+  return [
+    `${p}InputStream`,
+    `${p}InputStreamName`,
+    ...d.tables.map((table) => `${p}${table.id}Name`),
+    `${p}ProcessorFailureQueue`,
+    `${p}ProcessorFailureQueueUrl`,
+    `${p}KafkaProcessorFailureQueue`,
+    `${p}KafkaProcessorFailureQueueUrl`,
+    `${p}IngestPath`,
+  ];
+}
+
 /** `/v1/<name>/events`: where producers post a pipeline's events. */
 export const pipelineIngestPath = (pipeline: Pick<PipelineDescription, 'name'>): string =>
   `/v1/${pipeline.name}/events`;

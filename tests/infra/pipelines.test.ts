@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { type StreamfoldStackProps, validateStreamfoldProps } from '../../infra/stack-props.js';
 import { planLocalStack } from '../../local/runtime/plan.js';
 import type { CfnResource, CfnTemplate } from '../../local/runtime/template.js';
+import { TRANSIT_DEPLOYMENT } from '../../pipelines/transit/description.js';
+import { deploymentNames, engineDeployment } from '../../shared/engine/deployment.js';
 import type { PipelineDescription } from '../../shared/engine/pipeline.js';
 import { sensorsDescription } from '../fixtures/pipelines/sensors/description.js';
 import { grants, type PolicyStatement, TABLE_READ, TABLE_READ_WRITE } from '../helpers/iam-grants.js';
@@ -697,6 +699,14 @@ describe.each([
       ...('kafka' in settings ? [] : ['SensorsPipelineKafkaProcessorFailureQueueUrl']),
       'SensorsPipelineIngestPath',
     ]);
+    // The names the props check keeps apart are the names the outputs get, transit's and the pipeline's.
+    const names = new Set([
+      ...deploymentNames(TRANSIT_DEPLOYMENT),
+      ...deploymentNames(engineDeployment(sensorsDescription)),
+    ]);
+    const pipelines = Object.keys(outputsAfter).filter((name) => name.startsWith('SensorsPipeline') || names.has(name));
+    expect(pipelines.filter((name) => !names.has(name))).toEqual([]);
+    expect(pipelines.length).toBeGreaterThan(10);
   });
 });
 
@@ -770,11 +780,13 @@ describe('pipelines props validation', () => {
     ]);
   });
 
-  it("rejects the constructId Transit, whose engine table and its output would be transit's", () => {
+  it("rejects a constructId that would give a pipeline's outputs and alarms transit's names (Transit, Kafka)", () => {
     const buses = pipeline({ name: 'buses', constructId: 'Transit', routes: [] });
+    const brokers = pipeline({ name: 'brokers', constructId: 'Kafka', routes: [], topic: 'broker.event.v1' });
 
-    expect(validateStreamfoldProps({ kafka: { mode: 'none' }, pipelines: [buses] })).toEqual([
-      "pipelines[0] (buses): constructId Transit would name its engine table TransitEngineTable, transit's",
+    expect(validateStreamfoldProps({ kafka: { mode: 'none' }, pipelines: [buses, brokers] })).toEqual([
+      "pipelines[0] (buses): constructId Transit would give its outputs and alarms names of transit's: TransitEngineTableName",
+      "pipelines[1] (brokers): constructId Kafka would give its outputs and alarms names of transit's: KafkaProcessorFailureQueue, KafkaProcessorFailureQueueUrl",
     ]);
   });
 
