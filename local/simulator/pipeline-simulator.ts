@@ -34,7 +34,7 @@ export interface PipelineSimulatorOptions {
   /** The pipeline's input stream: events go straight onto it instead of the REST ingest. */
   stream?: string;
   kinesisClient?: KinesisClient;
-  /** Kafka: events are produced to the pipeline's topic (`description.topic`) instead. */
+  /** Kafka: events are produced to the pipeline's topic (`description.topic`) instead; Avro needs `family`. */
   kafka?: { brokers: string[]; format?: WireFormat; family?: SchemaFamily; iamRegion?: string };
   /** A custom sender (tests); overrides the rest. */
   sender?: Sender;
@@ -89,6 +89,10 @@ export async function runPipelineSimulator<E, V>(
   let sender = options.sender;
   if (!sender && options.kafka) {
     const kafka = options.kafka;
+    // The Kafka sender's default family is transit's: another pipeline's events would go out as JSON.
+    if (kafka.format === 'avro' && !kafka.family) {
+      throw new RangeError(`avro on Kafka needs the event's schema family (kafka.family) for ${name}`);
+    }
     const producer = idempotentProducer(
       kafkaClient({
         brokers: kafka.brokers,

@@ -28,11 +28,14 @@ export type FaultKind = 'normal' | 'duplicate' | 'out-of-order' | 'late' | 'inva
 
 /** Shares of the events sent with each fault, each in [0, 1]. @default 0 each */
 export interface Faults {
-  /** Sent again, up to 3 s later. */
+  /** Sent again, up to 3 s after it was sent (a held event's copy too). */
   duplicates?: number;
   /** Held back 2 to 10 s, so later events overtake it (within any lateness of a minute or more). */
   outOfOrder?: number;
-  /** Held back past the allowed lateness (by 30 to 90 s more): it misses its window. */
+  /**
+   * Held back past the end of its longest window plus the allowed lateness (by 30 to 90 s more): it
+   * misses its windows.
+   */
   late?: number;
   /** Followed by a copy without one of the schema's required fields, which the pipeline refuses. */
   invalid?: number;
@@ -57,7 +60,12 @@ const FAULT_KINDS = ['duplicates', 'outOfOrder', 'late', 'invalid'] as const;
  * the faults add copies and delays, and drop nothing.
  */
 export function* simulatedEvents<V>(
-  definition: { workload?: PipelineWorkload<V>; event: EventBinding<V>; allowedLatenessMs: number },
+  definition: {
+    workload?: PipelineWorkload<V>;
+    event: EventBinding<V>;
+    allowedLatenessMs: number;
+    operators: ReadonlyArray<{ kind: string; windows?: { sizeMs: number } }>;
+  },
   options: WorkloadOptions & {
     faults?: Faults;
     /**
@@ -68,6 +76,9 @@ export function* simulatedEvents<V>(
   },
 ): Generator<SimulatedEvent> {
   const { workload, event: binding, allowedLatenessMs } = definition;
+  // An event this far behind its time has missed every window it falls in, wherever in them it is.
+  const longestWindowMs = Math.max(0, ...definition.operators.map((op) => op.windows?.sizeMs ?? 0));
+  const missedAfterMs = longestWindowMs + allowedLatenessMs;
   if (!workload) throw new RangeError('the pipeline declares no simulator workload');
   const faults = options.faults ?? {};
   for (const kind of FAULT_KINDS) {
@@ -92,15 +103,20 @@ export function* simulatedEvents<V>(
     const base = { event, key };
     const roll = random();
     const late = faults.late ?? 0;
+    let sentAtMs = sendAtMs;
     if (roll < late) {
-      hold({ ...base, kind: 'late', sendAtMs: sendAtMs + allowedLatenessMs + between(30_000, 90_000) });
+      sentAtMs = sendAtMs + missedAfterMs + between(30_000, 90_000);
+      hold({ ...base, kind: 'late', sendAtMs: sentAtMs });
     } else if (roll < late + (faults.outOfOrder ?? 0)) {
-      hold({ ...base, kind: 'out-of-order', sendAtMs: sendAtMs + between(2_000, 10_000) });
+      sentAtMs = sendAtMs + between(2_000, 10_000);
+      hold({ ...base, kind: 'out-of-order', sendAtMs: sentAtMs });
     } else {
       yield { ...base, kind: 'normal', sendAtMs };
     }
-    if (random() < (faults.duplicates ?? 0))
-      hold({ ...base, kind: 'duplicate', sendAtMs: sendAtMs + between(1, 3_000) });
+    // A copy follows the event as sent: a held event's copy does not arrive before it.
+    if (random() < (faults.duplicates ?? 0)) {
+      hold({ ...base, kind: 'duplicate', sendAtMs: sentAtMs + between(1, 3_000) });
+    }
     if (required.length > 0 && random() < (faults.invalid ?? 0)) {
       const missingField = required[between(0, required.length)]!;
       const { [missingField]: _dropped, ...rest } = event as unknown as Record<string, unknown>;
