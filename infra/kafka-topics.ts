@@ -7,16 +7,6 @@ export interface ContractTopic {
   readonly partitions: number;
 }
 
-/** The topic the Kafka processor consumes (docs/contracts.md). */
-export const VEHICLE_POSITION_TOPIC = 'vehicle.position.v1';
-
-/** The topic `name` as `schemas/registry.json` declares it; fails at synth time when it is missing or malformed. */
-export function contractTopic(name: string): ContractTopic {
-  const topic = declaredTopic(name);
-  if (!topic) throw new Error(`schemas/registry.json declares no topic ${name}`);
-  return topic;
-}
-
 /** The topic `name` as `schemas/registry.json` declares it, or undefined when it declares none; fails when malformed. */
 export function declaredTopic(name: string): ContractTopic | undefined {
   const registry = JSON.parse(readFileSync(repoPath('schemas/registry.json'), 'utf8')) as {

@@ -1,6 +1,6 @@
 import type { RemovalPolicy, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { TRANSIT_DEPLOYMENT, TRANSIT_SEED } from '../pipelines/transit/description.js';
+import { TRANSIT_DEPLOYMENT } from '../pipelines/transit/description.js';
 import { TRANSIT_PROCESSORS, TRANSIT_SETTINGS, type TransitProcessorCore } from '../pipelines/transit/settings.js';
 import { deploymentNames, engineDeployment } from '../shared/engine/deployment.js';
 import { descriptionProblems, type PipelineDescription } from '../shared/engine/pipeline.js';
@@ -8,7 +8,6 @@ import { EVENT_TIME_SETTINGS, type Setting, settingProblem, settingsRelationProb
 import { isMskClusterArn } from './constructs/kafka-cluster-arn.js';
 import type { KafkaPollers } from './constructs/kafka-event-source.js';
 import type { Throttle } from './constructs/streamfold-rest-api.js';
-import { VEHICLE_POSITION_TOPIC } from './kafka-topics.js';
 import {
   isTransitIngestRoute,
   pipelineIngestRoute,
@@ -409,12 +408,11 @@ function pipelineProblems(props: StreamfoldStackProps): string[] {
     problems.push(`pipelines: name ${JSON.stringify(name)} is used by ${owners.join(' and ')}`);
   }
   // The offline runtime is given each seed's data directory by name: transit's reference table is `gtfs`.
-  const seeds: [string, string][] = [
-    [TRANSIT_SEED, 'transit'],
-    ...pipelines.flatMap((p, i): [string, string][] =>
-      p.reference?.seed ? [[p.reference.seed.name, labels[i]!]] : [],
-    ),
-  ];
+  const deployments = [TRANSIT_DEPLOYMENT, ...pipelines.map(engineDeployment)];
+  const owner = ['transit', ...labels];
+  const seeds = deployments.flatMap((d, i) =>
+    d.tables.flatMap((table): [string, string][] => (table.seed ? [[table.seed.name, owner[i]!]] : [])),
+  );
   for (const [name, owners] of duplicates(seeds)) {
     problems.push(`pipelines: reference seed name ${JSON.stringify(name)} is used by ${owners.join(' and ')}`);
   }
@@ -422,10 +420,7 @@ function pipelineProblems(props: StreamfoldStackProps): string[] {
     problems.push(`pipelines: constructId ${JSON.stringify(id)} is used by ${owners.join(' and ')}`);
   }
   if ((props.kafka?.mode ?? 'serverless') !== 'none') {
-    const consumers: [string, string][] = [
-      [VEHICLE_POSITION_TOPIC, 'transit'],
-      ...pipelines.map((p, i): [string, string] => [p.topic, labels[i]!]),
-    ];
+    const consumers = deployments.map((d, i): [string, string] => [d.kafka.topic, owner[i]!]);
     for (const [topic, owners] of duplicates(consumers)) {
       problems.push(`pipelines: Kafka topic ${topic} is consumed by ${owners.join(' and ')}`);
     }
