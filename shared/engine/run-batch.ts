@@ -687,7 +687,9 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
         ? applied.outputs
         : [...applied.outputs, ...found.map((d) => detectionOutput(compiled.definition.pipeline, d))];
     if (outputs.length > 0) stats.outputsWritten += await store.putOutputs(outputs);
-    if (batch.sinking) stats.sinkWrites += await writeSinks(batch.sinking, runtime.name, applied.updates, fresh);
+    if (batch.sinking?.followed.has(runtime.name)) {
+      stats.sinkWrites += await writeSinks(batch.sinking, runtime.name, applied.updates, fresh);
+    }
     const item = nextItem(target.key, current, applied, fresh);
     if (await store.put(item, current?.version)) {
       stats.itemsWritten++;
@@ -704,6 +706,8 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
 /** A batch's (or tick's) sinks, their target and what they read. */
 interface Sinking<E> {
   sinks: Array<Sink<E>>;
+  /** The operators some sink follows: an item of another one has no sink call to make (and await). */
+  followed: Set<string>;
   target: SinkTarget;
   ctx: SinkContext;
 }
@@ -718,6 +722,7 @@ function sinkingOf<E>(
   if (sinks.length === 0 || !ports.sinks || !detecting) return undefined;
   return {
     sinks,
+    followed: new Set(sinks.map((sink) => sink.on)),
     target: ports.sinks,
     ctx: { now, baseline: detecting.baseline, reference: ports.reference ?? NO_REFERENCE },
   };
