@@ -72,16 +72,26 @@ export function baselineReader(
   pending?: PendingContributions,
 ): (request: BaselineRequest) => Promise<ClosedBaseline> {
   const cache = new Map<string, Promise<ClosedBaseline>>();
+  // A fold, a sink and a detector each ask for every event: the (operator, field) pairs are checked once.
+  const checked = new Map<string, WindowedAggregate<unknown>>();
+  const operatorOf = (request: BaselineRequest) => {
+    const pair = `${request.operator}\u0000${request.field}`;
+    let op = checked.get(pair);
+    if (!op) {
+      const problem = baselineProblem(operators, request);
+      if (problem) throw new RangeError(`pipeline ${pipeline}: no baseline from ${problem}`);
+      op = operators.find((o) => o.name === request.operator) as WindowedAggregate<unknown>;
+      checked.set(pair, op);
+    }
+    return op;
+  };
   return (request) => {
-    const problem = baselineProblem(operators, request);
-    if (problem) throw new RangeError(`pipeline ${pipeline}: no baseline from ${problem}`);
-    const op = operators.find((o) => o.name === request.operator) as WindowedAggregate<unknown>;
-    const size = op.windows.sizeMs;
+    const op = operatorOf(request);
     const { from, to } = closedWindowsBefore(request.before, request.windows, {
-      windowSizeMs: size,
+      windowSizeMs: op.windows.sizeMs,
       allowedLatenessMs,
     });
-    const id = [request.operator, request.field, request.key, from, to].join('\u0000');
+    const id = `${request.operator}\u0000${request.field}\u0000${request.key}\u0000${from}\u0000${to}`;
     let found = cache.get(id);
     if (!found) {
       found = read(op, request, from, to);
