@@ -148,9 +148,15 @@ export async function runDetectors<E>(
   const detectors = compiled.definition.detectors ?? [];
   if (detectors.length === 0 || updates.length === 0) return [];
   const found: Detection[] = [];
-  for (const update of updates) {
-    for (const detector of detectors) {
-      if (detector.on === update.operator) found.push(...(await detector.detect(update, ctx, events)));
+  // Indexed loops: this runs for every watched item of a batch, and for-of in an async function
+  // allocates an iterator result per step.
+  for (let u = 0; u < updates.length; u++) {
+    const update = updates[u] as Update;
+    for (let d = 0; d < detectors.length; d++) {
+      const detector = detectors[d] as Detector<E>;
+      if (detector.on !== update.operator) continue;
+      const detections = await detector.detect(update, ctx, events);
+      for (let i = 0; i < detections.length; i++) found.push(detections[i] as Detection);
     }
   }
   return found;

@@ -42,7 +42,14 @@ export type { EngineInput };
 
 import { type SessionWindows, sessionsRuntime } from './operators/sessions.js';
 import { type WindowedAggregate, windowsRuntime } from './operators/windows.js';
-import { MissingSinkTargetError, mergeSinkWrites, type Sink, type SinkContext, type SinkTarget } from './sinks.js';
+import {
+  MissingSinkTargetError,
+  mergeSinkWrites,
+  type Sink,
+  type SinkContext,
+  type SinkTarget,
+  type SinkWrites,
+} from './sinks.js';
 import { type EngineStore, type ItemKey, itemKey, type OutputItem, type StoredItem } from './store.js';
 
 export type Operator<E> =
@@ -515,10 +522,18 @@ async function enriched<V, E>(
   enrich: BatchEnricher<V, E>,
 ): Promise<Classified<E>> {
   const events = await enrich(classified.accepted);
-  // The copy made here anyway keeps the validated event too, for a late record: nothing more per event.
+  // Each one keeps the validated event too, for a late record.
   const withEvent = (c: Accepted<V>, event: E): Accepted<E> => ({ ...c, event, validated: c.event });
   if (!events.includes(undefined)) {
-    return { ...classified, accepted: classified.accepted.map((c, i) => withEvent(c, events[i] as E)) };
+    // Every one enriched: `classify` made these objects for this batch alone, so each takes its enriched
+    // event in place rather than as one more copy per event.
+    const accepted = classified.accepted as Array<Accepted<V> | Accepted<E>>;
+    for (let i = 0; i < accepted.length; i++) {
+      const c = accepted[i] as Accepted<V>;
+      c.validated = c.event;
+      (c as unknown as Accepted<E>).event = events[i] as E;
+    }
+    return classified as unknown as Classified<E>;
   }
   const byPosition = new Map<string, E>();
   classified.accepted.forEach((c, i) => {
@@ -741,8 +756,15 @@ async function writeSinks<E>(
   let written = 0;
   for (const sink of sinks) {
     if (sink.on !== operator || updates.length === 0) continue;
-    const all = [];
-    for (const update of updates) all.push(await sink.writes(update, ctx, events));
+    const all: SinkWrites[] = [];
+    let rows = 0;
+    for (let u = 0; u < updates.length; u++) {
+      const writes = await sink.writes(updates[u] as Update, ctx, events);
+      rows += writes.puts.length + writes.deletes.length;
+      all.push(writes);
+    }
+    // Most updates move no row (a vehicle's ETAs are refreshed every 30 s of its time): nothing to merge.
+    if (rows === 0) continue;
     const merged = mergeSinkWrites(sink.key, all);
     const count = merged.puts.length + merged.deletes.length;
     if (count === 0) continue;

@@ -91,7 +91,8 @@ export function stopEtasSink(settings: Pick<ProcessingSettings, 'windowSizeMs'>)
       // The fixes the batch folded: a step that kept the state (an older fix) is the same object.
       const fixes: EtaFix[] = [];
       let before = previous;
-      for (const [index, step] of steps.entries()) {
+      for (let index = 0; index < steps.length; index++) {
+        const step = steps[index] as VehicleTrack;
         if (step === before) continue;
         before = step;
         const { event } = events[index] as FoldedEvent<PlacedPosition>;

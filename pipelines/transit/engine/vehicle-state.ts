@@ -77,10 +77,13 @@ export function vehicleStateOperator(settings: ProcessingSettings): KeyedState<P
 
 /** The track anomalies of a `vehicle-state` update that its batch found, each once, in fold order. */
 export function trackAnomaliesOf(update: Update): Anomaly[] {
+  const steps = update.value.steps as VehicleTrack[];
+  // Nearly every fix finds none: then no set of the stored ones is needed.
+  if (!steps.some((step) => step.anomalies.length > 0)) return [];
   const previous = update.value.previous as VehicleTrack | null;
   const seen = new Set((previous?.anomalies ?? []).map((a) => a.anomalyId));
   const found: Anomaly[] = [];
-  for (const step of update.value.steps as VehicleTrack[]) {
+  for (const step of steps) {
     for (const anomaly of step.anomalies) {
       if (seen.has(anomaly.anomalyId)) continue;
       seen.add(anomaly.anomalyId);
