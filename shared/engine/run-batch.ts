@@ -29,6 +29,7 @@ import { type IntervalJoin, intervalJoinRuntime } from './operators/interval-joi
 import { type KeyedState, keyedStateRuntime } from './operators/keyed-state.js';
 import type {
   Accepted,
+  Applied,
   ApplyContext,
   EngineInput,
   Lateness,
@@ -691,7 +692,11 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
     const lookups =
       runtime.lookup && batch.detecting ? await runtime.lookup(fresh, batch.detecting.baseline) : undefined;
     const applied = runtime.apply(current, target, fresh, ctx, lookups);
-    for (const { contribution, lateness } of applied.late) batch.noteLate(contribution, lateness);
+    // Indexed loops here: for-of in an async function allocates an iterator result per step, per item.
+    for (let i = 0; i < applied.late.length; i++) {
+      const { contribution, lateness } = applied.late[i] as Applied['late'][number];
+      batch.noteLate(contribution, lateness);
+    }
     if (current && applied.body === current.body) return;
     const found =
       batch.detecting && batch.watched.has(runtime.name)
@@ -708,8 +713,8 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
     const item = nextItem(target.key, current, applied, fresh);
     if (await store.put(item, current?.version)) {
       stats.itemsWritten++;
-      for (const update of applied.updates) batch.updates.push(update);
-      for (const detection of found) batch.detections.push(detection);
+      for (let i = 0; i < applied.updates.length; i++) batch.updates.push(applied.updates[i] as Update);
+      for (let i = 0; i < found.length; i++) batch.detections.push(found[i] as Detection);
       return;
     }
     stats.conditionalRetries++;
