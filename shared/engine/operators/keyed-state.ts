@@ -135,7 +135,8 @@ export function keyedStateRuntime<E, S extends Json>(
       let state = before;
       const steps: S[] = [];
       let lastTs = alive ? (existing.body.lastTs as number) : Number.NEGATIVE_INFINITY;
-      for (const [index, c] of fresh.entries()) {
+      for (let index = 0; index < fresh.length; index++) {
+        const c = fresh[index] as (typeof fresh)[number];
         state = op.fold(state, c.event, {
           eventId: c.eventId,
           ts: c.ts,
