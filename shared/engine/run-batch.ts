@@ -706,9 +706,15 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
       found.length === 0
         ? applied.outputs
         : [...applied.outputs, ...found.map((d) => detectionOutput(compiled.definition.pipeline, d))];
-    if (outputs.length > 0) stats.outputsWritten += await store.putOutputs(outputs);
+    // Awaited before adding: `stats.x += await ...` reads the counter before the await, and the
+    // batch's items are written concurrently, so one item's count would overwrite another's.
+    if (outputs.length > 0) {
+      const written = await store.putOutputs(outputs);
+      stats.outputsWritten += written;
+    }
     if (batch.sinking?.followed.has(runtime.name)) {
-      stats.sinkWrites += await writeSinks(batch.sinking, runtime.name, applied.updates, fresh);
+      const written = await writeSinks(batch.sinking, runtime.name, applied.updates, fresh);
+      stats.sinkWrites += written;
     }
     const item = nextItem(target.key, current, applied, fresh);
     if (await store.put(item, current?.version)) {
@@ -886,8 +892,15 @@ export async function tick<E>(
     if (!applied) return;
     const found = await runDetectors(compiled, detecting, applied.updates);
     const outputs: OutputItem[] = [...applied.outputs, ...found.map((d) => detectionOutput(pipeline, d))];
-    if (outputs.length > 0) outputsWritten += await store.putOutputs(outputs);
-    if (sinking) sinkWrites += await writeSinks(sinking, operator, applied.updates, []);
+    // Awaited before adding, as in writeItem: the due items are closed concurrently.
+    if (outputs.length > 0) {
+      const written = await store.putOutputs(outputs);
+      outputsWritten += written;
+    }
+    if (sinking) {
+      const written = await writeSinks(sinking, operator, applied.updates, []);
+      sinkWrites += written;
+    }
     const { closeAt: _closeAt, ...rest } = item;
     const next: StoredItem = {
       ...rest,
