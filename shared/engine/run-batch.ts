@@ -698,10 +698,11 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
       batch.noteLate(contribution, lateness);
     }
     if (current && applied.body === current.body) return;
-    const found =
-      batch.detecting && batch.watched.has(runtime.name)
-        ? await runDetectors(compiled, batch.detecting, applied.updates, fresh)
-        : NO_DETECTIONS;
+    let found = NO_DETECTIONS;
+    if (batch.detecting && batch.watched.has(runtime.name)) {
+      const detected = runDetectors(compiled, batch.detecting, applied.updates, fresh);
+      found = Array.isArray(detected) ? detected : await detected;
+    }
     const outputs =
       found.length === 0
         ? applied.outputs
