@@ -1,7 +1,8 @@
 /**
- * `npm run bench` (third part): transit's route and vehicle windows (and vehicle state) on the engine beside today's
- * `processBatch`, on the transit bench workload, in one process, in alternating rounds (the machine is
- * shared, so each figure is the median of its rounds):
+ * `npm run bench` (third part): transit on the engine beside today's `processBatch` and a trivial fold,
+ * on the transit bench workload, in one process, in alternating rounds (the machine is shared, so each
+ * figure is the median of its rounds):
+ *   - trivial fold: JSON.parse and a Map per (route, window) adding count and speed sum, the floor of any fold;
  *   - processBatch: every read model, with the route shapes, as deployed;
  *   - processBatch without shapes: the reference knows no route, so no ETAs and no off-route checks
  *     (windows, vehicle states, stall and jump checks, speed z-scores remain): the closest it gets to
@@ -12,8 +13,11 @@
  *   - engine windows + speed z-score: the windows with the speed z-score detector (`speed-score.ts`);
  *   - engine, all of transit: `transitDefinition`, what `TRANSIT_PROCESSOR=engine` runs (state, ETAs,
  *     both detectors, the published records): the like-for-like comparison with processBatch.
- * Prints events per CPU-second (per core: the fold is single-threaded) and the engine/processBatch ratios.
- * Both stores are in memory and copy nothing; the engine's ETA rows are built and discarded.
+ * Then, once, all of transit with batches of one record (the per-event baseline; `--no-baseline` skips it).
+ * Prints events per CPU-second (per core: the fold is single-threaded), the ratios, and for the engine
+ * the store's write requests and the ETA rows (puts and deletes) per 1,000 events. Both stores are in
+ * memory and copy nothing; the engine's ETA rows are built and discarded. `--only <text>,...` runs
+ * the variants whose label contains one of the texts (e.g. under `node --cpu-prof`).
  */
 import { parseArgs } from 'node:util';
 import { TRANSIT_PIPELINE, transitStatePart, transitWindowsPart } from '../pipelines/transit/engine/definition.js';
@@ -32,7 +36,17 @@ import type { ReferenceSource } from '../shared/engine/reference.js';
 import { MemoryEngineStore } from '../shared/engine/store.js';
 import { BENCH_OPTIONS, fmt, measured, shardBatches, transitBenchWorkload } from './transit-workload.js';
 
-const { values: args } = parseArgs({ options: { ...BENCH_OPTIONS, rounds: { type: 'string', default: '3' } } });
+const { values: args } = parseArgs({
+  options: {
+    ...BENCH_OPTIONS,
+    rounds: { type: 'string', default: '3' },
+    /** Runs only the variants whose label contains one of these comma-separated texts, e.g. `--only "trivial,all of transit"`. */
+    only: { type: 'string' },
+    /** `--no-baseline` skips the per-event run (all of transit with batches of one record). */
+    baseline: { type: 'boolean', default: true },
+  },
+  allowNegative: true,
+});
 const { feed, reference, events, perShard, batchSize, endOfRun } = await transitBenchWorkload(args);
 const clock = () => endOfRun + 60_000;
 const settings = {
@@ -82,18 +96,21 @@ async function transit(source: TransitReferenceSource) {
     settings,
     clock,
   };
-  return measured(async () => {
+  const run = await measured(async () => {
     let folded = 0;
     for (const batch of shardBatches(perShard, batchSize)) folded += (await processBatch(batch, deps)).stats.folded;
     return folded;
   });
+  return { ...run, writes: undefined };
 }
 
 async function engine(
   pipeline: typeof windowsPipeline | typeof statePipeline | typeof scoringPipeline | typeof fullPipeline,
+  size = batchSize,
 ) {
+  const store = new MemoryEngineStore();
   const ports = {
-    store: new MemoryEngineStore(),
+    store,
     sinks: { write: async () => undefined },
     deadLetters: { send: async () => [] },
     // A warm container: every route in its cache, handed out uncopied (as RouteReferenceSource does).
@@ -101,16 +118,43 @@ async function engine(
     publish: async () => undefined,
     clock,
   };
-  return measured(async () => {
+  let sinkWrites = 0;
+  const run = await measured(async () => {
     let accepted = 0;
-    for (const batch of shardBatches(perShard, batchSize)) {
-      accepted += (await processRecords<PlacedPosition, VehiclePosition>(pipeline, batch, ports)).stats.accepted;
+    for (const batch of shardBatches(perShard, size)) {
+      const { stats } = await processRecords<PlacedPosition, VehiclePosition>(pipeline, batch, ports);
+      accepted += stats.accepted;
+      sinkWrites += stats.sinkWrites;
     }
     return accepted;
   });
+  return { ...run, writes: { store: store.requests.writes, sink: sinkWrites } };
+}
+
+/** The floor of any fold of these records: JSON.parse and a Map per (route, window) adding count and speed sum. */
+async function trivial() {
+  const run = await measured(async () => {
+    const windows = new Map<string, { count: number; sum: number }>();
+    let n = 0;
+    for (const batch of shardBatches(perShard, batchSize)) {
+      for (const record of batch) {
+        const e = JSON.parse(record.data.toString('utf8')) as VehiclePosition;
+        const key = `${e.routeId}|${Math.floor(e.ts / settings.windowSizeMs)}`;
+        const w = windows.get(key);
+        if (w) {
+          w.count++;
+          w.sum += e.speedKmh;
+        } else windows.set(key, { count: 1, sum: e.speedKmh });
+        n++;
+      }
+    }
+    return n;
+  });
+  return { ...run, writes: undefined };
 }
 
 const runs = {
+  'trivial fold': trivial,
   processBatch: () => transit(reference),
   'processBatch, no shapes': () => transit(noShapes),
   'engine windows': () => engine(windowsPipeline),
@@ -119,22 +163,23 @@ const runs = {
   'engine, all of transit': () => engine(fullPipeline),
 };
 type Label = keyof typeof runs;
-const rates: Record<Label, number[]> = {
-  processBatch: [],
-  'processBatch, no shapes': [],
-  'engine windows': [],
-  'engine windows + state': [],
-  'engine + speed z-score': [],
-  'engine, all of transit': [],
-};
-const labels = Object.keys(runs) as Label[];
+const only = args.only?.split(',');
+const labels = (Object.keys(runs) as Label[]).filter((label) => !only || only.some((part) => label.includes(part)));
+const rates = new Map<Label, number[]>(labels.map((label) => [label, []]));
+const writes = new Map<Label, { store: number; sink: number }>();
 for (let round = 0; round < Number(args.rounds); round++) {
   // Alternate the order, so that neither side always runs on a warmer or a busier machine.
   for (const label of round % 2 === 0 ? labels : [...labels].reverse()) {
-    const { value, cpuSeconds } = await runs[label]();
-    if (value !== events.length) throw new Error(`${label} folded ${value} of ${events.length} events`);
-    rates[label].push(value / cpuSeconds);
+    const run = await runs[label]();
+    if (run.value !== events.length) throw new Error(`${label} folded ${run.value} of ${events.length} events`);
+    rates.get(label)?.push(run.value / run.cpuSeconds);
+    if (run.writes) writes.set(label, run.writes);
   }
+}
+// The per-event baseline: all of transit with batches of one record, once (it is slow), for its writes.
+const perEvent = args.baseline && labels.includes('engine, all of transit') ? await engine(fullPipeline, 1) : undefined;
+if (perEvent && perEvent.value !== events.length) {
+  throw new Error(`the per-event run folded ${perEvent.value} of ${events.length} events`);
 }
 
 const median = (xs: number[]) => {
@@ -143,19 +188,39 @@ const median = (xs: number[]) => {
     ? (s[(s.length - 1) / 2] as number)
     : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
+const per1000 = (n: number) => fmt((n / events.length) * 1000, 1);
+const writesOf = (w: { store: number; sink: number } | undefined) =>
+  w ? `  writes/1k: ${per1000(w.store).padStart(7)}  ETA rows/1k: ${per1000(w.sink).padStart(7)}` : '';
 console.log(
   `transit windows bench: ${fmt(events.length)} events, batch size ${batchSize}, ${args.rounds} rounds, node ${process.versions.node}`,
 );
 for (const label of labels) {
-  const all = rates[label].map((r) => fmt(r)).join(', ');
-  console.log(`${label.padEnd(24)} events/s per core: ${fmt(median(rates[label])).padStart(9)}  (rounds: ${all})`);
+  const all = (rates.get(label) ?? []).map((r) => fmt(r)).join(', ');
+  console.log(
+    `${label.padEnd(24)} events/s per core: ${fmt(median(rates.get(label) ?? [])).padStart(9)}  (rounds: ${all})${writesOf(writes.get(label))}`,
+  );
 }
-const engineRate = median(rates['engine windows']);
-const stateRate = median(rates['engine windows + state']);
-console.log(
-  `ratios: engine windows / processBatch ${fmt(engineRate / median(rates.processBatch), 2)}x, ` +
-    `/ processBatch without shapes ${fmt(engineRate / median(rates['processBatch, no shapes']), 2)}x; ` +
-    `engine windows + state / processBatch ${fmt(stateRate / median(rates.processBatch), 2)}x; ` +
-    `engine + speed z-score / engine windows ${fmt(median(rates['engine + speed z-score']) / engineRate, 2)}x; ` +
-    `engine, all of transit / processBatch ${fmt(median(rates['engine, all of transit']) / median(rates.processBatch), 2)}x`,
-);
+if (perEvent) {
+  console.log(
+    `${'per-event (batch 1)'.padEnd(24)} events/s per core: ${fmt(perEvent.value / perEvent.cpuSeconds).padStart(9)}  (one run)${writesOf(perEvent.writes)}`,
+  );
+}
+const rate = (label: Label) => median(rates.get(label) ?? []);
+const pairs: Array<[Label, Label]> = [
+  ['trivial fold', 'engine, all of transit'],
+  ['engine, all of transit', 'processBatch'],
+  ['engine windows', 'processBatch'],
+  ['engine windows', 'processBatch, no shapes'],
+  ['engine windows + state', 'processBatch'],
+  ['engine + speed z-score', 'engine windows'],
+];
+const ratios = pairs
+  .filter(([a, b]) => rates.has(a) && rates.has(b))
+  .map(([a, b]) => `${a} / ${b} ${fmt(rate(a) / rate(b), 2)}x`);
+if (ratios.length > 0) console.log(`ratios: ${ratios.join('; ')}`);
+if (perEvent && writes.has('engine, all of transit')) {
+  const batched = writes.get('engine, all of transit') as { store: number; sink: number };
+  console.log(
+    `per-event / batch ${batchSize} writes (all of transit): ${fmt(perEvent.writes.store / batched.store, 2)}x`,
+  );
+}

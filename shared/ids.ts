@@ -22,8 +22,12 @@ const FORBIDDEN = /[\p{Cc}\u2028\u2029\uFEFF\uFFFE\uFFFF/#%]/u;
 export function idProblem(value: unknown): string | undefined {
   if (typeof value !== 'string') return `must be a string, got ${value === null ? 'null' : typeof value}`;
   if (value.length === 0) return 'must not be empty';
-  const length = [...value].length; // characters, as the OpenAPI maxLength counts them, not UTF-16 units
-  if (length > MAX_ID_LENGTH) return `must be at most ${MAX_ID_LENGTH} characters, got ${length}`;
+  // Characters, as the OpenAPI maxLength counts them, not UTF-16 units; there are never more characters
+  // than units, so only a long id is spread into its characters (that array was per id of every event).
+  if (value.length > MAX_ID_LENGTH) {
+    const length = [...value].length;
+    if (length > MAX_ID_LENGTH) return `must be at most ${MAX_ID_LENGTH} characters, got ${length}`;
+  }
   if (!value.isWellFormed()) return 'must be valid Unicode (it holds a lone surrogate)';
   const forbidden = FORBIDDEN.exec(value);
   if (forbidden) {

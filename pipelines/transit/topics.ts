@@ -4,27 +4,27 @@ import type { OutputKind, OutputKinds } from '../../shared/streams/output-record
 import type { OutputRecord } from './model.js';
 import { projectAnomaly, projectVehicleState, projectWindow } from './queries/projections.js';
 
-/** `<prefix>:<id>`, or nothing when the id is missing or not a valid id (no `route:undefined`). */
-function idTopic(prefix: 'route' | 'vehicle', id: unknown): string[] {
-  return isValidId(id) ? [`${prefix}:${id}`] : [];
+/** Adds `<prefix>:<id>` to `topics`, unless the id is missing or not a valid id (no `route:undefined`). */
+function addIdTopic(topics: string[], prefix: 'route' | 'vehicle', id: unknown): string[] {
+  if (isValidId(id)) topics.push(`${prefix}:${id}`);
+  return topics;
 }
 
 /** Transit's own output records (the stream's `pipeline` records carry their topics and are read by `readOutputRecord`). */
 type TransitRecord = Exclude<OutputRecord, { kind: 'pipeline' }>;
 type DataOf<K extends TransitRecord['kind']> = Extract<TransitRecord, { kind: K }>['data'];
 
-/** The topics a record is published on, most general first. */
+/** The topics a record is published on, most general first (one array per record: every message has one). */
 export function topicsForRecord(record: TransitRecord): string[] {
   switch (record.kind) {
     case 'vehicle':
-      return ['vehicles', ...idTopic('route', record.data.routeId), ...idTopic('vehicle', record.data.vehicleId)];
-    case 'window':
-      return [
-        ...idTopic('route', record.data.routeId),
-        ...(record.data.entityType === 'vehicle' ? idTopic('vehicle', record.data.entityId) : []),
-      ];
+      return addIdTopic(addIdTopic(['vehicles'], 'route', record.data.routeId), 'vehicle', record.data.vehicleId);
+    case 'window': {
+      const topics = addIdTopic([], 'route', record.data.routeId);
+      return record.data.entityType === 'vehicle' ? addIdTopic(topics, 'vehicle', record.data.entityId) : topics;
+    }
     case 'anomaly':
-      return ['anomalies', ...idTopic('route', record.data.routeId), ...idTopic('vehicle', record.data.vehicleId)];
+      return addIdTopic(addIdTopic(['anomalies'], 'route', record.data.routeId), 'vehicle', record.data.vehicleId);
   }
 }
 

@@ -60,6 +60,12 @@ export function baselineProblem(
   return undefined;
 }
 
+/** What a reader read of one (operator, field): per key, each range of windows once. */
+interface Baselines {
+  op: WindowedAggregate<unknown>;
+  byKey: Map<string, Array<{ from: number; to: number; baseline: Promise<ClosedBaseline> }>>;
+}
+
 /**
  * Reads baselines, each (operator, field, key, windows) once per reader: one reader serves one batch
  * or one tick, during which closed windows do not change (see the module comment for when they can).
@@ -71,23 +77,44 @@ export function baselineReader(
   store: EngineStore,
   pending?: PendingContributions,
 ): (request: BaselineRequest) => Promise<ClosedBaseline> {
-  const cache = new Map<string, Promise<ClosedBaseline>>();
-  return (request) => {
-    const problem = baselineProblem(operators, request);
-    if (problem) throw new RangeError(`pipeline ${pipeline}: no baseline from ${problem}`);
-    const op = operators.find((o) => o.name === request.operator) as WindowedAggregate<unknown>;
-    const size = op.windows.sizeMs;
-    const { from, to } = closedWindowsBefore(request.before, request.windows, {
-      windowSizeMs: size,
-      allowedLatenessMs,
-    });
-    const id = [request.operator, request.field, request.key, from, to].join('\u0000');
-    let found = cache.get(id);
+  // A fold, a sink and a detector each ask for every event, so a request is found without building a
+  // key: by operator, field and key (strings the definition and the event already hold), then among
+  // the few ranges a batch reads for that key. Each (operator, field) is checked once.
+  const cache = new Map<string, Map<string, Baselines>>();
+  const baselinesOf = (request: BaselineRequest): Baselines => {
+    let fields = cache.get(request.operator);
+    if (!fields) {
+      fields = new Map();
+      cache.set(request.operator, fields);
+    }
+    let found = fields.get(request.field);
     if (!found) {
-      found = read(op, request, from, to);
-      cache.set(id, found);
+      const problem = baselineProblem(operators, request);
+      if (problem) throw new RangeError(`pipeline ${pipeline}: no baseline from ${problem}`);
+      const op = operators.find((o) => o.name === request.operator) as WindowedAggregate<unknown>;
+      found = { op, byKey: new Map() };
+      fields.set(request.field, found);
     }
     return found;
+  };
+  return (request) => {
+    const { op, byKey } = baselinesOf(request);
+    const { from, to } = closedWindowsBefore(request.before, request.windows, {
+      windowSizeMs: op.windows.sizeMs,
+      allowedLatenessMs,
+    });
+    let ranges = byKey.get(request.key);
+    if (!ranges) {
+      ranges = [];
+      byKey.set(request.key, ranges);
+    }
+    for (let i = 0; i < ranges.length; i++) {
+      const range = ranges[i] as (typeof ranges)[number];
+      if (range.from === from && range.to === to) return range.baseline;
+    }
+    const baseline = read(op, request, from, to);
+    ranges.push({ from, to, baseline });
+    return baseline;
   };
 
   async function read(

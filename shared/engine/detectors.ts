@@ -138,19 +138,46 @@ export function detectorContext<E>(
 
 const NO_EVENTS: ReadonlyArray<FoldedEvent<never>> = Object.freeze([]);
 
-/** Runs every detector watching the updates' operators; `events` are what the write folded into their item. */
-export async function runDetectors<E>(
+/**
+ * Runs every detector watching the updates' operators; `events` are what the write folded into their
+ * item. The detections, in order; a promise of them only once some detector returns one, so a batch
+ * item whose detectors are synchronous (most state rules) waits for nothing.
+ */
+export function runDetectors<E>(
   compiled: CompiledPipeline<E>,
   ctx: DetectorContext,
   updates: Update[],
   events: ReadonlyArray<FoldedEvent<E>> = NO_EVENTS,
-): Promise<Detection[]> {
+): Detection[] | Promise<Detection[]> {
   const detectors = compiled.definition.detectors ?? [];
   if (detectors.length === 0 || updates.length === 0) return [];
-  const found: Detection[] = [];
-  for (const update of updates) {
-    for (const detector of detectors) {
-      if (detector.on === update.operator) found.push(...(await detector.detect(update, ctx, events)));
+  return detectFrom({ detectors, ctx, updates, events, found: [] }, 0, 0);
+}
+
+interface Detecting<E> {
+  detectors: ReadonlyArray<Detector<E>>;
+  ctx: DetectorContext;
+  updates: Update[];
+  events: ReadonlyArray<FoldedEvent<E>>;
+  found: Detection[];
+}
+
+/** The detectors from update `from`'s detector `next` on, synchronously until one returns a promise. */
+function detectFrom<E>(run: Detecting<E>, from: number, next: number): Detection[] | Promise<Detection[]> {
+  const { detectors, ctx, updates, events, found } = run;
+  for (let u = from; u < updates.length; u++) {
+    const update = updates[u] as Update;
+    for (let d = u === from ? next : 0; d < detectors.length; d++) {
+      const detector = detectors[d] as Detector<E>;
+      if (detector.on !== update.operator) continue;
+      const detections = detector.detect(update, ctx, events);
+      if (!Array.isArray(detections)) {
+        return detections.then((list) => {
+          for (let i = 0; i < list.length; i++) found.push(list[i] as Detection);
+          return detectFrom(run, u, d + 1);
+        });
+      }
+      for (let i = 0; i < detections.length; i++) found.push(detections[i] as Detection);
     }
   }
   return found;

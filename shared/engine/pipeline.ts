@@ -78,8 +78,11 @@ export interface EventBinding<E> {
 export interface TopicBinding {
   /** What subscribers see as the message's `kind`, e.g. `alert` or `window`. */
   type: string;
-  /** The topics a message goes to, e.g. `['sensors:alerts']` or [`sensor:${key}`]. */
-  topics: (message: { update?: Update; detection?: Detection }) => string[];
+  /**
+   * The topics a message goes to, e.g. `['sensors:alerts']` or [`sensor:${key}`]; `data` is the
+   * message's `shape`, made once for both.
+   */
+  topics: (message: { update?: Update; detection?: Detection }, data: Record<string, unknown>) => string[];
   /** Updates of this operator, or detections of this detector. */
   from: { operator: string; finalOnly?: boolean } | { detector: string };
   /** The public shape of the message; storage fields never leave the engine anyway. */
@@ -288,24 +291,20 @@ export function topicMessages<E, V>(
     if ('operator' in from) {
       for (const update of updates) {
         if (update.operator !== from.operator || (from.finalOnly && !update.final)) continue;
-        out.push({
-          type: binding.type,
-          topics: binding.topics({ update }),
-          key: update.key,
-          data: binding.shape({ update }),
-        });
+        const message = { update };
+        const data = binding.shape(message);
+        const topics = binding.topics(message, data);
+        if (topics.length > 0) out.push({ type: binding.type, topics, key: update.key, data });
       }
     } else {
       for (const detection of detections) {
         if (detection.detector !== from.detector) continue;
-        out.push({
-          type: binding.type,
-          topics: binding.topics({ detection }),
-          key: detection.key,
-          data: binding.shape({ detection }),
-        });
+        const message = { detection };
+        const data = binding.shape(message);
+        const topics = binding.topics(message, data);
+        if (topics.length > 0) out.push({ type: binding.type, topics, key: detection.key, data });
       }
     }
   }
-  return out.filter((m) => m.topics.length > 0);
+  return out;
 }

@@ -29,6 +29,7 @@ import { type IntervalJoin, intervalJoinRuntime } from './operators/interval-joi
 import { type KeyedState, keyedStateRuntime } from './operators/keyed-state.js';
 import type {
   Accepted,
+  Applied,
   ApplyContext,
   EngineInput,
   Lateness,
@@ -42,7 +43,14 @@ export type { EngineInput };
 
 import { type SessionWindows, sessionsRuntime } from './operators/sessions.js';
 import { type WindowedAggregate, windowsRuntime } from './operators/windows.js';
-import { MissingSinkTargetError, mergeSinkWrites, type Sink, type SinkContext, type SinkTarget } from './sinks.js';
+import {
+  MissingSinkTargetError,
+  mergeSinkWrites,
+  type Sink,
+  type SinkContext,
+  type SinkTarget,
+  type SinkWrites,
+} from './sinks.js';
 import { type EngineStore, type ItemKey, itemKey, type OutputItem, type StoredItem } from './store.js';
 
 export type Operator<E> =
@@ -515,10 +523,18 @@ async function enriched<V, E>(
   enrich: BatchEnricher<V, E>,
 ): Promise<Classified<E>> {
   const events = await enrich(classified.accepted);
-  // The copy made here anyway keeps the validated event too, for a late record: nothing more per event.
+  // Each one keeps the validated event too, for a late record.
   const withEvent = (c: Accepted<V>, event: E): Accepted<E> => ({ ...c, event, validated: c.event });
   if (!events.includes(undefined)) {
-    return { ...classified, accepted: classified.accepted.map((c, i) => withEvent(c, events[i] as E)) };
+    // Every one enriched: `classify` made these objects for this batch alone, so each takes its enriched
+    // event in place rather than as one more copy per event.
+    const accepted = classified.accepted as Array<Accepted<V> | Accepted<E>>;
+    for (let i = 0; i < accepted.length; i++) {
+      const c = accepted[i] as Accepted<V>;
+      c.validated = c.event;
+      (c as unknown as Accepted<E>).event = events[i] as E;
+    }
+    return classified as unknown as Classified<E>;
   }
   const byPosition = new Map<string, E>();
   classified.accepted.forEach((c, i) => {
@@ -676,23 +692,36 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
     const lookups =
       runtime.lookup && batch.detecting ? await runtime.lookup(fresh, batch.detecting.baseline) : undefined;
     const applied = runtime.apply(current, target, fresh, ctx, lookups);
-    for (const { contribution, lateness } of applied.late) batch.noteLate(contribution, lateness);
+    // Indexed loops here: for-of in an async function allocates an iterator result per step, per item.
+    for (let i = 0; i < applied.late.length; i++) {
+      const { contribution, lateness } = applied.late[i] as Applied['late'][number];
+      batch.noteLate(contribution, lateness);
+    }
     if (current && applied.body === current.body) return;
-    const found =
-      batch.detecting && batch.watched.has(runtime.name)
-        ? await runDetectors(compiled, batch.detecting, applied.updates, fresh)
-        : NO_DETECTIONS;
+    let found = NO_DETECTIONS;
+    if (batch.detecting && batch.watched.has(runtime.name)) {
+      const detected = runDetectors(compiled, batch.detecting, applied.updates, fresh);
+      found = Array.isArray(detected) ? detected : await detected;
+    }
     const outputs =
       found.length === 0
         ? applied.outputs
         : [...applied.outputs, ...found.map((d) => detectionOutput(compiled.definition.pipeline, d))];
-    if (outputs.length > 0) stats.outputsWritten += await store.putOutputs(outputs);
-    if (batch.sinking) stats.sinkWrites += await writeSinks(batch.sinking, runtime.name, applied.updates, fresh);
+    // Awaited before adding: `stats.x += await ...` reads the counter before the await, and the
+    // batch's items are written concurrently, so one item's count would overwrite another's.
+    if (outputs.length > 0) {
+      const written = await store.putOutputs(outputs);
+      stats.outputsWritten += written;
+    }
+    if (batch.sinking?.followed.has(runtime.name)) {
+      const written = await writeSinks(batch.sinking, runtime.name, applied.updates, fresh);
+      stats.sinkWrites += written;
+    }
     const item = nextItem(target.key, current, applied, fresh);
     if (await store.put(item, current?.version)) {
       stats.itemsWritten++;
-      for (const update of applied.updates) batch.updates.push(update);
-      for (const detection of found) batch.detections.push(detection);
+      for (let i = 0; i < applied.updates.length; i++) batch.updates.push(applied.updates[i] as Update);
+      for (let i = 0; i < found.length; i++) batch.detections.push(found[i] as Detection);
       return;
     }
     stats.conditionalRetries++;
@@ -704,6 +733,8 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
 /** A batch's (or tick's) sinks, their target and what they read. */
 interface Sinking<E> {
   sinks: Array<Sink<E>>;
+  /** The operators some sink follows: an item of another one has no sink call to make (and await). */
+  followed: Set<string>;
   target: SinkTarget;
   ctx: SinkContext;
 }
@@ -718,6 +749,7 @@ function sinkingOf<E>(
   if (sinks.length === 0 || !ports.sinks || !detecting) return undefined;
   return {
     sinks,
+    followed: new Set(sinks.map((sink) => sink.on)),
     target: ports.sinks,
     ctx: { now, baseline: detecting.baseline, reference: ports.reference ?? NO_REFERENCE },
   };
@@ -736,8 +768,15 @@ async function writeSinks<E>(
   let written = 0;
   for (const sink of sinks) {
     if (sink.on !== operator || updates.length === 0) continue;
-    const all = [];
-    for (const update of updates) all.push(await sink.writes(update, ctx, events));
+    const all: SinkWrites[] = [];
+    let rows = 0;
+    for (let u = 0; u < updates.length; u++) {
+      const writes = await sink.writes(updates[u] as Update, ctx, events);
+      rows += writes.puts.length + writes.deletes.length;
+      all.push(writes);
+    }
+    // Most updates move no row (a vehicle's ETAs are refreshed every 30 s of its time): nothing to merge.
+    if (rows === 0) continue;
     const merged = mergeSinkWrites(sink.key, all);
     const count = merged.puts.length + merged.deletes.length;
     if (count === 0) continue;
@@ -903,8 +942,16 @@ export async function tick<E>(
   let outputsWritten = 0;
   let sinkWrites = 0;
   await forEachLimited(closing, WRITE_CONCURRENCY, async ({ operator, outbox }) => {
-    if (outbox.outputs.length > 0) outputsWritten += await store.putOutputs(outbox.outputs);
-    if (sinking) sinkWrites += await writeSinks(sinking, operator, outbox.updates, []);
+    // Awaited before adding, as in writeItem: the items are written concurrently (`x += await`
+    // would add to the value `x` had before the await).
+    if (outbox.outputs.length > 0) {
+      const written = await store.putOutputs(outbox.outputs);
+      outputsWritten += written;
+    }
+    if (sinking) {
+      const written = await writeSinks(sinking, operator, outbox.updates, []);
+      sinkWrites += written;
+    }
   });
   const updates = closing.flatMap((c) => c.outbox.updates);
   const detections = closing.flatMap((c) => c.outbox.detections);

@@ -63,19 +63,18 @@ const NO_WRITES: SinkWrites = Object.freeze({ puts: [], deletes: [] }) as SinkWr
  * The shape of the state before the batch: usually its route is the batch's, whose events carry its
  * shapes; after a change of route it is read from the reference data.
  */
-async function shapeBefore(
+function shapeBefore(
   previous: VehicleState,
   events: ReadonlyArray<FoldedEvent<PlacedPosition>>,
   ctx: SinkContext,
-): Promise<ShapeRef | undefined> {
+): ShapeRef | undefined | Promise<ShapeRef | undefined> {
   const shapeId = previous.shapeId;
   if (!shapeId) return undefined;
-  for (const { event } of events) {
-    const shape = event.routeShapes?.shapes.get(shapeId);
+  for (let i = 0; i < events.length; i++) {
+    const shape = (events[i] as FoldedEvent<PlacedPosition>).event.routeShapes?.shapes.get(shapeId);
     if (shape) return shape;
   }
-  const route = (await ctx.reference(previous.routeId)) as RouteShapes | undefined;
-  return route?.shapes.get(shapeId);
+  return ctx.reference(previous.routeId).then((route) => (route as RouteShapes | undefined)?.shapes.get(shapeId));
 }
 
 /** The `stop-etas` sink: `EtaTable` rows to put and delete for each `vehicle-state` update. */
@@ -91,7 +90,8 @@ export function stopEtasSink(settings: Pick<ProcessingSettings, 'windowSizeMs'>)
       // The fixes the batch folded: a step that kept the state (an older fix) is the same object.
       const fixes: EtaFix[] = [];
       let before = previous;
-      for (const [index, step] of steps.entries()) {
+      for (let index = 0; index < steps.length; index++) {
+        const step = steps[index] as VehicleTrack;
         if (step === before) continue;
         before = step;
         const { event } = events[index] as FoldedEvent<PlacedPosition>;
@@ -107,7 +107,9 @@ export function stopEtasSink(settings: Pick<ProcessingSettings, 'windowSizeMs'>)
       }
       if (fixes.length === 0) return NO_WRITES;
       const prev = previous?.vehicle;
-      const previousShape = prev ? await shapeBefore(prev, events, ctx) : undefined;
+      // Usually found among the batch's events, with nothing to wait for.
+      const shapeRead = prev && shapeBefore(prev, events, ctx);
+      const previousShape = shapeRead instanceof Promise ? await shapeRead : shapeRead;
       const { puts, deletes } = computeEtas(prev, fixes, previousShape, ctx.now);
       return { puts: puts as unknown as Array<Record<string, unknown>>, deletes };
     },

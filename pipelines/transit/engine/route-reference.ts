@@ -56,8 +56,23 @@ export function routeReferenceItems(feed: GtfsFeed): Map<string, RouteReferenceI
   return items;
 }
 
+/**
+ * What each item object read as, and under which key. A warm container's reference source hands out the
+ * same item objects batch after batch (`CachedReferenceSource`), and nothing changes an item in place,
+ * so a route's maps are built once per item rather than once per batch.
+ */
+const readItems = new WeakMap<ReferenceItem, { key: string; route: RouteShapes }>();
+
 /** Reads a route's reference item; throws `ReferenceItemError` for one without its shapes or trips. */
 export function readRouteReference(item: ReferenceItem, key: string): RouteShapes {
+  const read = readItems.get(item);
+  if (read?.key === key) return read.route;
+  const route = readRouteItem(item, key);
+  readItems.set(item, { key, route });
+  return route;
+}
+
+function readRouteItem(item: ReferenceItem, key: string): RouteShapes {
   const { shapes, tripShapeIds } = item;
   if (!Array.isArray(shapes)) throw new ReferenceItemError(`route ${key} has no shapes list`);
   if (typeof tripShapeIds !== 'object' || tripShapeIds === null || Array.isArray(tripShapeIds)) {

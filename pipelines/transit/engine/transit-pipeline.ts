@@ -54,7 +54,7 @@ function binding(
     type,
     from,
     shape,
-    topics: (message) => topicsForRecord({ kind: type, data: shape(message) } as TransitRecord),
+    topics: (_message, data) => topicsForRecord({ kind: type, data } as TransitRecord),
     schema: {},
   };
 }
@@ -99,10 +99,8 @@ export function transitDefinition(
         ...binding('vehicle', { operator: VEHICLE_STATE }, ({ update }) =>
           update ? (vehicleOfUpdate(update) as unknown as Record<string, unknown>) : {},
         ),
-        topics: ({ update }) =>
-          update && vehicleStateMoved(update)
-            ? topicsForRecord({ kind: 'vehicle', data: vehicleOfUpdate(update) })
-            : [],
+        topics: ({ update }, data) =>
+          update && vehicleStateMoved(update) ? topicsForRecord({ kind: 'vehicle', data } as TransitRecord) : [],
       },
       binding('window', { operator: ROUTE_WINDOWS }, window),
       binding('window', { operator: VEHICLE_WINDOWS }, window),

@@ -41,6 +41,16 @@ export interface VehicleTrack {
  * `VehicleStateTable` keeps a vehicle's last state.
  */
 export function vehicleStateOperator(settings: ProcessingSettings): KeyedState<PlacedPosition, Json> {
+  // Every fold of a batch has the same `now`: its ISO form is made once, not once per fix.
+  let stampedNow = Number.NaN;
+  let stamp = '';
+  const isoOf = (now: number) => {
+    if (now !== stampedNow) {
+      stampedNow = now;
+      stamp = new Date(now).toISOString();
+    }
+    return stamp;
+  };
   return {
     kind: 'state',
     name: VEHICLE_STATE,
@@ -52,7 +62,7 @@ export function vehicleStateOperator(settings: ProcessingSettings): KeyedState<P
       const routeShapes = event.routeShapes;
       const tripShapeId = event.tripId ? routeShapes?.tripShapeIds.get(event.tripId) : undefined;
       const shape = chooseShape(event, routeShapes?.shapes, tripShapeId, previous);
-      const { state, anomalies } = advanceTrack(previous, event, shape, settings, new Date(meta.now).toISOString());
+      const { state, anomalies } = advanceTrack(previous, event, shape, settings, isoOf(meta.now));
       const etaComputedTs = etaComputedTsAfter(previous, {
         state,
         shape,
@@ -67,10 +77,13 @@ export function vehicleStateOperator(settings: ProcessingSettings): KeyedState<P
 
 /** The track anomalies of a `vehicle-state` update that its batch found, each once, in fold order. */
 export function trackAnomaliesOf(update: Update): Anomaly[] {
+  const steps = update.value.steps as VehicleTrack[];
+  // Nearly every fix finds none: then no set of the stored ones is needed.
+  if (!steps.some((step) => step.anomalies.length > 0)) return [];
   const previous = update.value.previous as VehicleTrack | null;
   const seen = new Set((previous?.anomalies ?? []).map((a) => a.anomalyId));
   const found: Anomaly[] = [];
-  for (const step of update.value.steps as VehicleTrack[]) {
+  for (const step of steps) {
     for (const anomaly of step.anomalies) {
       if (seen.has(anomaly.anomalyId)) continue;
       seen.add(anomaly.anomalyId);

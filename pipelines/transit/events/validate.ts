@@ -42,23 +42,24 @@ export const MAX_ACCURACY_M = 100_000;
 
 function rangeErrors(e: VehiclePosition): FieldError[] {
   const errors: FieldError[] = [];
-  const check = (ok: boolean, field: string, reason: string) => {
-    if (!ok) errors.push({ field, reason });
-  };
-  check(e.lat >= -90 && e.lat <= 90, 'lat', `must be within [-90, 90], got ${e.lat}`);
-  check(e.lon >= -180 && e.lon <= 180, 'lon', `must be within [-180, 180], got ${e.lon}`);
-  check(e.speedKmh >= 0 && e.speedKmh <= 400, 'speedKmh', `must be within [0, 400], got ${e.speedKmh}`);
-  check(e.headingDeg >= 0 && e.headingDeg < 360, 'headingDeg', `must be within [0, 360), got ${e.headingDeg}`);
-  check(
-    e.occupancy == null || (e.occupancy >= 0 && e.occupancy <= MAX_OCCUPANCY),
-    'occupancy',
-    `must be within [0, ${MAX_OCCUPANCY}] passengers, got ${e.occupancy}`,
-  );
-  check(
-    e.accuracyM == null || (e.accuracyM >= 0 && e.accuracyM <= MAX_ACCURACY_M),
-    'accuracyM',
-    `must be within [0, ${MAX_ACCURACY_M}] m, got ${e.accuracyM}`,
-  );
+  // A reason is written only for a failed check (plain ifs, no closure per event): a valid fix, nearly
+  // every one, formats no numbers.
+  if (!(e.lat >= -90 && e.lat <= 90)) errors.push({ field: 'lat', reason: `must be within [-90, 90], got ${e.lat}` });
+  if (!(e.lon >= -180 && e.lon <= 180)) {
+    errors.push({ field: 'lon', reason: `must be within [-180, 180], got ${e.lon}` });
+  }
+  if (!(e.speedKmh >= 0 && e.speedKmh <= 400)) {
+    errors.push({ field: 'speedKmh', reason: `must be within [0, 400], got ${e.speedKmh}` });
+  }
+  if (!(e.headingDeg >= 0 && e.headingDeg < 360)) {
+    errors.push({ field: 'headingDeg', reason: `must be within [0, 360), got ${e.headingDeg}` });
+  }
+  if (!(e.occupancy == null || (e.occupancy >= 0 && e.occupancy <= MAX_OCCUPANCY))) {
+    errors.push({ field: 'occupancy', reason: `must be within [0, ${MAX_OCCUPANCY}] passengers, got ${e.occupancy}` });
+  }
+  if (!(e.accuracyM == null || (e.accuracyM >= 0 && e.accuracyM <= MAX_ACCURACY_M))) {
+    errors.push({ field: 'accuracyM', reason: `must be within [0, ${MAX_ACCURACY_M}] m, got ${e.accuracyM}` });
+  }
   return errors;
 }
 

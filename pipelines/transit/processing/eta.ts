@@ -168,7 +168,8 @@ export function computeEtas(
   const passedSinceAnchor = new Set<string>();
   let before = prev;
   let beforeShape = previousShape;
-  for (const [index, fix] of fixes.entries()) {
+  for (let index = 0; index < fixes.length; index++) {
+    const fix = fixes[index] as EtaFix;
     for (const obsolete of obsoleteEtas(before, fix.state, beforeShape)) {
       deletes.set(obsolete.stopId, obsolete);
       if (index > anchorIndex) passedSinceAnchor.add(obsolete.stopId);

@@ -132,7 +132,7 @@ export function advanceTrack(
   const recentSpeedKmh = prev
     ? SPEED_SMOOTHING * event.speedKmh + (1 - SPEED_SMOOTHING) * prev.recentSpeedKmh
     : event.speedKmh;
-  const state: VehicleState = {
+  const state: Omit<VehicleState, 'updatedAt'> & { updatedAt?: string } = {
     vehicleId: event.vehicleId,
     routeId: event.routeId,
     tripId: event.tripId ?? null,
@@ -147,11 +147,15 @@ export function advanceTrack(
     lastMovedTs,
     lastMovedLat: moved ? event.lat : prev.lastMovedLat,
     lastMovedLon: moved ? event.lon : prev.lastMovedLon,
-    ...(stallReportedFor !== undefined ? { stallReportedFor } : {}),
-    ...(shape && projection
-      ? { shapeId: shape.shapeId, distanceAlongM: projection.distanceAlongM, offRouteM: projection.offsetM }
-      : {}),
-    updatedAt: now,
   };
-  return { state, anomalies };
+  // The optional fields in their place, then updatedAt, assigned rather than spread from throwaway
+  // objects (this runs for every fix); the state's keys keep the same order either way.
+  if (stallReportedFor !== undefined) state.stallReportedFor = stallReportedFor;
+  if (shape && projection) {
+    state.shapeId = shape.shapeId;
+    state.distanceAlongM = projection.distanceAlongM;
+    state.offRouteM = projection.offsetM;
+  }
+  state.updatedAt = now;
+  return { state: state as VehicleState, anomalies };
 }

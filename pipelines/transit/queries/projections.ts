@@ -13,8 +13,11 @@ import type { Anomaly, StopEta, VehicleState, WindowAggregate } from '../model.j
 /** Copies the named fields of `item` that are set; an absent optional field stays absent. */
 function pick<T extends object, K extends keyof T>(item: T, fields: readonly K[]): Pick<T, K> {
   const picked: Partial<Pick<T, K>> = {};
-  for (const field of fields) {
-    if (item[field] !== undefined) picked[field] = item[field];
+  // Each field read once: every vehicle state and window published goes through here.
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as K;
+    const value = item[field];
+    if (value !== undefined) picked[field] = value;
   }
   return picked as Pick<T, K>;
 }

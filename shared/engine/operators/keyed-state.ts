@@ -74,14 +74,6 @@ export const stateBaselineRequest = <E>(b: StateBaseline<E>, event: E): Baseline
   before: b.before(event),
 });
 
-/** The baseline requests of a state's declared baselines for one event. */
-export function stateBaselineRequests<E>(
-  baselines: Record<string, StateBaseline<E>>,
-  event: E,
-): Array<[string, BaselineRequest]> {
-  return Object.entries(baselines).map(([name, b]) => [name, stateBaselineRequest(b, event)]);
-}
-
 export const STATE_SK = 'state';
 
 export function keyedStateRuntime<E, S extends Json>(
@@ -89,21 +81,25 @@ export function keyedStateRuntime<E, S extends Json>(
   op: KeyedState<E, S>,
   allowedLatenessMs: number,
 ): OperatorRuntime<E> {
-  const { baselines } = op;
+  const named = op.baselines && Object.entries(op.baselines);
   return {
     name: op.name,
     spanMs: 0,
 
     // Only a state that reads baselines has a lookup: the batch runner skips it (and its await) otherwise.
-    ...(baselines && {
-      lookup: (fresh, read) =>
-        Promise.all(
-          fresh.map(async (c) => {
-            const found: Record<string, ClosedBaseline> = {};
-            for (const [name, request] of stateBaselineRequests(baselines, c.event)) found[name] = await read(request);
-            return found;
-          }),
-        ),
+    // Every read is asked for at once and awaited together: one promise per item, not one per event.
+    ...(named && {
+      lookup: async (fresh, read) => {
+        const reads: Array<Promise<ClosedBaseline>> = [];
+        for (const c of fresh) for (const [, b] of named) reads.push(read(stateBaselineRequest(b, c.event)));
+        const values = await Promise.all(reads);
+        let at = 0;
+        return fresh.map(() => {
+          const found: Record<string, ClosedBaseline> = {};
+          for (const [name] of named) found[name] = values[at++] as ClosedBaseline;
+          return found;
+        });
+      },
     }),
 
     route(accepted) {
@@ -139,7 +135,8 @@ export function keyedStateRuntime<E, S extends Json>(
       let state = before;
       const steps: S[] = [];
       let lastTs = alive ? (existing.body.lastTs as number) : Number.NEGATIVE_INFINITY;
-      for (const [index, c] of fresh.entries()) {
+      for (let index = 0; index < fresh.length; index++) {
+        const c = fresh[index] as (typeof fresh)[number];
         state = op.fold(state, c.event, {
           eventId: c.eventId,
           ts: c.ts,

@@ -125,6 +125,21 @@ describe('sinks: rows of another table that follow an operator', () => {
     expect(sinks.list('tallies')).toEqual([{ entity: 'a', row: 'total', count: 2, sum: 12 }]);
   });
 
+  it('are counted in the stats as the target received them, when many items are written at once', async () => {
+    const sinks = target();
+    const entities = Array.from({ length: 40 }, (_, i) => `e${i}`);
+
+    const { stats } = await runBatch(
+      pipeline(),
+      entities.map((entity, i) => record(entity, i)),
+      new MemoryEngineStore(),
+      { now: T, sinks },
+    );
+
+    expect(sinks.writeRequests).toBe(80);
+    expect(stats.sinkWrites).toBe(sinks.writeRequests);
+  });
+
   it('refuse to run without a target, before anything is read or written', async () => {
     const store = new MemoryEngineStore();
     await expect(runBatch(pipeline(), [record('a', 0)], store, { now: T })).rejects.toThrow(
