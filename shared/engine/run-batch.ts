@@ -102,6 +102,8 @@ export interface EngineStats {
   /** Of those, the ones behind the horizon: late for every window, skipped by keyed state (`Accepted.expired`). */
   expired: number;
   itemsWritten: number;
+  /** `itemsWritten` by operator, for a pipeline whose metrics count one kind of item (transit's windows). */
+  itemsWrittenByOperator: Record<string, number>;
   outputsWritten: number;
   conditionalRetries: number;
   /** Puts and deletes handed to the sinks' target. */
@@ -318,6 +320,7 @@ export const emptyEngineStats = (): EngineStats => ({
   late: 0,
   expired: 0,
   itemsWritten: 0,
+  itemsWrittenByOperator: {},
   outputsWritten: 0,
   conditionalRetries: 0,
   sinkWrites: 0,
@@ -720,6 +723,7 @@ async function writeItem<E>(batch: ItemWrite<E>, { runtime, id, target, contribu
     const item = nextItem(target.key, current, applied, fresh);
     if (await store.put(item, current?.version)) {
       stats.itemsWritten++;
+      stats.itemsWrittenByOperator[runtime.name] = (stats.itemsWrittenByOperator[runtime.name] ?? 0) + 1;
       for (let i = 0; i < applied.updates.length; i++) batch.updates.push(applied.updates[i] as Update);
       for (let i = 0; i < found.length; i++) batch.detections.push(found[i] as Detection);
       return;

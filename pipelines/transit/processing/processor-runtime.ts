@@ -10,6 +10,7 @@ import type { SourceRecord } from '../../../shared/events/source-records.js';
 import { publishCounters } from '../../../shared/observability.js';
 import { processingSettings, transitProcessorCore, transitTables } from '../config.js';
 import { processTransitRecords, type TransitEngine, transitEngine } from '../engine/transit-pipeline.js';
+import { ROUTE_WINDOWS, VEHICLE_WINDOWS } from '../engine/windows.js';
 import { DynamoReferenceSource, KinesisPublisher } from './aws-adapters.js';
 import { DynamoStore } from './dynamo-store.js';
 import { type BatchStats, emptyBatchStats, type ProcessorDeps, processBatch } from './process-batch.js';
@@ -99,9 +100,9 @@ async function recorded<T>(
 
 /**
  * Transit's counters of an engine batch, under the names `processBatch` publishes. `WindowsWritten`
- * counts every item write (windows and vehicle states: the engine does not tell them apart),
- * `EtasWritten` counts ETA puts and deletes, and `AnomaliesDetected` counts what the batch reports,
- * which on a retry includes the anomalies its failed attempt stored (processBatch counts its writes).
+ * counts the route and vehicle windows written, as `processBatch` does; `EtasWritten` counts ETA puts
+ * and deletes, and `AnomaliesDetected` counts what the batch reports, which on a retry includes the
+ * anomalies its failed attempt stored (processBatch counts its writes).
  */
 export function transitCountersOf(stats: PipelineBatchStats): BatchStats {
   return {
@@ -113,7 +114,8 @@ export function transitCountersOf(stats: PipelineBatchStats): BatchStats {
     rejected: stats.rejected,
     duplicates: stats.duplicates,
     late: stats.late,
-    windowsWritten: stats.itemsWritten,
+    windowsWritten:
+      (stats.itemsWrittenByOperator[ROUTE_WINDOWS] ?? 0) + (stats.itemsWrittenByOperator[VEHICLE_WINDOWS] ?? 0),
     anomalies: stats.detections,
     etasWritten: stats.sinkWrites,
     conditionalRetries: stats.conditionalRetries,

@@ -1,10 +1,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ETA_KEY, STOP_ETAS } from '../../../pipelines/transit/engine/etas.js';
 import { type TransitEngine, transitDefinition } from '../../../pipelines/transit/engine/transit-pipeline.js';
+import { VEHICLE_STATE } from '../../../pipelines/transit/engine/vehicle-state.js';
+import { ROUTE_WINDOWS, VEHICLE_WINDOWS } from '../../../pipelines/transit/engine/windows.js';
 import { decodeCandidates } from '../../../pipelines/transit/events/formats.js';
 import type { OutputRecord } from '../../../pipelines/transit/model.js';
-import { processAndRecord, type TransitProcessor } from '../../../pipelines/transit/processing/processor-runtime.js';
-import { runnable } from '../../../shared/engine/process-records.js';
+import {
+  processAndRecord,
+  type TransitProcessor,
+  transitCountersOf,
+} from '../../../pipelines/transit/processing/processor-runtime.js';
+import { emptyPipelineStats, runnable } from '../../../shared/engine/process-records.js';
 import { MemoryReferenceSource } from '../../../shared/engine/reference.js';
 import { MemorySinkTarget } from '../../../shared/engine/sinks.js';
 import { MemoryEngineStore } from '../../../shared/engine/store.js';
@@ -70,7 +76,10 @@ describe('processAndRecord', () => {
       await expect(processAndRecord(records, processor, 'kinesis')).rejects.toThrow('injected publish failure');
       await processAndRecord(records, processor, 'kinesis');
       const metrics = Object.fromEntries(
-        ['EventsProcessed', 'LateEvents', 'EventsRejected', 'AnomaliesDetected'].map((name) => [name, sum(name)]),
+        ['EventsProcessed', 'LateEvents', 'EventsRejected', 'AnomaliesDetected', 'WindowsWritten'].map((name) => [
+          name,
+          sum(name),
+        ]),
       );
       vi.restoreAllMocks();
       return { metrics, records: publisher.records };
@@ -94,7 +103,14 @@ describe('processAndRecord', () => {
     };
     const onEngine = await run({ core: 'engine', engine }, publisher);
 
-    expect(transit.metrics).toEqual({ EventsProcessed: 6, LateEvents: 2, EventsRejected: 1, AnomaliesDetected: 1 });
+    // The windows were written by the failed attempts, whose write counters are not recorded.
+    expect(transit.metrics).toEqual({
+      EventsProcessed: 6,
+      LateEvents: 2,
+      EventsRejected: 1,
+      AnomaliesDetected: 1,
+      WindowsWritten: 0,
+    });
     // Neither failed attempt committed anything (processBatch writes states last, the engine publishes first).
     expect(onEngine.metrics).toEqual(transit.metrics);
     const byKind = (out: OutputRecord[]) => [...out].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
@@ -103,5 +119,15 @@ describe('processAndRecord', () => {
     expect(transit.records.map((r) => r.kind).sort()).toEqual(['anomaly', 'vehicle']);
     expect(onEngine.records.map((r) => r.kind).sort()).toEqual(['anomaly', 'vehicle', 'window', 'window']);
     expect(byKind(onEngine.records.filter((r) => r.kind !== 'window'))).toEqual(byKind(transit.records));
+  });
+
+  it("counts the engine's route and vehicle windows as WindowsWritten, not its state items", () => {
+    const stats = {
+      ...emptyPipelineStats(),
+      itemsWritten: 9,
+      itemsWrittenByOperator: { [ROUTE_WINDOWS]: 3, [VEHICLE_WINDOWS]: 2, [VEHICLE_STATE]: 4 },
+    };
+
+    expect(transitCountersOf(stats).windowsWritten).toBe(5);
   });
 });
