@@ -19,7 +19,7 @@ import type { PipelineDefinition } from '../shared/engine/pipeline.js';
 import { processRecords, runnable } from '../shared/engine/process-records.js';
 import { MemoryEngineStore } from '../shared/engine/store.js';
 import { tumbling } from '../shared/engine/window-assigners.js';
-import { BENCH_OPTIONS, fmt, measured, shardBatches, transitBenchWorkload } from './transit-workload.js';
+import { BENCH_OPTIONS, fmt, measured, shardBatches, transitBenchWorkload, trivialFold } from './transit-workload.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -104,25 +104,7 @@ async function engine(size: number) {
   return { ...run, writes: store.requests.writes, reads: store.requests.reads };
 }
 
-function trivial() {
-  const windows = new Map<string, { count: number; sum: number }>();
-  let n = 0;
-  for (const batch of shardBatches(perShard, batchSize)) {
-    for (const record of batch) {
-      const e = JSON.parse(record.data.toString('utf8')) as VehiclePosition;
-      const key = `${e.routeId}|${Math.floor(e.ts / MINUTE)}`;
-      const w = windows.get(key);
-      if (w) {
-        w.count++;
-        w.sum += e.speedKmh;
-      } else windows.set(key, { count: 1, sum: e.speedKmh });
-      n++;
-    }
-  }
-  return n;
-}
-
-const fold = await measured(async () => trivial());
+const fold = await measured(async () => trivialFold(perShard, batchSize, MINUTE));
 const batched = await engine(batchSize);
 const perEvent = args.baseline ? await engine(1) : undefined;
 if (perEvent && batched.value !== perEvent.value) {

@@ -34,7 +34,7 @@ import type { PipelineDefinition } from '../shared/engine/pipeline.js';
 import { processRecords, runnable } from '../shared/engine/process-records.js';
 import type { ReferenceSource } from '../shared/engine/reference.js';
 import { MemoryEngineStore } from '../shared/engine/store.js';
-import { BENCH_OPTIONS, fmt, measured, shardBatches, transitBenchWorkload } from './transit-workload.js';
+import { BENCH_OPTIONS, fmt, measured, shardBatches, transitBenchWorkload, trivialFold } from './transit-workload.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -131,25 +131,9 @@ async function engine(
   return { ...run, writes: { store: store.requests.writes, sink: sinkWrites } };
 }
 
-/** The floor of any fold of these records: JSON.parse and a Map per (route, window) adding count and speed sum. */
+/** The floor of any fold of these records (`trivialFold`). */
 async function trivial() {
-  const run = await measured(async () => {
-    const windows = new Map<string, { count: number; sum: number }>();
-    let n = 0;
-    for (const batch of shardBatches(perShard, batchSize)) {
-      for (const record of batch) {
-        const e = JSON.parse(record.data.toString('utf8')) as VehiclePosition;
-        const key = `${e.routeId}|${Math.floor(e.ts / settings.windowSizeMs)}`;
-        const w = windows.get(key);
-        if (w) {
-          w.count++;
-          w.sum += e.speedKmh;
-        } else windows.set(key, { count: 1, sum: e.speedKmh });
-        n++;
-      }
-    }
-    return n;
-  });
+  const run = await measured(async () => trivialFold(perShard, batchSize, settings.windowSizeMs));
   return { ...run, writes: undefined };
 }
 

@@ -89,6 +89,28 @@ export function* shardBatches(perShard: SourceRecord[][], size: number): Generat
   }
 }
 
+/**
+ * The floor of any fold of these records: JSON.parse and a Map per (route, window) adding count and
+ * speed sum. Returns how many events it folded.
+ */
+export function trivialFold(perShard: SourceRecord[][], batchSize: number, windowMs: number): number {
+  const windows = new Map<string, { count: number; sum: number }>();
+  let n = 0;
+  for (const batch of shardBatches(perShard, batchSize)) {
+    for (const record of batch) {
+      const e = JSON.parse(record.data.toString('utf8')) as { routeId: string; ts: number; speedKmh: number };
+      const key = `${e.routeId}|${Math.floor(e.ts / windowMs)}`;
+      const w = windows.get(key);
+      if (w) {
+        w.count++;
+        w.sum += e.speedKmh;
+      } else windows.set(key, { count: 1, sum: e.speedKmh });
+      n++;
+    }
+  }
+  return n;
+}
+
 export const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
