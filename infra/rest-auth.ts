@@ -2,11 +2,19 @@
  * Who may call each REST route (stack prop `restAuth`): the routes, the modes API Gateway (REST, v1) offers
  * that fit them, and the defaults. Plain data, shared by the stack, its props check and the tests.
  */
+
 import {
-  TRANSIT_DEFAULT_REST_AUTH,
   TRANSIT_INGEST_ROUTES,
   TRANSIT_REST_ROUTES,
+  TRANSIT_SERVED_REST_AUTH,
 } from '../pipelines/transit/description.js';
+import {
+  deploymentRestAuth,
+  engineDeployment,
+  pipelineIngestPath,
+  type RestAuthorizationName,
+} from '../shared/engine/deployment.js';
+import type { PipelineDescription } from '../shared/engine/pipeline.js';
 
 /**
  * How callers of a route authenticate:
@@ -16,7 +24,7 @@ import {
  * - `cognito`: an ID token of the Cognito user pool `cognitoUserPoolArn` in the `Authorization` header
  *   (REST API v1 has no JWT authorizer for other issuers; that would be a Lambda authorizer).
  */
-export type RestAuthorization = 'none' | 'apiKey' | 'iam' | 'cognito';
+export type RestAuthorization = RestAuthorizationName;
 
 /** Every mode, for checks of values that come from outside TypeScript (context, JSON). */
 export const REST_AUTHORIZATIONS: readonly RestAuthorization[] = ['none', 'apiKey', 'iam', 'cognito'];
@@ -35,10 +43,7 @@ export const isTransitIngestRoute = (route: string): route is (typeof TRANSIT_IN
  * The defaults, decided per route by whether its data is public (docs/contracts.md, REST authentication):
  * transit's own (`TRANSIT_DEFAULT_REST_AUTH`), and health, which reveals nothing and is probed by monitors.
  */
-export const DEFAULT_REST_AUTH: Readonly<Record<RestRouteKey, RestAuthorization>> = {
-  ...TRANSIT_DEFAULT_REST_AUTH,
-  'GET /health': 'none',
-};
+export const DEFAULT_REST_AUTH: Readonly<Record<RestRouteKey, RestAuthorization>> = TRANSIT_SERVED_REST_AUTH;
 
 /** The mode of every route: the defaults, overridden by `restAuth`. */
 export function resolveRestAuth(
@@ -47,19 +52,11 @@ export function resolveRestAuth(
   return { ...DEFAULT_REST_AUTH, ...overrides };
 }
 
-/** What the REST routes of a pipeline are made of: its name and read routes (`PipelineDescription`). */
-export interface PipelineRoutesSource {
-  readonly name: string;
-  readonly routes: readonly string[];
-}
-
 /** Where producers post a pipeline's events: `/v1/<name>/events`. */
-export function pipelineIngestPath(pipeline: Pick<PipelineRoutesSource, 'name'>): string {
-  return `/v1/${pipeline.name}/events`;
-}
+export { pipelineIngestPath };
 
 /** A pipeline's ingest route, `POST /v1/<name>/events`. */
-export function pipelineIngestRoute(pipeline: Pick<PipelineRoutesSource, 'name'>): string {
+export function pipelineIngestRoute(pipeline: Pick<PipelineDescription, 'name'>): string {
   return `POST ${pipelineIngestPath(pipeline)}`;
 }
 
@@ -67,14 +64,11 @@ export function pipelineIngestRoute(pipeline: Pick<PipelineRoutesSource, 'name'>
  * The mode of every route of a pipeline, ingest first: `apiKey` for ingest (producers write to the stream,
  * as on transit's `POST /v1/events`), `none` for the read routes (a pipeline's results are public unless
  * the stack says otherwise), each overridden by `overrides` (stack prop `pipelineRestAuth`) where it names
- * the route.
+ * the route: the modes its construct gives the routes (`engineDeployment`, `deploymentRestAuth`).
  */
 export function resolvePipelineRestAuth(
-  pipeline: PipelineRoutesSource,
+  pipeline: PipelineDescription,
   overrides: Readonly<Record<string, RestAuthorization>> = {},
 ): Record<string, RestAuthorization> {
-  const modes: Record<string, RestAuthorization> = { [pipelineIngestRoute(pipeline)]: 'apiKey' };
-  for (const route of pipeline.routes) modes[route] = 'none';
-  for (const route of Object.keys(modes)) modes[route] = overrides[route] ?? modes[route]!;
-  return modes;
+  return deploymentRestAuth(engineDeployment(pipeline), overrides);
 }

@@ -382,6 +382,7 @@ function pipelineProblems(props: StreamfoldStackProps): string[] {
   const problems: string[] = [];
   const pipelines = props.pipelines ?? [];
   const labels = pipelines.map((pipeline, index) => `pipelines[${index}] (${pipeline.name})`);
+  const transitNames = new Set(deploymentNames(TRANSIT_DEPLOYMENT));
   pipelines.forEach((pipeline, index) => {
     const label = labels[index]!;
     const { name, routes } = pipeline;
@@ -396,8 +397,7 @@ function pipelineProblems(props: StreamfoldStackProps): string[] {
       problems.push(`${label}: its routes under ${prefix} clash with transit's ${clashing.join(', ')}`);
     }
     // Transit's names have no prefix: a construct id can make a pipeline's names end up as transit's.
-    const transit = new Set(deploymentNames(TRANSIT_DEPLOYMENT));
-    const taken = deploymentNames(engineDeployment(pipeline)).filter((n) => transit.has(n));
+    const taken = deploymentNames(engineDeployment(pipeline)).filter((n) => transitNames.has(n));
     if (taken.length > 0) {
       problems.push(
         `${label}: constructId ${pipeline.constructId} would give its outputs and alarms names of transit's: ${taken.join(', ')}`,

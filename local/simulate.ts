@@ -15,11 +15,13 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { parseGtfsFeed } from '../pipelines/transit/gtfs/parse-feed.js';
+import type { SchemaFamily } from '../shared/avro/schema-registry.js';
 import type { WireFormat } from '../shared/events/wire-format.js';
 import { kafkaTopics } from '../shared/generated/schemas.js';
 import { idempotentProducer, kafkaClient } from '../shared/kafka/client.js';
 import { kafkaSender } from './simulator/kafka-sender.js';
 import {
+  type Delivery,
   kinesisSender,
   newSendCounters,
   paceAndSend,
@@ -70,16 +72,21 @@ export interface SimulatorKafkaOptions {
   format?: WireFormat;
   /** Authenticate to MSK with IAM in this region. @default none (plaintext) */
   iamRegion?: string;
+  /** The event's schema family, for Avro. @default transit's `vehicle.position` */
+  family?: SchemaFamily;
 }
 
 /** The default Kafka topic: the first of schemas/registry.json. */
 export const DEFAULT_KAFKA_TOPIC: string = kafkaTopics[0].name;
 
 /** A connected idempotent producer and a sender on it. */
-async function kafkaDelivery(options: SimulatorKafkaOptions): Promise<{ sender: Sender; close: () => Promise<void> }> {
+async function kafkaDelivery(
+  options: SimulatorKafkaOptions,
+  clientId: string,
+): Promise<{ sender: Sender; close: () => Promise<void> }> {
   const client = kafkaClient({
     brokers: options.brokers,
-    clientId: 'streamfold-simulator',
+    clientId,
     ...(options.iamRegion ? { iamRegion: options.iamRegion } : {}),
   });
   const producer = idempotentProducer(client);
@@ -88,8 +95,67 @@ async function kafkaDelivery(options: SimulatorKafkaOptions): Promise<{ sender: 
     producer,
     topic: options.topic ?? DEFAULT_KAFKA_TOPIC,
     format: options.format ?? 'json',
+    ...(options.family ? { family: options.family } : {}),
   });
   return { sender, close: () => producer.disconnect() };
+}
+
+/** Where a simulator's events go, and how fast: the part of {@link SimulatorOptions} every simulator shares. */
+export type DeliveryOptions = Pick<
+  SimulatorOptions,
+  'target' | 'apiKey' | 'stream' | 'kinesisClient' | 'kafka' | 'sender' | 'speedup' | 'concurrency'
+> & {
+  /** The REST ingest path. @default '/v1/events' */
+  path?: string;
+  /** The Kafka client id. @default 'streamfold-simulator' */
+  clientId?: string;
+};
+
+/** Deliveries under way: live counters, the end of the run, and a way to stop it. */
+export interface Delivering {
+  readonly counters: SendCounters;
+  readonly done: Promise<SendCounters>;
+  stop(): Promise<SendCounters>;
+}
+
+/**
+ * Sends `emissions`, paced in event time: through `sender`, else to the Kafka topic, else straight onto
+ * the Kinesis stream, else to the REST ingest. Resolves once sending has begun.
+ */
+export async function startDelivery(emissions: Iterable<Delivery>, options: DeliveryOptions): Promise<Delivering> {
+  const kafka =
+    !options.sender && options.kafka
+      ? await kafkaDelivery(options.kafka, options.clientId ?? 'streamfold-simulator')
+      : undefined;
+  const sender =
+    options.sender ??
+    kafka?.sender ??
+    (options.stream
+      ? kinesisSender({
+          streamName: options.stream,
+          ...(options.kinesisClient ? { client: options.kinesisClient } : {}),
+        })
+      : restSender({
+          target: options.target ?? DEFAULT_TARGET,
+          apiKey: options.apiKey ?? process.env['STREAMFOLD_API_KEY'] ?? DEFAULT_API_KEY,
+          ...(options.path ? { path: options.path } : {}),
+        }));
+  const abort = new AbortController();
+  const counters = newSendCounters();
+  const done = paceAndSend(emissions, sender, {
+    speedup: options.speedup ?? 1,
+    signal: abort.signal,
+    counters,
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+  }).finally(() => kafka?.close());
+  return {
+    counters,
+    done,
+    async stop() {
+      abort.abort();
+      return done;
+    },
+  };
 }
 
 /** A running simulator. */
@@ -123,36 +189,8 @@ export async function runSimulator(options: SimulatorOptions = {}): Promise<Simu
     minutes,
     startTime: options.startTime ?? defaultStartTime(minutes, speedup),
   });
-  const kafka = !options.sender && options.kafka ? await kafkaDelivery(options.kafka) : undefined;
-  const sender =
-    options.sender ??
-    kafka?.sender ??
-    (options.stream
-      ? kinesisSender({
-          streamName: options.stream,
-          ...(options.kinesisClient ? { client: options.kinesisClient } : {}),
-        })
-      : restSender({
-          target: options.target ?? DEFAULT_TARGET,
-          apiKey: options.apiKey ?? process.env['STREAMFOLD_API_KEY'] ?? DEFAULT_API_KEY,
-        }));
-  const abort = new AbortController();
-  const counters = newSendCounters();
-  const done = paceAndSend(workload.emissions, sender, {
-    speedup,
-    signal: abort.signal,
-    counters,
-    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-  }).finally(() => kafka?.close());
-  return {
-    counters,
-    summary: workload.summary,
-    done,
-    async stop() {
-      abort.abort();
-      return done;
-    },
-  };
+  const delivering = await startDelivery(workload.emissions, { ...options, speedup });
+  return { ...delivering, summary: workload.summary };
 }
 
 const number = (name: string, raw: string | undefined, fallback: number): number => {

@@ -6,6 +6,7 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
 import {
+  deploymentRestAuth,
   type FunctionCode,
   type KeyDeployment,
   type PipelineDeployment,
@@ -270,22 +271,21 @@ export class StreamfoldPipeline extends Construct {
   }
 
   private addRoutes(restApi: StreamfoldRestApi, overrides: Readonly<Record<string, RestAuthorization>> = {}): void {
-    const { name, ingestRoutes, readRoutes } = this.deployment;
+    const { name, ingestRoutes } = this.deployment;
     const readReasons: Partial<Record<RestAuthorization, string>> = {
       none:
         `Read-only results of the ${name} pipeline, public unless the stack's REST authorization setting names the route; ` +
         'stage throttling limits abuse.',
       apiKey: `Readers of the ${name} pipeline are identified by their API key under a throttled usage plan.`,
     };
-    const routes = [
-      ...Object.entries(ingestRoutes).map(([route, auth]) => [route, auth, this.functions.ingest] as const),
-      ...Object.entries(readRoutes).map(([route, auth]) => [route, auth, this.functions.api] as const),
-    ];
-    for (const [route, byDefault, fn] of routes) {
+    for (const [route, authorization] of Object.entries(deploymentRestAuth(this.deployment, overrides))) {
       const [method = '', path = ''] = route.split(' ');
-      const authorization = overrides[route] ?? byDefault;
-      const nagReason = fn === this.functions.api ? readReasons[authorization] : undefined;
-      restApi.addLambdaRoute(method, path, fn, { authorization, ...(nagReason ? { nagReason } : {}) });
+      const ingest = route in ingestRoutes;
+      const nagReason = ingest ? undefined : readReasons[authorization];
+      restApi.addLambdaRoute(method, path, ingest ? this.functions.ingest : this.functions.api, {
+        authorization,
+        ...(nagReason ? { nagReason } : {}),
+      });
     }
   }
 

@@ -9,10 +9,9 @@ import type { SchemaFamily } from '../../shared/avro/schema-registry.js';
 import type { PipelineDefinition } from '../../shared/engine/pipeline.js';
 import { type FaultKind, type Faults, type SimulatedEvent, simulatedEvents } from '../../shared/engine/workload.js';
 import type { WireFormat } from '../../shared/events/wire-format.js';
-import { idempotentProducer, kafkaClient } from '../../shared/kafka/client.js';
-import { kafkaSender } from './kafka-sender.js';
+import { type Delivering, defaultStartTime, startDelivery } from '../simulate.js';
 import { SeededRandom } from './random.js';
-import { kinesisSender, newSendCounters, paceAndSend, restSender, type SendCounters, type Sender } from './senders.js';
+import type { Sender } from './senders.js';
 
 /** Options of {@link runPipelineSimulator}. */
 export interface PipelineSimulatorOptions {
@@ -22,7 +21,7 @@ export interface PipelineSimulatorOptions {
   rate: number;
   /** Seeds the workload and the faults: the same seed sends the same events. */
   seed: number;
-  /** Event time of the first event. @default now, or with a speedup `minutes` before now */
+  /** Event time of the first event. @default now, or with a speedup `minutes` before now (`defaultStartTime`) */
   startTime?: number;
   /** Event time runs this many times faster than the wall clock. @default 1 */
   speedup?: number;
@@ -43,13 +42,9 @@ export interface PipelineSimulatorOptions {
 }
 
 /** A running pipeline simulator. */
-export interface PipelineSimulatorHandle {
-  readonly counters: SendCounters;
+export interface PipelineSimulatorHandle extends Delivering {
   /** Events generated so far, by how they were sent. */
   readonly byKind: Record<FaultKind, number>;
-  /** Resolves when every event was sent, or the run was stopped. */
-  readonly done: Promise<SendCounters>;
-  stop(): Promise<SendCounters>;
 }
 
 /** The events a run sends, in send order: what {@link runPipelineSimulator} sends for the same options. */
@@ -75,9 +70,11 @@ export async function runPipelineSimulator<E, V>(
   options: PipelineSimulatorOptions,
 ): Promise<PipelineSimulatorHandle> {
   const { name, topic } = definition.description;
-  const speedup = options.speedup ?? 1;
-  const now = Date.now();
-  const startTime = options.startTime ?? (speedup > 1 ? now - options.minutes * 60_000 : now);
+  // The Kafka sender's default family is transit's: another pipeline's events would go out as JSON.
+  if (!options.sender && options.kafka?.format === 'avro' && !options.kafka.family) {
+    throw new RangeError(`avro on Kafka needs the event's schema family (kafka.family) for ${name}`);
+  }
+  const startTime = options.startTime ?? defaultStartTime(options.minutes, options.speedup ?? 1);
   const byKind: Record<FaultKind, number> = { normal: 0, duplicate: 0, 'out-of-order': 0, late: 0, invalid: 0 };
   const counted = function* (events: Iterable<SimulatedEvent>) {
     for (const event of events) {
@@ -85,52 +82,11 @@ export async function runPipelineSimulator<E, V>(
       yield event;
     }
   };
-  let close = async () => {};
-  let sender = options.sender;
-  if (!sender && options.kafka) {
-    const kafka = options.kafka;
-    // The Kafka sender's default family is transit's: another pipeline's events would go out as JSON.
-    if (kafka.format === 'avro' && !kafka.family) {
-      throw new RangeError(`avro on Kafka needs the event's schema family (kafka.family) for ${name}`);
-    }
-    const producer = idempotentProducer(
-      kafkaClient({
-        brokers: kafka.brokers,
-        clientId: `streamfold-simulator-${name}`,
-        ...(kafka.iamRegion ? { iamRegion: kafka.iamRegion } : {}),
-      }),
-    );
-    await producer.connect();
-    close = () => producer.disconnect();
-    sender = kafkaSender({
-      producer,
-      topic,
-      format: kafka.format ?? 'json',
-      ...(kafka.family ? { family: kafka.family } : {}),
-    });
-  }
-  sender ??= options.stream
-    ? kinesisSender({ streamName: options.stream, ...(options.kinesisClient ? { client: options.kinesisClient } : {}) })
-    : restSender({
-        target: options.target ?? 'http://127.0.0.1:3000',
-        apiKey: options.apiKey ?? process.env['STREAMFOLD_API_KEY'] ?? 'local-dev-key',
-        path: `/v1/${name}/events`,
-      });
-  const abort = new AbortController();
-  const counters = newSendCounters();
-  const done = paceAndSend(counted(pipelineEmissions(definition, { ...options, startTime })), sender, {
-    speedup,
-    signal: abort.signal,
-    counters,
-    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-  }).finally(close);
-  return {
-    counters,
-    byKind,
-    done,
-    async stop() {
-      abort.abort();
-      return done;
-    },
-  };
+  const delivering = await startDelivery(counted(pipelineEmissions(definition, { ...options, startTime })), {
+    ...options,
+    path: `/v1/${name}/events`,
+    clientId: `streamfold-simulator-${name}`,
+    ...(options.kafka ? { kafka: { ...options.kafka, topic } } : {}),
+  });
+  return { ...delivering, byKind };
 }

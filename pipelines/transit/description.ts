@@ -41,6 +41,12 @@ export const TRANSIT_DEFAULT_REST_AUTH = {
   'GET /v1/anomalies': 'iam',
 } as const satisfies Record<(typeof TRANSIT_REST_ROUTES)[number], string>;
 
+/**
+ * Every route transit's functions serve with its default authorization: its own, and the stack's health
+ * check, which its API function answers; health reveals nothing and is probed by monitors.
+ */
+export const TRANSIT_SERVED_REST_AUTH = { ...TRANSIT_DEFAULT_REST_AUTH, 'GET /health': 'none' } as const;
+
 /** The WebSocket topic forms transit publishes, most general first (docs/contracts.md). */
 export const TRANSIT_TOPIC_FORMS = ['vehicles', 'anomalies', 'route:{routeId}', 'vehicle:{vehicleId}'] as const;
 
@@ -124,9 +130,6 @@ export const TRANSIT_DEPLOYMENT: PipelineDeployment = {
   ],
   ingestRoutes: Object.fromEntries(TRANSIT_INGEST_ROUTES.map((route) => [route, TRANSIT_DEFAULT_REST_AUTH[route]])),
   readRoutes: Object.fromEntries(
-    [...TRANSIT_REST_ROUTES.filter((route) => route.startsWith('GET ')), 'GET /health'].map((route) => [
-      route,
-      route === 'GET /health' ? 'none' : TRANSIT_DEFAULT_REST_AUTH[route as keyof typeof TRANSIT_DEFAULT_REST_AUTH],
-    ]),
+    Object.entries(TRANSIT_SERVED_REST_AUTH).filter(([route]) => route.startsWith('GET ')),
   ),
 };

@@ -78,8 +78,18 @@ export interface PipelineDeployment {
   readRoutes: Readonly<Record<string, RestAuthorizationName>>;
 }
 
-/** How callers of a REST route authenticate (infra/rest-auth.ts `RestAuthorization`). */
+/** How callers of a REST route authenticate (infra/rest-auth.ts says what each means). */
 export type RestAuthorizationName = 'none' | 'apiKey' | 'iam' | 'cognito';
+
+/** Every route of a deployment, ingest first, with its authorization: its default unless `overrides` names it. */
+export function deploymentRestAuth(
+  d: Pick<PipelineDeployment, 'ingestRoutes' | 'readRoutes'>,
+  overrides: Readonly<Record<string, RestAuthorizationName>> = {},
+): Record<string, RestAuthorizationName> {
+  return Object.fromEntries(
+    Object.entries({ ...d.ingestRoutes, ...d.readRoutes }).map(([route, mode]) => [route, overrides[route] ?? mode]),
+  );
+}
 
 /** Every processor's and the tick's role groups. */
 const ALL: readonly RoleGroup[] = ['ingest', 'processors', 'tick', 'api'];

@@ -227,8 +227,8 @@ function referenceReader<V, E, R>(reference: ReferenceData<V, E, R>, source: Ref
 }
 
 /**
- * The scheduled tick: closes what is due, runs detectors on the finals and publishes them, before the
- * items close, so a failed publish leaves them due for the next tick (finals go out at least once).
+ * The scheduled tick: closes what is due, runs detectors on the finals and publishes them from the
+ * closed items' outboxes, so a failed publish leaves them for the next tick (`tick`: at least once).
  */
 export async function runTick<E, V>(pipeline: RunnablePipeline<E, V>, ports: PipelinePorts) {
   const now = (ports.clock ?? Date.now)();

@@ -157,7 +157,7 @@ function readItem<V, R>(reference: ReferenceLookup<V, R>, item: ReferenceItem, k
   try {
     return { value: reference.read(item, key) };
   } catch (error) {
-    return { problem: `is unusable: ${errorText(error)}`, ...thrown(error) };
+    return problemOf('is unusable', error);
   }
 }
 
@@ -166,20 +166,21 @@ function combined<V, E, R>(reference: ReferenceData<V, E, R>, event: V, value: R
   try {
     return { event: (reference.combine as (event: V, reference: R | undefined) => E)(event, value) };
   } catch (error) {
-    return { problem: `could not be combined with the event: ${errorText(error)}`, ...thrown(error) };
+    return problemOf('could not be combined with the event', error);
   }
 }
 
 /** Why an event has no usable reference; `thrown` when a read or combine threw other than `ReferenceItemError`. */
 type Problem = { problem: string; thrown?: true };
-const thrown = (error: unknown): { thrown?: true } => (error instanceof ReferenceItemError ? {} : { thrown: true });
 
-const errorText = (error: unknown) =>
+/** `what` went wrong, with the error: a `ReferenceItemError`'s message, or any other error's type and message. */
+const problemOf = (what: string, error: unknown): Problem =>
   error instanceof ReferenceItemError
-    ? error.message
-    : error instanceof Error
-      ? `${error.name}: ${error.message}`
-      : String(error);
+    ? { problem: `${what}: ${error.message}` }
+    : {
+        problem: `${what}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+        thrown: true,
+      };
 
 /** Reference items in memory, for tests and for small fixed tables; records each `load`'s keys. */
 export class MemoryReferenceSource implements ReferenceSource {
